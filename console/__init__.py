@@ -1,0 +1,1 @@
+"""The edge of the SEUS console: web app, API, websocket, adapters, embedded services."""

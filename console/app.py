@@ -1,0 +1,135 @@
+"""The Starlette application: routes, middleware, error translation, lifespan."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import redis.asyncio as aioredis
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+
+from console import accounts as _accounts  # noqa: F401 - registers its API operations
+from console import api, errors, live, ops, pages, scheduler
+from console import room as _room  # noqa: F401 - registers its API operations
+from console.bus import Bus
+from console.config import Settings
+from console.db import Database, create_pool
+from console.hub import Hub
+from console.middleware import BodyLimit, Observe
+from console.ratelimit import LoginLimiter
+from console.services import Services
+
+log = logging.getLogger("seus.app")
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or "application/json" in request.headers.get(
+        "accept", ""
+    )
+
+
+def _error_response(request: Request, exc: errors.ApiError) -> Response:
+    if _wants_json(request):
+        return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers())
+    return pages.render(
+        request,
+        "error.html",
+        exc.status,
+        status=exc.status,
+        message=exc.detail,
+        principal=None,
+        page_title="Errore",
+    )
+
+
+async def on_api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, errors.ApiError)
+    return _error_response(request, exc)
+
+
+async def on_http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    known = {404: errors.NotFound(), 405: errors.ApiError("Metodo non consentito.")}
+    error = known.get(exc.status_code, errors.ApiError(str(exc.detail)))
+    error.status = exc.status_code
+    if exc.status_code == 405:
+        error.code = "method_not_allowed"
+    return _error_response(request, error)
+
+
+async def on_database_down(request: Request, exc: Exception) -> Response:
+    log.warning("PostgreSQL unavailable", extra={"error": repr(exc), "path": request.url.path})
+    return _error_response(request, errors.Unavailable(retry_after=2))
+
+
+async def on_unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error", extra={"path": request.url.path})
+    return JSONResponse({"error": "internal_error", "detail": "Errore interno."}, status_code=500)
+
+
+def create_app(settings: Settings) -> Starlette:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        pool = await create_pool(settings.database_url)
+        redis = aioredis.from_url(
+            settings.redis_url, socket_timeout=5, socket_connect_timeout=2, health_check_interval=10
+        )
+        db = Database(pool)
+        hub = Hub(pool, queue_size=settings.ws_queue)
+        await hub.start()
+        bus = Bus(redis, hub, prefix=settings.redis_prefix, poll_seconds=settings.poll_seconds)
+        db.listeners.append(bus.committed)
+        await bus.start()
+        limiter = LoginLimiter(
+            redis,
+            prefix=settings.redis_prefix,
+            per_account=settings.login_limit_per_account,
+            per_address=settings.login_limit_per_address,
+            window=settings.login_window,
+        )
+        app.state.services = Services(settings, db, redis, hub, bus, limiter)
+        timers = scheduler.start(db, settings.session_policy)
+        log.info("console ready", extra={"head": hub.head})
+        try:
+            yield
+        finally:
+            timers.shutdown(wait=False)
+            await hub.stop()
+            await bus.stop()
+            await redis.aclose()
+            await pool.close()
+            log.info("console stopped")
+
+    routes = [
+        *pages.routes,
+        *api.routes(),
+        Route("/metrics", ops.metrics_endpoint, methods=["GET"]),
+        Route("/api/openapi.json", ops.openapi_endpoint, methods=["GET"]),
+        WebSocketRoute("/ws", live.websocket_endpoint),
+        Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
+    ]
+    return Starlette(
+        routes=routes,
+        middleware=[Middleware(Observe), Middleware(BodyLimit, limit=settings.body_limit)],
+        exception_handlers={
+            errors.ApiError: on_api_error,
+            HTTPException: on_http_error,
+            asyncpg.PostgresConnectionError: on_database_down,
+            asyncpg.CannotConnectNowError: on_database_down,
+            ConnectionError: on_database_down,
+            TimeoutError: on_database_down,
+            Exception: on_unexpected,
+        },
+        lifespan=lifespan,
+    )

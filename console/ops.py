@@ -1,0 +1,62 @@
+"""Operations endpoints: liveness, readiness, metrics, the OpenAPI document."""
+
+from __future__ import annotations
+
+import asyncio
+
+from redis.exceptions import RedisError
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from console import metrics, openapi, schemas, services
+from console.api import operation
+
+
+@operation(
+    "GET",
+    "/healthz",
+    summary="The process is alive",
+    response=schemas.Health,
+    auth=(),
+    tag="operations",
+)
+async def healthz(_: Request, __: None, ___: None, ____: None) -> schemas.Health:
+    return schemas.Health(status="ok")
+
+
+@operation(
+    "GET",
+    "/readyz",
+    summary="PostgreSQL and Redis are reachable",
+    response=schemas.Health,
+    auth=(),
+    errors=(503,),
+    tag="operations",
+)
+async def readyz(request: Request, _: None, __: None, ___: None) -> Response:
+    svc = services.of(request)
+    checks = {}
+    try:
+        async with asyncio.timeout(2):
+            await svc.db.pool.fetchval("SELECT 1")
+        checks["postgres"] = "ok"
+    except (OSError, TimeoutError, Exception) as exc:
+        checks["postgres"] = f"error: {type(exc).__name__}"
+    try:
+        async with asyncio.timeout(2):
+            await svc.redis.ping()
+        checks["redis"] = "ok"
+    except (OSError, TimeoutError, RedisError) as exc:
+        checks["redis"] = f"error: {type(exc).__name__}"
+    ready = all(v == "ok" for v in checks.values())
+    body = schemas.Health(status="ok" if ready else "unavailable", checks=checks)
+    return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
+
+
+async def metrics_endpoint(_: Request) -> Response:
+    data, content_type = metrics.render()
+    return Response(data, media_type=content_type)
+
+
+async def openapi_endpoint(_: Request) -> Response:
+    return JSONResponse(openapi.document())

@@ -1,0 +1,144 @@
+"""Server-rendered pages (Italian): login, tablet login, logout, the live page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+from starlette.templating import Jinja2Templates
+
+from console import accounts, auth, errors, guard
+from dispatch import access
+
+templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+
+PAGE_TITLES = {
+    access.Role.OPERATOR: "Sala operativa",
+    access.Role.SUPERVISOR: "Sala operativa · supervisione",
+    access.Role.ADMIN: "Sala operativa · amministrazione",
+    access.Role.UNIT: "Tablet unità operativa",
+    access.Role.REFERRER: "Ente segnalante",
+    access.Role.TERRITORIAL_SERVICE: "Servizio sociale territoriale",
+}
+
+
+def render(request: Request, name: str, status: int = 200, **context: Any) -> Response:
+    principal = context.get("principal")
+    context.setdefault("role_label", accounts.ROLE_LABELS[principal.role] if principal else "")
+    context.setdefault("csrf_token", "")
+    context.setdefault("page_title", "SEUS")
+    return templates.TemplateResponse(request, name, context, status_code=status)
+
+
+def safe_next(target: str | None) -> str:
+    """Only a path on this site: no open redirect."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+def _login_form(request: Request, template: str, status: int = 200, **context: Any) -> Response:
+    token = auth.new_secret()
+    response = render(request, template, status, csrf_token=token, principal=None, **context)
+    response.set_cookie(auth.LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", path="/")
+    return response
+
+
+async def login_page(request: Request) -> Response:
+    return _login_form(
+        request,
+        "login.html",
+        next=safe_next(request.query_params.get("next")),
+        username="",
+        error=None,
+        page_title="Accesso",
+    )
+
+
+async def _check_login_csrf(request: Request, submitted: object) -> None:
+    await guard.check_csrf(request, "POST", submitted=str(submitted or ""))
+    if not auth.same(str(submitted or ""), request.cookies.get(auth.LOGIN_CSRF_COOKIE)):
+        raise errors.CsrfRefused()
+
+
+async def login_submit(request: Request) -> Response:
+    form = await request.form()
+    username = str(form.get("username", ""))[:150]
+    target = safe_next(str(form.get("next", "")))
+    try:
+        await _check_login_csrf(request, form.get("csrf_token"))
+        cookie, _ = await accounts.log_in(request, username, str(form.get("password", ""))[:1024])
+    except errors.ApiError as exc:
+        response = _login_form(
+            request,
+            "login.html",
+            exc.status,
+            next=target,
+            username=username,
+            error=exc.detail,
+            page_title="Accesso",
+        )
+        response.headers.update(exc.headers())
+        return response
+    response = RedirectResponse(target, status_code=303)
+    accounts.set_session_cookie(response, request, cookie)
+    response.delete_cookie(auth.LOGIN_CSRF_COOKIE, path="/")
+    return response
+
+
+async def tablet_login_page(request: Request) -> Response:
+    return _login_form(request, "tablet_login.html", error=None, page_title="Accesso tablet")
+
+
+async def tablet_login_submit(request: Request) -> Response:
+    form = await request.form()
+    try:
+        await _check_login_csrf(request, form.get("csrf_token"))
+        cookie, _ = await accounts.log_in(
+            request, "", None, device_token=str(form.get("token", "")).strip()[:200]
+        )
+    except errors.ApiError as exc:
+        detail = "Codice del dispositivo non valido." if exc.status == 401 else exc.detail
+        return _login_form(
+            request, "tablet_login.html", exc.status, error=detail, page_title="Accesso tablet"
+        )
+    response = RedirectResponse("/", status_code=303)
+    accounts.set_session_cookie(response, request, cookie)
+    return response
+
+
+async def logout(request: Request) -> Response:
+    form = await request.form()
+    await guard.check_csrf(request, "POST", submitted=str(form.get("csrf_token", "")))
+    await accounts.log_out(request)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(auth.SESSION_COOKIE, path="/")
+    return response
+
+
+async def live_page(request: Request) -> Response:
+    session = await guard.session_of(request)
+    if session is None:
+        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+    principal = session.principal
+    return render(
+        request,
+        "live.html",
+        principal=principal,
+        csrf_token=session.csrf_token,
+        page_title=PAGE_TITLES[principal.role],
+        can_post=access.can(principal, access.Permission.POST_ROOM_MESSAGE),
+    )
+
+
+routes = [
+    Route("/", live_page, methods=["GET"]),
+    Route("/login", login_page, methods=["GET"]),
+    Route("/login", login_submit, methods=["POST"]),
+    Route("/tablet/login", tablet_login_page, methods=["GET"]),
+    Route("/tablet/login", tablet_login_submit, methods=["POST"]),
+    Route("/logout", logout, methods=["POST"]),
+]

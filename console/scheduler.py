@@ -1,0 +1,49 @@
+"""Timers: APScheduler 3.x in each instance, with its in-memory job store only.
+
+Jobs here must be safe to run in every instance at once (APScheduler runs each job once per
+process); anything that must happen once is claimed in PostgreSQL by the job itself.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from console.db import Database
+from dispatch.sessions import SessionPolicy
+
+log = logging.getLogger("seus.scheduler")
+
+
+async def purge_sessions(db: Database, policy: SessionPolicy) -> int:
+    """Forget sessions that ended more than a day ago (idempotent: any instance may run it)."""
+    now = datetime.now(UTC)
+    status: str = await db.pool.execute(
+        "DELETE FROM sessions WHERE revoked_at < $1 - interval '1 day'"
+        " OR created_at < $1 - $2::interval - interval '1 day'"
+        " OR last_seen_at < $1 - $3::interval - interval '1 day'",
+        now,
+        policy.absolute,
+        policy.idle,
+    )
+    purged = int(status.split()[-1])
+    if purged:
+        log.info("purged ended sessions", extra={"count": purged})
+    return purged
+
+
+def start(db: Database, policy: SessionPolicy) -> AsyncIOScheduler:
+    scheduler = AsyncIOScheduler(timezone=UTC)
+    scheduler.add_job(
+        purge_sessions,
+        "interval",
+        minutes=10,
+        args=[db, policy],
+        id="purge_sessions",
+        coalesce=True,
+        max_instances=1,
+    )
+    scheduler.start()
+    return scheduler

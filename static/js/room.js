@@ -1,0 +1,376 @@
+// The live page: connection status, event feed, room messages, audio cue.
+import { LiveStream } from "./live.js";
+
+const MAX_ITEMS = 200;
+const HIGHLIGHT_MS = 4000;
+const BEEP_GAP_MS = 1000;
+const TIME_ZONE = "Europe/Rome";
+
+const TYPE_LABELS = {
+  "room.message_posted": "Messaggio",
+  "user.logged_in": "Accesso",
+  "user.logged_out": "Uscita",
+};
+
+// Values the server may use for user.logged_out's reason; anything else is shown as sent.
+const LOGOUT_REASONS = {
+  logout: "uscita dall'utente",
+  expired: "sessione scaduta",
+  idle: "inattività",
+  revoked: "sessione revocata",
+};
+
+const STATUS_LABELS = {
+  connecting: "Connessione…",
+  live: "In linea",
+  reconnecting: "Riconnessione…",
+  offline: "Non in linea",
+  ended: "Sessione terminata",
+};
+
+const room = document.getElementById("live-room");
+const feed = document.getElementById("event-feed");
+const feedEmpty = document.getElementById("event-feed-empty");
+const statusEl = document.getElementById("live-status");
+const positionEl = document.getElementById("live-position");
+const announcer = document.getElementById("live-announcer");
+const audioToggle = document.getElementById("audio-toggle");
+const form = document.getElementById("room-message-form");
+const logoutForm = document.querySelector("form.logout-form");
+
+const user = room.dataset.user || "";
+const seqKey = `seus.live.lastSeq:${location.pathname}:${user}`;
+const feedKey = `seus.room.feed:${location.pathname}:${user}`;
+const muteKey = "seus.room.muted";
+
+// ---- storage helpers (storage can be unavailable or full: never fatal) ----
+
+function storageGet(storage, key) {
+  try { return storage.getItem(key); } catch { return null; }
+}
+function storageSet(storage, key, value) {
+  try { storage.setItem(key, value); } catch { /* ignore */ }
+}
+function storageRemove(storage, key) {
+  try { storage.removeItem(key); } catch { /* ignore */ }
+}
+
+// ---- rendering ----
+
+/** Events shown, oldest first; mirrors the feed (which shows newest on top). */
+let events = [];
+
+function dayInRome(date) {
+  return date.toLocaleDateString("it-IT", { timeZone: TIME_ZONE });
+}
+
+function timeElement(iso) {
+  const time = document.createElement("time");
+  time.className = "event-time";
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) {
+    time.textContent = "—";
+    return time;
+  }
+  time.dateTime = date.toISOString();
+  let text = date.toLocaleTimeString("it-IT", { timeZone: TIME_ZONE });
+  if (dayInRome(date) !== dayInRome(new Date())) {
+    const day = date.toLocaleDateString("it-IT", { timeZone: TIME_ZONE, day: "2-digit", month: "2-digit" });
+    text = `${day} ${text}`;
+  }
+  time.textContent = text;
+  time.title = date.toLocaleString("it-IT", { timeZone: TIME_ZONE, dateStyle: "full", timeStyle: "medium" });
+  return time;
+}
+
+function typeLabel(event) {
+  return TYPE_LABELS[event.type] ?? String(event.type ?? "");
+}
+
+function actorOf(event) {
+  const payload = event.payload ?? {};
+  const name = payload.author ?? payload.username ?? event.actor;
+  return name ? String(name) : "sistema";
+}
+
+function span(className, text) {
+  const el = document.createElement("span");
+  el.className = className;
+  el.textContent = text;
+  return el;
+}
+
+function renderEvent(event) {
+  const item = document.createElement("li");
+  item.className = "event-card";
+  item.dataset.seq = String(event.seq);
+  item.dataset.type = String(event.type ?? "");
+
+  const meta = document.createElement("p");
+  meta.className = "event-meta";
+  meta.append(timeElement(event.at), " ", span("event-type", typeLabel(event)), " ", span("event-actor", actorOf(event)));
+  item.append(meta);
+
+  const payload = event.payload ?? {};
+  if (event.type === "room.message_posted") {
+    const body = document.createElement("p");
+    body.className = "event-body";
+    body.textContent = String(payload.body ?? "");
+    item.append(body);
+  } else if (event.type === "user.logged_out" && payload.reason) {
+    const detail = document.createElement("p");
+    detail.className = "event-detail";
+    detail.textContent = `Motivo: ${LOGOUT_REASONS[payload.reason] ?? String(payload.reason)}`;
+    item.append(detail);
+  }
+  return item;
+}
+
+function trimFeed() {
+  while (feed.children.length > MAX_ITEMS) feed.lastElementChild.remove();
+  if (events.length > MAX_ITEMS) events = events.slice(-MAX_ITEMS);
+  feedEmpty.hidden = feed.children.length > 0;
+}
+
+function replaceFeed(list) {
+  events = [];
+  feed.replaceChildren();
+  for (const event of list.slice(-MAX_ITEMS)) addEvent(event);
+  trimFeed();
+}
+
+/** Put one event on top of the feed; returns its element, or null if it is already shown. */
+function addEvent(event) {
+  if (feed.querySelector(`[data-seq="${CSS.escape(String(event.seq))}"]`)) return null;
+  const item = renderEvent(event);
+  feed.prepend(item);
+  events.push(event);
+  return item;
+}
+
+function highlight(item) {
+  item.classList.add("is-new");
+  setTimeout(() => item.classList.remove("is-new"), HIGHLIGHT_MS);
+}
+
+function announce(event) {
+  let text = `${typeLabel(event)}: ${actorOf(event)}`;
+  if (event.type === "room.message_posted") text += `. ${String(event.payload?.body ?? "").slice(0, 200)}`;
+  announcer.textContent = "";
+  setTimeout(() => { announcer.textContent = text; }, 50);
+}
+
+// ---- feed cache: lets a reload resume after its last seq without losing what was shown ----
+
+let sessionOver = false;
+
+function saveFeed() {
+  if (sessionOver || live.lastSeq === null) return;
+  storageSet(sessionStorage, feedKey, JSON.stringify({ seq: live.lastSeq, events }));
+}
+
+function restoreFeed() {
+  let cached = null;
+  try { cached = JSON.parse(storageGet(sessionStorage, feedKey) ?? "null"); } catch { cached = null; }
+  const seq = storageGet(sessionStorage, seqKey);
+  storageRemove(sessionStorage, feedKey);
+  if (cached && Array.isArray(cached.events) && String(cached.seq) === seq) {
+    replaceFeed(cached.events);
+  } else {
+    storageRemove(sessionStorage, seqKey); // nothing to show before it: ask for a snapshot
+  }
+}
+
+function forgetSession() {
+  sessionOver = true;
+  storageRemove(sessionStorage, feedKey);
+  storageRemove(sessionStorage, seqKey);
+}
+
+// ---- audio cue ----
+
+let muted = storageGet(localStorage, muteKey) === "1";
+let audioContext = null;
+let lastBeep = 0;
+
+function audio() {
+  if (!audioContext) {
+    const Context = window.AudioContext ?? window.webkitAudioContext;
+    if (!Context) return null;
+    audioContext = new Context();
+  }
+  if (audioContext.state === "suspended") audioContext.resume().catch(() => {});
+  return audioContext;
+}
+
+function beep() {
+  const now = Date.now();
+  if (muted || now - lastBeep < BEEP_GAP_MS) return;
+  lastBeep = now;
+  const ctx = audio();
+  if (!ctx || ctx.state !== "running") return;
+  const start = ctx.currentTime;
+  const oscillator = ctx.createOscillator();
+  const gain = ctx.createGain();
+  oscillator.type = "sine";
+  oscillator.frequency.value = 880;
+  gain.gain.setValueAtTime(0.0001, start);
+  gain.gain.exponentialRampToValueAtTime(0.2, start + 0.01);
+  gain.gain.exponentialRampToValueAtTime(0.0001, start + 0.25);
+  oscillator.connect(gain).connect(ctx.destination);
+  oscillator.start(start);
+  oscillator.stop(start + 0.3);
+}
+
+function showMuted() {
+  audioToggle.setAttribute("aria-pressed", String(!muted));
+  audioToggle.textContent = muted ? "Audio disattivato" : "Audio attivo";
+  audioToggle.classList.toggle("is-off", muted);
+}
+
+audioToggle.addEventListener("click", () => {
+  muted = !muted;
+  storageSet(localStorage, muteKey, muted ? "1" : "0");
+  showMuted();
+  if (!muted) audio(); // a click is a user gesture: browsers let audio start now
+});
+
+// Browsers only start audio after a user gesture: unlock it on the first one.
+function unlockAudio() {
+  if (!muted) audio();
+}
+document.addEventListener("pointerdown", unlockAudio, { once: true });
+document.addEventListener("keydown", unlockAudio, { once: true });
+
+// ---- live stream ----
+
+function showPosition(seq) {
+  positionEl.textContent = seq === null ? "—" : String(seq);
+}
+
+restoreFeed(); // before the stream reads its stored seq: it may drop it
+
+const live = new LiveStream({
+  url: room.dataset.liveUrl || "/ws",
+  storageKey: seqKey,
+  onSnapshot(snapshot) {
+    replaceFeed(snapshot.data?.events ?? []);
+  },
+  onEvent(event, { live: isLive }) {
+    const item = addEvent(event);
+    trimFeed();
+    if (!item || !isLive) return;
+    highlight(item);
+    announce(event);
+    if (actorOf(event) !== user || event.type !== "room.message_posted") beep();
+  },
+  onStatus(status) {
+    statusEl.dataset.status = status;
+    statusEl.textContent = STATUS_LABELS[status] ?? status;
+    if (status === "ended") forgetSession();
+  },
+  onPosition: showPosition,
+});
+
+showPosition(live.lastSeq);
+showMuted();
+feedEmpty.hidden = feed.children.length > 0;
+window.addEventListener("pagehide", saveFeed);
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState === "hidden") saveFeed();
+});
+logoutForm?.addEventListener("submit", () => {
+  live.stop();
+  forgetSession();
+});
+live.start();
+
+// ---- room messages ----
+
+if (form) {
+  const textarea = form.elements.namedItem("body");
+  const button = form.querySelector('button[type="submit"]');
+  const errorBox = document.getElementById("room-message-error");
+  const csrf = document.querySelector('meta[name="csrf-token"]')?.content ?? "";
+  let pending = false;
+
+  const clearError = () => {
+    errorBox.hidden = true;
+    errorBox.replaceChildren();
+    textarea.removeAttribute("aria-invalid");
+    textarea.setAttribute("aria-describedby", "room-message-hint");
+  };
+
+  const showError = (detail, fieldMessages = []) => {
+    const lead = document.createElement("p");
+    lead.textContent = detail;
+    errorBox.replaceChildren(lead);
+    if (fieldMessages.length) {
+      const list = document.createElement("ul");
+      for (const message of fieldMessages) {
+        const item = document.createElement("li");
+        item.textContent = message;
+        list.append(item);
+      }
+      errorBox.append(list);
+      textarea.setAttribute("aria-invalid", "true");
+      textarea.setAttribute("aria-describedby", "room-message-hint room-message-error");
+    }
+    errorBox.hidden = false;
+  };
+
+  const describeFailure = async (response) => {
+    let data = null;
+    try { data = await response.json(); } catch { data = null; }
+    const errors = Array.isArray(data?.errors) ? data.errors : [];
+    const messages = errors.map((e) => String(e?.message ?? "")).filter(Boolean);
+    let detail = typeof data?.detail === "string" && data.detail ? data.detail : null;
+    if (!detail) {
+      detail = response.status === 401 || response.status === 403
+        ? "Sessione non valida: accedi di nuovo."
+        : `Invio non riuscito (errore ${response.status}).`;
+    }
+    return [detail, messages];
+  };
+
+  form.addEventListener("submit", async (submitEvent) => {
+    submitEvent.preventDefault();
+    if (pending) return;
+    clearError();
+    pending = true;
+    button.disabled = true;
+    form.setAttribute("aria-busy", "true");
+    try {
+      const response = await fetch("/api/v1/room/messages", {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+        body: JSON.stringify({ body: textarea.value }),
+        credentials: "same-origin",
+      });
+      if (response.status === 201) {
+        textarea.value = "";
+      } else {
+        showError(...(await describeFailure(response)));
+      }
+    } catch {
+      showError("Server non raggiungibile: il messaggio non è stato inviato.");
+    } finally {
+      pending = false;
+      button.disabled = false;
+      form.removeAttribute("aria-busy");
+      textarea.focus();
+    }
+  });
+
+  textarea.addEventListener("input", () => {
+    if (textarea.hasAttribute("aria-invalid")) clearError();
+  });
+
+  textarea.addEventListener("keydown", (keyEvent) => {
+    if (keyEvent.key === "Enter" && (keyEvent.ctrlKey || keyEvent.metaKey)) {
+      keyEvent.preventDefault();
+      if (form.requestSubmit) form.requestSubmit();
+      else button.click();
+    }
+  });
+}

@@ -1,0 +1,85 @@
+"""The embedded PostgreSQL and Redis really start, serve, stop and start again."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import asyncpg
+import pytest
+import redis.asyncio as aioredis
+
+from console.embedded import EmbeddedPostgres, EmbeddedRedis
+
+pytestmark = pytest.mark.integration
+
+
+async def test_embedded_postgres_keeps_its_data_across_a_restart(tmp_path: Path) -> None:
+    server = EmbeddedPostgres(tmp_path / "pgdata")
+    try:
+        dsn = server.start()
+        assert dsn == server.dsn
+        connection = await asyncpg.connect(dsn)
+        try:
+            assert await connection.fetchval("select 1") == 1
+            assert await connection.fetchval("select current_database()") == "seus"
+            await connection.execute("create table kept (note text)")
+            await connection.execute("insert into kept values ('written before the restart')")
+        finally:
+            await connection.close()
+
+        server.stop()
+        with pytest.raises((OSError, asyncpg.PostgresError)):
+            await asyncpg.connect(dsn, timeout=2)
+        server.stop()  # stopping a stopped server is not an error
+
+        assert server.start() == dsn
+        connection = await asyncpg.connect(dsn)
+        try:
+            assert await connection.fetchval("select note from kept") == (
+                "written before the restart"
+            )
+        finally:
+            await connection.close()
+
+        another_handle = EmbeddedPostgres(tmp_path / "pgdata")
+        assert another_handle.start() == dsn  # reuses the server already running there
+    finally:
+        server.stop()
+
+
+async def test_embedded_redis_answers_and_restarts_on_the_same_port(tmp_path: Path) -> None:
+    server = EmbeddedRedis(tmp_path / "redis")
+    try:
+        url = server.start()
+        assert url == server.url == f"redis://127.0.0.1:{server.port}/0"
+        client = aioredis.from_url(url, decode_responses=True)
+        try:
+            assert await client.ping()
+            assert await client.config_get("save") == {"save": ""}
+        finally:
+            await client.aclose()
+
+        server.stop()
+        server.stop()  # stopping a stopped server is not an error
+        client = aioredis.from_url(url, retry=None)
+        try:
+            with pytest.raises(aioredis.ConnectionError):
+                await client.ping()
+        finally:
+            await client.aclose()
+
+        assert server.start() == url
+        client = aioredis.from_url(url)
+        try:
+            assert await client.ping()
+        finally:
+            await client.aclose()
+    finally:
+        server.stop()
+
+
+def test_embedded_redis_on_a_busy_port_fails_with_its_log(tmp_path: Path) -> None:
+    with EmbeddedRedis(tmp_path / "first") as first:
+        second = EmbeddedRedis(tmp_path / "second", port=first.port)
+        with pytest.raises(RuntimeError, match="Address already in use"):
+            second.start()
