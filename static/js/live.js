@@ -41,8 +41,9 @@ export class LiveStream {
   constructor({
     url = "/ws", onSnapshot = () => {}, onEvent = () => {}, onStatus = () => {},
     onPosition = () => {}, storageKey, minBackoffMs = 500, maxBackoffMs = 30000, env = globalThis,
+    whoAmIUrl = "/api/v1/me",
   } = {}) {
-    Object.assign(this, { url, onSnapshot, onEvent, onStatus, onPosition, minBackoffMs, maxBackoffMs });
+    Object.assign(this, { url, onSnapshot, onEvent, onStatus, onPosition, minBackoffMs, maxBackoffMs, whoAmIUrl });
     this._env = env;
     this._key = storageKey ?? "seus.live.lastSeq:" + env.location.pathname;
     this._lastSeq = readSeq(this._storage(), this._key);
@@ -91,6 +92,7 @@ export class LiveStream {
     if (!this._running) return;
     this._setStatus(this._isOffline() ? "offline" : status);
     this._caughtUp = false;
+    this._greeted = false;
     const socket = new this._env.WebSocket(liveUrl(this.url, this._env.location, this._lastSeq));
     this._socket = socket;
     socket.onmessage = (message) => this._receive(message.data);
@@ -108,6 +110,7 @@ export class LiveStream {
     }
     switch (message.type) {
       case "hello":
+        this._greeted = true;
         if (typeof message.heartbeat === "number" && message.heartbeat > 0) this._heartbeatS = message.heartbeat;
         this._watch();
         break;
@@ -142,9 +145,20 @@ export class LiveStream {
       this._env.location.assign("/login");
     } else if (action === "now") {
       this._connect("reconnecting");
+    } else if (!this._greeted) {
+      this._probeSession();
     } else {
       this._retry();
     }
+  }
+
+  /** A refused handshake looks like any network failure (1006): ask whether we are still logged in. */
+  async _probeSession() {
+    this._retry();
+    try {
+      const response = await this._env.fetch(this.whoAmIUrl, { credentials: "same-origin" });
+      if (response.status === 401 && this._running) this._closed(4001);
+    } catch { /* network down: keep retrying */ }
   }
 
   _retry() {

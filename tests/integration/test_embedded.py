@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import asyncpg
 import pytest
+import redis
 import redis.asyncio as aioredis
 
 from console.embedded import EmbeddedPostgres, EmbeddedRedis
@@ -83,3 +87,43 @@ def test_embedded_redis_on_a_busy_port_fails_with_its_log(tmp_path: Path) -> Non
         second = EmbeddedRedis(tmp_path / "second", port=first.port)
         with pytest.raises(RuntimeError, match="Address already in use"):
             second.start()
+
+
+ORPHAN_MAKER = """
+import os, signal, sys
+from pathlib import Path
+from console.embedded import EmbeddedRedis
+server = EmbeddedRedis(Path(sys.argv[1]))
+server.start()
+print(server.port, flush=True)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def answers(port: int) -> bool:
+    """True if something answers PING on 127.0.0.1:port."""
+    client = redis.Redis(port=port, socket_connect_timeout=1, retry=None)
+    try:
+        return bool(client.ping())
+    except redis.ConnectionError:
+        return False
+    finally:
+        client.close()
+
+
+def test_a_redis_orphaned_by_a_killed_process_is_stopped_at_the_next_start(
+    tmp_path: Path,
+) -> None:
+    killed = subprocess.run(
+        [sys.executable, "-c", ORPHAN_MAKER, str(tmp_path / "redis")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    orphan_port = int(killed.stdout)
+    assert answers(orphan_port)
+
+    with EmbeddedRedis(tmp_path / "redis") as server:
+        assert answers(server.port)
+        assert not answers(orphan_port)

@@ -1,0 +1,136 @@
+"""Shared fixtures: real PostgreSQL and Redis (embedded unless DATABASE_URL / REDIS_URL are set),
+a fresh migrated database per test, and console processes started as a user would start them."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from console.config import Settings
+from console.db import Database, create_pool
+from console.embedded import EmbeddedPostgres, EmbeddedRedis, _with_database
+from console.migrate import migrate
+from tests import support
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        parts = Path(str(item.fspath)).parts
+        if "integration" in parts:
+            item.add_marker(pytest.mark.integration)
+        if "e2e" in parts:
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(scope="session")
+def pg_admin_dsn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A PostgreSQL server: DATABASE_URL's, else an embedded one for this test session."""
+    if os.environ.get("DATABASE_URL"):
+        yield os.environ["DATABASE_URL"]
+        return
+    server = EmbeddedPostgres(tmp_path_factory.mktemp("pg") / "data")
+    dsn = server.start()
+    try:
+        yield dsn
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if os.environ.get("REDIS_URL"):
+        yield os.environ["REDIS_URL"]
+        return
+    server = EmbeddedRedis(tmp_path_factory.mktemp("redis"))
+    server.start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+async def _admin(dsn: str, *statements: str) -> None:
+    conn = await asyncpg.connect(dsn)
+    try:
+        for statement in statements:
+            await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def template_database(pg_admin_dsn: str) -> Iterator[str]:
+    """A database migrated once; each test copies it."""
+    name = f"seus_tpl_{uuid.uuid4().hex[:10]}"
+    asyncio.run(_admin(pg_admin_dsn, f'CREATE DATABASE "{name}"'))
+    asyncio.run(migrate(_with_database(pg_admin_dsn, name)))
+    try:
+        yield name
+    finally:
+        asyncio.run(_admin(pg_admin_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def database_url(pg_admin_dsn: str, template_database: str) -> Iterator[str]:
+    """A fresh, migrated database of this test's own."""
+    name = f"seus_t_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_admin(pg_admin_dsn, f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"'))
+    try:
+        yield _with_database(pg_admin_dsn, name)
+    finally:
+        asyncio.run(_admin(pg_admin_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def redis_prefix() -> str:
+    """Keys and channels of this test only (Redis may be shared with other runs)."""
+    return f"seus-test-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def settings(database_url: str, redis_url: str, redis_prefix: str) -> Settings:
+    return Settings(database_url=database_url, redis_url=redis_url, redis_prefix=redis_prefix)
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    pool = await create_pool(database_url, min_size=1, max_size=20)
+    try:
+        yield Database(pool)
+    finally:
+        await pool.close()
+
+
+@pytest.fixture
+def people(database_url: str) -> dict[str, support.Person]:
+    """One user of every role (and a referrer key and a unit device token), known passwords."""
+    return asyncio.run(support.seed_people(database_url))
+
+
+@pytest.fixture
+def start_console(
+    database_url: str, redis_url: str, redis_prefix: str, tmp_path: Path
+) -> Iterator[support.ConsoleFactory]:
+    """Start console processes (`python run.py`) on this test's database; stopped at the end."""
+    started: list[support.Console] = []
+
+    def start(**env: str) -> support.Console:
+        console = support.Console.start(
+            {"DATABASE_URL": database_url, "REDIS_URL": redis_url,
+             "SEUS_REDIS_PREFIX": redis_prefix, **env},
+            data_dir=tmp_path / f"console{len(started)}",
+        )
+        started.append(console)
+        return console
+
+    try:
+        yield start
+    finally:
+        for console in started:
+            console.stop()

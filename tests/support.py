@@ -1,0 +1,164 @@
+"""Test helpers: seeded people, console processes, logged-in clients."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+
+from console import auth
+from console.embedded import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Person:
+    username: str
+    password: str
+    role: str
+    user_id: int
+    secret: str = ""  # referrer API key or unit device token, when the role has one
+
+
+async def seed_people(dsn: str) -> dict[str, Person]:
+    """Users of every role (a second operator and unit too), with known secrets."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        referrer = await conn.fetchval(
+            "INSERT INTO referrers (name, kind) VALUES ('PS test', 'hospital') RETURNING id")
+        other_referrer = await conn.fetchval(
+            "INSERT INTO referrers (name, kind) VALUES ('PM test', 'municipal_police') RETURNING id")
+        unit = await conn.fetchval("INSERT INTO units (name) VALUES ('UTES test') RETURNING id")
+        other_unit = await conn.fetchval("INSERT INTO units (name) VALUES ('UTES 2') RETURNING id")
+        specs: list[tuple[str, str, dict[str, Any]]] = [
+            ("operator", "operator", {}),
+            ("operator2", "operator", {}),
+            ("supervisor", "supervisor", {}),
+            ("admin", "admin", {}),
+            ("territorial", "territorial_service", {"zone_id": "firenze"}),
+            ("referrer", "referrer", {"referrer_id": referrer}),
+            ("unit", "unit", {"unit_id": unit}),
+            ("unit2", "unit", {"unit_id": other_unit}),
+        ]
+        people = {}
+        for username, role, extra in specs:
+            password = f"pw-{username}-secret"
+            user_id = await conn.fetchval(
+                "INSERT INTO users (username, display_name, password_hash, role, unit_id,"
+                " referrer_id, zone_id) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                username, f"{username.title()} Test", auth.hash_password(password), role,
+                extra.get("unit_id"), extra.get("referrer_id"), extra.get("zone_id"),
+            )
+            secret = ""
+            if role == "unit":
+                secret = f"device-token-{username}"
+                await conn.execute(
+                    "INSERT INTO device_tokens (user_id, token_hash) VALUES ($1, $2)",
+                    user_id, auth.digest(secret))
+            if role == "referrer":
+                secret = "api-key-referrer"
+                await conn.execute("INSERT INTO api_keys (referrer_id, key_hash) VALUES ($1, $2)",
+                                   referrer, auth.digest(secret))
+            people[username] = Person(username, password, role, user_id, secret)
+        await conn.execute("INSERT INTO api_keys (referrer_id, key_hash) VALUES ($1, $2)",
+                           other_referrer, auth.digest("api-key-other-referrer"))
+        return people
+    finally:
+        await conn.close()
+
+
+class Console:
+    """A console process started as `python run.py --port P`, on the given environment."""
+
+    def __init__(self, process: subprocess.Popen[bytes], port: int, log: Path) -> None:
+        self.process = process
+        self.port = port
+        self.log = log
+        self.url = f"http://127.0.0.1:{port}"
+        self.ws_url = f"ws://127.0.0.1:{port}/ws"
+        self.origin = self.url
+
+    @classmethod
+    def start(cls, env: Mapping[str, str], *, data_dir: Path, port: int | None = None,
+              timeout: float = 30) -> Console:
+        port = port or free_port()
+        data_dir.mkdir(parents=True, exist_ok=True)
+        log = data_dir / "console.log"
+        full_env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+        full_env.update({"SEUS_LOG_FORMAT": "json", **env})
+        with log.open("ab") as out:
+            process = subprocess.Popen(  # noqa: S603
+                [sys.executable, str(ROOT / "run.py"), "--port", str(port), "--data-dir",
+                 str(data_dir)],
+                env=full_env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT,
+            )
+        console = cls(process, port, log)
+        console.wait_ready(timeout)
+        return console
+
+    def wait_ready(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"console exited ({self.process.returncode}):\n{self.tail()}")
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError(f"console not ready in {timeout} s:\n{self.tail()}")
+
+    def tail(self, lines: int = 40) -> str:
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 15) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+    def client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=self.url, timeout=10)
+
+
+ConsoleFactory = Callable[..., Console]
+
+
+async def log_in(client: httpx.AsyncClient, person: Person) -> str:
+    """Open a session through the API; returns the CSRF token."""
+    response = await client.post(
+        "/api/v1/session", json={"username": person.username, "password": person.password})
+    assert response.status_code == 201, response.text
+    token: str = response.json()["csrf_token"]
+    return token
+
+
+def ws_headers(console: Console, client: httpx.AsyncClient | None = None,
+               **extra: str) -> dict[str, str]:
+    headers = {"Origin": console.origin, **extra}
+    if client is not None and client.cookies.get(auth.SESSION_COOKIE):
+        headers["Cookie"] = f"{auth.SESSION_COOKIE}={client.cookies.get(auth.SESSION_COOKIE)}"
+    return headers
+
+
+async def recv_json(ws: Any, timeout: float = 5) -> dict[str, Any]:
+    import asyncio
+
+    message: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), timeout))
+    return message
