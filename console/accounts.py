@@ -29,26 +29,21 @@ async def log_in(
     wait = await svc.limiter.retry_after(account, address)
     if wait is not None:
         raise errors.RateLimited(retry_after=wait)
-    previous = await guard.session_of(conn)
-    async with svc.db.action() as tx:
-        if device_token is not None:
-            user_id = await auth.device_user(tx.conn, device_token)
-        else:
-            user_id = await auth.check_password(tx.conn, username, password or "")
-        if user_id is not None:
-            if previous is not None and previous.principal.session_id:
-                await auth.revoke_session(tx.conn, previous.principal.session_id, tx.now)
-            cookie, session = await auth.open_session(
-                tx.conn,
-                user_id,
-                tx.now,
-                addr=address,
-                agent=conn.headers.get("user-agent", ""),
-            )
-            tx.emit(events.user_logged_in(session.principal))
+    if device_token is not None:
+        user_id = await auth.device_user(svc.db.pool, device_token)
+    else:
+        user_id = await auth.check_password(svc.db.pool, username, password or "")
     if user_id is None:
         await svc.limiter.failed(account, address)
         raise errors.NotAuthenticated("Credenziali non valide.")
+    previous = await guard.session_of(conn)
+    async with svc.db.action() as tx:
+        if previous is not None and previous.principal.session_id:
+            await auth.revoke_session(tx.conn, previous.principal.session_id, tx.now)
+        cookie, session = await auth.open_session(
+            tx.conn, user_id, tx.now, addr=address, agent=conn.headers.get("user-agent", "")
+        )
+        tx.emit(events.user_logged_in(session.principal))
     await svc.limiter.succeeded(account)
     return cookie, session
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import ipaddress
@@ -73,12 +74,16 @@ class Session:
     csrf_token: str
 
 
-async def check_password(conn: asyncpg.Connection, username: str, password: str) -> int | None:
-    """The user id when the credentials are right and the account active."""
+async def check_password(conn: asyncpg.Pool, username: str, password: str) -> int | None:
+    """The user id when the credentials are right and the account active.
+
+    argon2 is deliberately slow: it runs in a thread, off the event loop, and outside any
+    transaction.
+    """
     row = await conn.fetchrow(
         "SELECT id, password_hash, active FROM users WHERE lower(username) = lower($1)", username
     )
-    ok = verify_password(row["password_hash"] if row else None, password)
+    ok = await asyncio.to_thread(verify_password, row["password_hash"] if row else None, password)
     if row is None or not ok or not row["active"]:
         return None
     user_id: int = row["id"]
@@ -187,7 +192,7 @@ async def from_device_token(conn: asyncpg.Pool, token: str) -> access.Principal 
     return _principal(row)
 
 
-async def device_user(conn: asyncpg.Connection, token: str) -> int | None:
+async def device_user(conn: asyncpg.Pool, token: str) -> int | None:
     user_id: int | None = await conn.fetchval(
         "SELECT t.user_id FROM device_tokens t JOIN users u ON u.id = t.user_id"
         " WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.active",

@@ -43,22 +43,15 @@ class Settings:
 
     @property
     def origins(self) -> frozenset[str]:
+        """Origins allowed for websockets and cookie-authenticated writes.
+
+        By default the console's own address (and its loopback names); behind a proxy or on
+        another interface, set SEUS_ALLOWED_ORIGINS to the address people type.
+        """
         if self.allowed_origins:
             return self.allowed_origins
-        hosts = (
-            {self.host, "127.0.0.1", "localhost"}
-            if self.host
-            in (
-                "127.0.0.1",
-                "localhost",
-                "0.0.0.0",
-                "::",  # noqa: S104
-            )
-            else {self.host}
-        )
-        return frozenset(f"http://{h}:{self.port}" for h in hosts) | frozenset(
-            f"https://{h}:{self.port}" for h in hosts
-        )
+        hosts = {self.host, "127.0.0.1", "localhost"}
+        return frozenset(f"{scheme}://{h}:{self.port}" for h in hosts for scheme in ("http", "https"))
 
     @property
     def session_policy(self) -> SessionPolicy:
