@@ -51,7 +51,8 @@ class Settings:
         if self.allowed_origins:
             return self.allowed_origins
         hosts = {self.host, "127.0.0.1", "localhost"}
-        return frozenset(f"{scheme}://{h}:{self.port}" for h in hosts for scheme in ("http", "https"))
+        schemes = ("http", "https")
+        return frozenset(f"{scheme}://{h}:{self.port}" for h in hosts for scheme in schemes)
 
     @property
     def session_policy(self) -> SessionPolicy:
