@@ -218,9 +218,11 @@ class EmbeddedRedis:
             "--daemonize", "no",
         ]  # fmt: skip
         # Own session: a Ctrl-C in the terminal must not kill Redis before the app shuts down.
-        self._process = subprocess.Popen(  # noqa: S603 (our own binary, no shell)
-            command, stdin=subprocess.DEVNULL, start_new_session=True
-        )
+        # Output to the log too: an inherited stdout pipe would stay open as long as Redis lives.
+        with self.logfile.open("ab") as log:
+            self._process = subprocess.Popen(  # noqa: S603 (our own binary, no shell)
+                command, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True
+            )
         self.ownerfile.write_text(str(os.getpid()))
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -81,6 +81,7 @@ class Hub:
         self.subscribers: set[Subscription] = set()
         self._inbox: asyncio.Queue[object] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
+        self._poll_queued = False
 
     async def start(self) -> None:
         self.head = await eventlog.head(self.pool)
@@ -100,7 +101,9 @@ class Hub:
 
     def poll(self) -> None:
         """Check the log's head: catches up whatever Redis did not bring."""
-        self._inbox.put_nowait(_POLL)
+        if not self._poll_queued:
+            self._poll_queued = True
+            self._inbox.put_nowait(_POLL)
 
     # -- subscribers ---------------------------------------------------------------------------
 
@@ -125,6 +128,7 @@ class Hub:
             item = await self._inbox.get()
             try:
                 if item is _POLL:
+                    self._poll_queued = False
                     await self._catch_up(None)
                 else:
                     assert isinstance(item, list)
@@ -139,6 +143,9 @@ class Hub:
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
                 # PostgreSQL unreachable: the next poll tries again; nothing is skipped.
                 log.warning("hub catch-up failed", extra={"error": repr(exc)})
+            except Exception:
+                # A bug must not stop live delivery for everyone: log it, keep the feed going.
+                log.exception("hub failed to deliver; catching up at the next poll")
 
     async def _catch_up(self, upto: int | None) -> None:
         target = upto if upto is not None else await eventlog.head(self.pool)

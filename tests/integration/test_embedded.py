@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -11,6 +12,8 @@ import asyncpg
 import pytest
 import redis
 import redis.asyncio as aioredis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from console.embedded import EmbeddedPostgres, EmbeddedRedis
 
@@ -102,7 +105,7 @@ os.kill(os.getpid(), signal.SIGKILL)
 
 def answers(port: int) -> bool:
     """True if something answers PING on 127.0.0.1:port."""
-    client = redis.Redis(port=port, socket_connect_timeout=1, retry=None)
+    client = redis.Redis(port=port, socket_connect_timeout=1, retry=Retry(NoBackoff(), 0))
     try:
         return bool(client.ping())
     except redis.ConnectionError:
@@ -119,11 +122,17 @@ def test_a_redis_orphaned_by_a_killed_process_is_stopped_at_the_next_start(
         capture_output=True,
         text=True,
         check=False,
+        timeout=20,
     )
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     orphan_port = int(killed.stdout)
+    orphan_pid = int((tmp_path / "redis" / "redis.pid").read_text())
     assert answers(orphan_port)
 
-    with EmbeddedRedis(tmp_path / "redis") as server:
-        assert answers(server.port)
-        assert not answers(orphan_port)
+    try:
+        with EmbeddedRedis(tmp_path / "redis") as server:
+            assert answers(server.port)
+            assert not answers(orphan_port)
+    finally:
+        if answers(orphan_port):  # the test failed: do not leak the orphan
+            os.kill(orphan_pid, signal.SIGTERM)
