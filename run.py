@@ -9,6 +9,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -103,6 +104,11 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
         print(f"SEUS console: http://{settings.host}:{settings.port}/", file=sys.stderr)
+        # uvicorn handles SIGINT/SIGTERM itself, then raises the signal again once it has shut
+        # down: with the default handlers the process would die right there (exit -15, or a
+        # KeyboardInterrupt traceback), before the embedded servers are stopped. Exit normally.
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: None)
         server.run()
     return 0
 

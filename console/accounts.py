@@ -25,8 +25,9 @@ async def log_in(
     """Check credentials under the rate limit; open a fresh session; revoke the old one."""
     svc = services.of(conn)
     address = auth.client_address(conn, svc.settings)
-    account = username if device_token is None else "device"
-    wait = await svc.limiter.retry_after(account, address)
+    # Device tokens are 256-bit secrets: each is its own "account"; the address limit holds.
+    account = username if device_token is None else "device:" + auth.digest(device_token).hex()[:16]
+    wait = await svc.limiter.attempt(account, address)
     if wait is not None:
         raise errors.RateLimited(retry_after=wait)
     if device_token is not None:
@@ -34,17 +35,21 @@ async def log_in(
     else:
         user_id = await auth.check_password(svc.db.pool, username, password or "")
     if user_id is None:
-        await svc.limiter.failed(account, address)
         raise errors.NotAuthenticated("Credenziali non valide.")
     previous = await guard.session_of(conn)
     async with svc.db.action() as tx:
         if previous is not None and previous.principal.session_id:
-            await auth.revoke_session(tx.conn, previous.principal.session_id, tx.now)
+            if await auth.revoke_session(tx.conn, previous.principal.session_id, tx.now):
+                tx.emit(
+                    events.user_logged_out(
+                        previous.principal, session=previous.principal.session_id, reason="replaced"
+                    )
+                )
         cookie, session = await auth.open_session(
             tx.conn, user_id, tx.now, addr=address, agent=conn.headers.get("user-agent", "")
         )
         tx.emit(events.user_logged_in(session.principal))
-    await svc.limiter.succeeded(account)
+    await svc.limiter.succeeded(account, address)
     return cookie, session
 
 

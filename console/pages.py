@@ -10,7 +10,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
-from console import accounts, auth, errors, guard
+from console import accounts, auth, errors, guard, services
 from dispatch import access
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -25,12 +25,12 @@ PAGE_TITLES = {
 }
 
 
-def render(request: Request, name: str, status: int = 200, **context: Any) -> Response:
+def render(request: Request, name: str, status_code: int = 200, **context: Any) -> Response:
     principal = context.get("principal")
     context.setdefault("role_label", accounts.ROLE_LABELS[principal.role] if principal else "")
     context.setdefault("csrf_token", "")
     context.setdefault("page_title", "SEUS")
-    return templates.TemplateResponse(request, name, context, status_code=status)
+    return templates.TemplateResponse(request, name, context, status_code=status_code)
 
 
 def safe_next(target: str | None) -> str:
@@ -59,7 +59,13 @@ async def login_page(request: Request) -> Response:
 
 
 async def _check_login_csrf(request: Request, submitted: object) -> None:
-    await guard.check_csrf(request, "POST", submitted=str(submitted or ""))
+    """Our origin and the login form's own double-submit token.
+
+    Not the session's token: a browser that is still logged in (another person at the same
+    desk) must be able to log in again; that login revokes the old session.
+    """
+    if not auth.origin_allowed(request, services.of(request).settings):
+        raise errors.CsrfRefused("Origine della richiesta non consentita.")
     if not auth.same(str(submitted or ""), request.cookies.get(auth.LOGIN_CSRF_COOKIE)):
         raise errors.CsrfRefused()
 

@@ -1,5 +1,8 @@
 """Login attempt limits, per account and per client address, counted in Redis.
 
+Every attempt is counted before the password is checked; a success gives its attempt back, so
+what stays counted are the failures.
+
 If Redis cannot be reached the limiter does not fail open: it counts in this process instead
 (a local fallback with the same limits), so brute force stays bounded during an outage.
 """
@@ -7,6 +10,7 @@ If Redis cannot be reached the limiter does not fail open: it counts in this pro
 from __future__ import annotations
 
 import logging
+import math
 import time
 from datetime import timedelta
 
@@ -38,53 +42,57 @@ class LoginLimiter:
             "address": f"{self.prefix}:login:address:{address}",
         }
 
-    async def retry_after(self, account: str, address: str) -> int | None:
-        """Seconds to wait when either limit is reached, else None."""
+    async def attempt(self, account: str, address: str) -> int | None:
+        """Count one login attempt; the seconds to wait when it is over either limit (refused).
+
+        Counted before the password is checked, in one atomic step (INCR gives each attempt its
+        own number): concurrent attempts cannot all slip under the limit.
+        """
         keys = self._keys(account, address)
         try:
-            async with self.redis.pipeline(transaction=False) as pipe:
+            async with self.redis.pipeline(transaction=True) as pipe:
                 for key in keys.values():
-                    pipe.get(key)
+                    # SET NX EX then INCR: the window starts at the first attempt (Redis 6.2,
+                    # the embedded one, has no EXPIRE NX).
+                    pipe.set(key, 0, ex=self.window, nx=True)
+                    pipe.incr(key)
                     pipe.ttl(key)
                 got = await pipe.execute()
             counts = {
-                kind: (int(got[2 * i] or 0), int(got[2 * i + 1])) for i, kind in enumerate(keys)
+                kind: (int(got[3 * i + 1]), int(got[3 * i + 2])) for i, kind in enumerate(keys)
             }
         except (RedisError, OSError) as exc:
             log.warning(
                 "login limiter: Redis unreachable, counting locally", extra={"error": repr(exc)}
             )
-            now = time.monotonic()
-            counts = {}
-            for kind, key in keys.items():
-                count, until = self._local.get(key, (0, now))
-                counts[kind] = (count, int(until - now)) if until > now else (0, -2)
-        waits = [max(ttl, 1) for kind, (count, ttl) in counts.items() if count >= self.limits[kind]]
+            counts = self._count_locally(keys)
+        waits = [max(ttl, 1) for kind, (count, ttl) in counts.items() if count > self.limits[kind]]
         return max(waits) if waits else None
 
-    async def failed(self, account: str, address: str) -> None:
-        keys = self._keys(account, address)
-        try:
-            async with self.redis.pipeline(transaction=True) as pipe:
-                for key in keys.values():
-                    pipe.incr(key)
-                    pipe.expire(key, self.window, nx=True)
-                await pipe.execute()
-        except (RedisError, OSError) as exc:
-            log.warning(
-                "login limiter: Redis unreachable, counting locally", extra={"error": repr(exc)}
-            )
-            now = time.monotonic()
-            for key in keys.values():
-                count, until = self._local.get(key, (0, now))
-                if until <= now:
-                    count, until = 0, now + self.window
-                self._local[key] = (count + 1, until)
+    def _count_locally(self, keys: dict[str, str]) -> dict[str, tuple[int, int]]:
+        now = time.monotonic()
+        counts = {}
+        for kind, key in keys.items():
+            count, until = self._local.get(key, (0, now))
+            if until <= now:
+                count, until = 0, now + self.window
+            self._local[key] = (count + 1, until)
+            counts[kind] = (count + 1, math.ceil(until - now))
+        return counts
 
-    async def succeeded(self, account: str) -> None:
-        key = self._keys(account, "")["account"]
-        self._local.pop(key, None)
+    async def succeeded(self, account: str, address: str) -> None:
+        """The right password: forget the account's attempts; give the address this one back."""
+        keys = self._keys(account, address)
+        self._local.pop(keys["account"], None)
+        count, until = self._local.get(keys["address"], (0, 0.0))
+        if count > 0:
+            self._local[keys["address"]] = (count - 1, until)
         try:
-            await self.redis.delete(key)
+            await self.redis.delete(keys["account"])
+            await self.redis.eval(_GIVE_BACK, 1, keys["address"])
         except (RedisError, OSError):
             pass
+
+
+# DECR only a count that still exists: a DECR on an expired key would create one with no TTL.
+_GIVE_BACK = "if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('DECR', KEYS[1]) end"

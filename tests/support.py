@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
@@ -31,14 +32,22 @@ class Person:
     secret: str = ""  # referrer API key or unit device token, when the role has one
 
 
+@functools.cache
+def password_hash(password: str) -> str:
+    """argon2 is slow on purpose; the test people's hashes are computed once per run."""
+    return auth.hash_password(password)
+
+
 async def seed_people(dsn: str) -> dict[str, Person]:
     """Users of every role (a second operator and unit too), with known secrets."""
     conn = await asyncpg.connect(dsn)
     try:
         referrer = await conn.fetchval(
-            "INSERT INTO referrers (name, kind) VALUES ('PS test', 'hospital') RETURNING id")
+            "INSERT INTO referrers (name, kind) VALUES ('PS test', 'hospital') RETURNING id"
+        )
         other_referrer = await conn.fetchval(
-            "INSERT INTO referrers (name, kind) VALUES ('PM test', 'municipal_police') RETURNING id")
+            "INSERT INTO referrers (name, kind) VALUES ('PM test', 'municipal_police') RETURNING id"
+        )
         unit = await conn.fetchval("INSERT INTO units (name) VALUES ('UTES test') RETURNING id")
         other_unit = await conn.fetchval("INSERT INTO units (name) VALUES ('UTES 2') RETURNING id")
         specs: list[tuple[str, str, dict[str, Any]]] = [
@@ -57,22 +66,35 @@ async def seed_people(dsn: str) -> dict[str, Person]:
             user_id = await conn.fetchval(
                 "INSERT INTO users (username, display_name, password_hash, role, unit_id,"
                 " referrer_id, zone_id) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-                username, f"{username.title()} Test", auth.hash_password(password), role,
-                extra.get("unit_id"), extra.get("referrer_id"), extra.get("zone_id"),
+                username,
+                f"{username.title()} Test",
+                password_hash(password),
+                role,
+                extra.get("unit_id"),
+                extra.get("referrer_id"),
+                extra.get("zone_id"),
             )
             secret = ""
             if role == "unit":
                 secret = f"device-token-{username}"
                 await conn.execute(
                     "INSERT INTO device_tokens (user_id, token_hash) VALUES ($1, $2)",
-                    user_id, auth.digest(secret))
+                    user_id,
+                    auth.digest(secret),
+                )
             if role == "referrer":
                 secret = "api-key-referrer"
-                await conn.execute("INSERT INTO api_keys (referrer_id, key_hash) VALUES ($1, $2)",
-                                   referrer, auth.digest(secret))
+                await conn.execute(
+                    "INSERT INTO api_keys (referrer_id, key_hash) VALUES ($1, $2)",
+                    referrer,
+                    auth.digest(secret),
+                )
             people[username] = Person(username, password, role, user_id, secret)
-        await conn.execute("INSERT INTO api_keys (referrer_id, key_hash) VALUES ($1, $2)",
-                           other_referrer, auth.digest("api-key-other-referrer"))
+        await conn.execute(
+            "INSERT INTO api_keys (referrer_id, key_hash) VALUES ($1, $2)",
+            other_referrer,
+            auth.digest("api-key-other-referrer"),
+        )
         return people
     finally:
         await conn.close()
@@ -90,18 +112,28 @@ class Console:
         self.origin = self.url
 
     @classmethod
-    def start(cls, env: Mapping[str, str], *, data_dir: Path, port: int | None = None,
-              timeout: float = 30) -> Console:
+    def start(
+        cls, env: Mapping[str, str], *, data_dir: Path, port: int | None = None, timeout: float = 30
+    ) -> Console:
         port = port or free_port()
         data_dir.mkdir(parents=True, exist_ok=True)
         log = data_dir / "console.log"
         full_env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
         full_env.update({"SEUS_LOG_FORMAT": "json", **env})
         with log.open("ab") as out:
-            process = subprocess.Popen(  # noqa: S603
-                [sys.executable, str(ROOT / "run.py"), "--port", str(port), "--data-dir",
-                 str(data_dir)],
-                env=full_env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT,
+            process = subprocess.Popen(
+                [
+                    sys.executable,
+                    str(ROOT / "run.py"),
+                    "--port",
+                    str(port),
+                    "--data-dir",
+                    str(data_dir),
+                ],
+                env=full_env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd=ROOT,
             )
         console = cls(process, port, log)
         console.wait_ready(timeout)
@@ -143,14 +175,16 @@ ConsoleFactory = Callable[..., Console]
 async def log_in(client: httpx.AsyncClient, person: Person) -> str:
     """Open a session through the API; returns the CSRF token."""
     response = await client.post(
-        "/api/v1/session", json={"username": person.username, "password": person.password})
+        "/api/v1/session", json={"username": person.username, "password": person.password}
+    )
     assert response.status_code == 201, response.text
     token: str = response.json()["csrf_token"]
     return token
 
 
-def ws_headers(console: Console, client: httpx.AsyncClient | None = None,
-               **extra: str) -> dict[str, str]:
+def ws_headers(
+    console: Console, client: httpx.AsyncClient | None = None, **extra: str
+) -> dict[str, str]:
     headers = {"Origin": console.origin, **extra}
     if client is not None and client.cookies.get(auth.SESSION_COOKIE):
         headers["Cookie"] = f"{auth.SESSION_COOKIE}={client.cookies.get(auth.SESSION_COOKIE)}"

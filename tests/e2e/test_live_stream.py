@@ -1,0 +1,542 @@
+"""The live stream as a client lives it: a real console process, real websocket clients.
+
+What a client must be able to rely on (docs/live-protocol.md): every event it may see exactly
+once, in seq order, with no gap, across reconnections, slow neighbours, logouts and restarts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import os
+import time
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+import redis.asyncio as aioredis
+import websockets
+from websockets.asyncio.client import ClientConnection
+
+from console import eventlog
+from console.db import Database, create_pool
+from console.embedded import free_port
+from dispatch import access
+from dispatch.events import NewEvent
+from tests import support
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+class LogWriter:
+    """Writes events straight into the log from the test process, as another instance would,
+    and announces them on Redis (the consoles would also find them by polling PostgreSQL)."""
+
+    def __init__(self, db: Database, redis: aioredis.Redis, prefix: str) -> None:
+        self.db = db
+        self.redis = redis
+        self.channel = f"{prefix}:events"
+
+    async def write(self, count: int = 1, audience: str = access.ROOM, body: str = "") -> list[int]:
+        async with self.db.action() as tx:
+            tx.emit(
+                *(
+                    NewEvent(
+                        type="room.message_posted",
+                        subject="room_message:0",
+                        audience=frozenset({audience}),
+                        payload={"body": body or f"messaggio {i}"},
+                        actor="system",
+                    )
+                    for i in range(count)
+                )
+            )
+        await self.redis.publish(self.channel, eventlog.to_bus(tx.logged))
+        return [e.seq for e in tx.logged]
+
+    async def head(self) -> int:
+        return await eventlog.head(self.db.pool)
+
+    async def visible(self, role_tags: frozenset[str], after: int = 0) -> list[int]:
+        rows = await self.db.pool.fetch(
+            "SELECT seq FROM events WHERE seq > $1 AND audience && $2::text[] ORDER BY seq",
+            after,
+            sorted(role_tags),
+        )
+        return [r["seq"] for r in rows]
+
+
+@pytest.fixture
+async def log(database_url: str, redis_url: str, redis_prefix: str) -> AsyncIterator[LogWriter]:
+    pool = await create_pool(database_url, min_size=1, max_size=4)
+    redis = aioredis.from_url(redis_url)
+    try:
+        yield LogWriter(Database(pool), redis, redis_prefix)
+    finally:
+        await redis.aclose()
+        await pool.close()
+
+
+ROOM_TAGS = frozenset({access.ROOM})
+
+
+def connect(
+    console: support.Console,
+    client: httpx.AsyncClient | None = None,
+    after: int | str | None = None,
+    **options: Any,
+) -> websockets.connect:
+    url = console.ws_url if after is None else f"{console.ws_url}?after={after}"
+    headers = options.pop("additional_headers", None) or support.ws_headers(console, client)
+    return websockets.connect(url, additional_headers=headers, open_timeout=5, **options)
+
+
+async def recv(ws: ClientConnection, timeout: float = 5) -> dict[str, Any]:
+    return await support.recv_json(ws, timeout)
+
+
+async def opening(ws: ClientConnection) -> dict[str, Any]:
+    hello = await recv(ws)
+    assert hello["type"] == "hello"
+    return hello
+
+
+async def events_until_live(ws: ClientConnection) -> list[int]:
+    """Seqs of the backfill, up to and including the `live` message."""
+    seqs = []
+    while (message := await recv(ws))["type"] != "live":
+        assert message["type"] == "event", message
+        seqs.append(message["seq"])
+    return seqs
+
+
+async def next_events(ws: ClientConnection, count: int, timeout: float = 5) -> list[dict[str, Any]]:
+    """The next `count` event messages (heartbeats skipped)."""
+    found = []
+    while len(found) < count:
+        message = await recv(ws, timeout)
+        if message["type"] == "heartbeat":
+            continue
+        assert message["type"] == "event", message
+        found.append(message)
+    return found
+
+
+async def close_code(ws: ClientConnection, timeout: float = 5) -> int | None:
+    """Read until the server closes the socket; the close code it sent."""
+
+    async def drain() -> None:
+        with contextlib.suppress(websockets.ConnectionClosed):
+            while True:
+                await ws.recv()
+
+    await asyncio.wait_for(drain(), timeout)
+    return ws.close_code
+
+
+async def post(client: httpx.AsyncClient, csrf: str, body: str) -> int:
+    response = await client.post(
+        "/api/v1/room/messages", json={"body": body}, headers={"X-CSRF-Token": csrf}
+    )
+    assert response.status_code == 201, response.text
+    seq: int = response.json()["seq"]
+    return seq
+
+
+@contextlib.asynccontextmanager
+async def logged_in(
+    console: support.Console, person: support.Person
+) -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
+    """An HTTP client with an open session, and its CSRF token."""
+    async with console.client() as client:
+        yield client, await support.log_in(client, person)
+
+
+async def closed_slow(console: support.Console) -> float:
+    async with console.client() as client:
+        text = (await client.get("/metrics")).text
+    for line in text.splitlines():
+        if line.startswith("seus_websocket_closed_slow_total "):
+            return float(line.split()[1])
+    return 0.0
+
+
+# -- catching up -----------------------------------------------------------------------------
+
+
+async def test_a_client_reconnecting_with_its_last_seq_gets_what_it_missed_in_order_then_live(
+    start_console, people, log
+):
+    console = start_console()
+    async with (
+        logged_in(console, people["operator"]) as (operator, _),
+        logged_in(console, people["supervisor"]) as (supervisor, csrf),
+    ):
+        async with connect(console, operator, after=0) as ws:
+            await opening(ws)
+            assert await events_until_live(ws) == []
+            before = [await post(supervisor, csrf, f"prima {i}") for i in range(3)]
+            assert [m["seq"] for m in await next_events(ws, 3)] == before
+        last = before[-1]
+
+        missed = []
+        for i in range(5):
+            missed.append(await post(supervisor, csrf, f"mentre {i}"))
+            async with console.client() as admin:  # a login: an event the operator may not see
+                await support.log_in(admin, people["admin"])
+        assert missed != list(range(missed[0], missed[0] + 5)), "invisible events in between"
+
+        async with connect(console, operator, after=last) as ws:
+            await opening(ws)
+            assert await events_until_live(ws) == missed
+            page = (await operator.get(f"/api/v1/events?after={last}")).json()
+            assert [e["seq"] for e in page["events"]] == missed
+            after = await post(supervisor, csrf, "dopo")
+            [live] = await next_events(ws, 1)
+            assert live["seq"] == after
+            assert live["event"]["payload"]["body"] == "dopo"
+
+
+async def test_clients_connecting_while_events_are_written_miss_none_and_get_none_twice(
+    start_console, people, log
+):
+    console = start_console()
+    async with logged_in(console, people["operator"]) as (operator, _):
+        await log.write(10)
+        final: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+        async def writer() -> None:
+            for _ in range(150):  # as fast as it can: one commit every few milliseconds
+                last = (await log.write())[-1]
+            final.set_result(last)
+
+        async def client(after: int | None) -> tuple[int, list[int], list[int]]:
+            """Where its stream starts, its snapshot's seqs, and the seqs of the events after."""
+            async with connect(console, operator, after=after) as ws:
+                await opening(ws)  # connects, and catches up, while events are being written
+                first = await recv(ws)
+                if first["type"] == "snapshot":
+                    start, seqs = first["as_of"], await events_until_live(ws)
+                    snapshot = [e["seq"] for e in first["data"]["events"]]
+                elif first["type"] == "event":
+                    start, seqs, snapshot = after, [first["seq"], *await events_until_live(ws)], []
+                else:
+                    assert first["type"] == "live"
+                    start, seqs, snapshot = after, [], []
+                last = await final
+                while not seqs or seqs[-1] < last:
+                    seqs += [m["seq"] for m in await next_events(ws, 1)]
+                return start, snapshot, seqs
+
+        async def clients() -> list[tuple[int, list[int], list[int]]]:
+            started = []
+            for i in range(24):
+                started.append(asyncio.create_task(client([None, 0, 5][i % 3])))
+                await asyncio.sleep(0.01)
+            return await asyncio.gather(*started)
+
+        _, streams = await asyncio.wait_for(asyncio.gather(writer(), clients()), 20)
+
+    everything = await log.visible(ROOM_TAGS)
+    assert everything[-1] == final.result()
+    assert any(start > 10 for start, _, _ in streams), "some snapshots were taken mid-writing"
+    for start, snapshot, seqs in streams:
+        assert seqs == [seq for seq in everything if seq > start]
+        if snapshot:
+            assert snapshot == [seq for seq in everything if seq <= start][-50:]
+
+
+async def test_a_new_client_gets_a_snapshot_of_the_latest_events_as_of_the_head_then_live(
+    start_console, people, log
+):
+    console = start_console()
+    written = await log.write(60)
+    async with logged_in(console, people["operator"]) as (operator, csrf):
+        posted = await post(operator, csrf, "ultimo")
+        head = await log.head()
+        async with connect(console, operator) as ws:
+            hello = await opening(ws)
+            assert hello["user"]["role"] == "operator"
+            snapshot = await recv(ws)
+            assert snapshot["type"] == "snapshot"
+            assert snapshot["reason"] == "new"
+            assert snapshot["as_of"] == head
+            seqs = [e["seq"] for e in snapshot["data"]["events"]]
+            assert seqs == [*written, posted][-50:]
+            assert snapshot["data"]["events"][-1]["payload"]["body"] == "ultimo"
+            assert (await recv(ws))["type"] == "live"
+
+            new = await log.write()
+            assert [m["seq"] for m in await next_events(ws, 1)] == new
+
+
+async def test_a_client_further_behind_than_the_backfill_limit_gets_a_snapshot_then_what_follows(
+    start_console, people, log
+):
+    console = start_console(SEUS_BACKFILL_LIMIT="5")
+    await log.write(8)
+    async with logged_in(console, people["operator"]) as (operator, csrf):
+        head = await log.head()
+        async with connect(console, operator, after=1) as ws:
+            await opening(ws)
+            snapshot = await recv(ws)
+            assert (snapshot["type"], snapshot["reason"]) == ("snapshot", "too_far_behind")
+            assert snapshot["as_of"] == head
+            assert [e["seq"] for e in snapshot["data"]["events"]] == list(range(1, 9))
+            assert (await recv(ws))["type"] == "live"
+
+            new = await post(operator, csrf, "dopo lo snapshot")
+            [event] = await next_events(ws, 1)
+            assert event["seq"] == new > head
+
+        async with connect(console, operator, after=5) as ws:  # within the limit again
+            await opening(ws)
+            assert await events_until_live(ws) == [6, 7, 8, new]  # 9 was the operator's login
+
+
+async def test_a_client_ahead_of_the_log_gets_a_snapshot_as_of_the_real_head(
+    start_console, people, log
+):
+    console = start_console()
+    await log.write(3)
+    async with logged_in(console, people["operator"]) as (operator, _):
+        head = await log.head()
+        async with connect(console, operator, after=head + 100) as ws:
+            await opening(ws)
+            snapshot = await recv(ws)
+            assert (snapshot["type"], snapshot["reason"]) == ("snapshot", "ahead_of_log")
+            assert snapshot["as_of"] == head
+            assert [e["seq"] for e in snapshot["data"]["events"]] == [1, 2, 3]
+            assert (await recv(ws))["type"] == "live"
+            new = await log.write()
+            assert [m["seq"] for m in await next_events(ws, 1)] == new
+
+
+# -- heartbeats ------------------------------------------------------------------------------
+
+
+async def test_heartbeats_come_when_nothing_else_does_and_carry_the_head_even_past_unseen_events(
+    start_console, people, log
+):
+    console = start_console(SEUS_HEARTBEAT_SECONDS="0.5")
+    async with (
+        logged_in(console, people["operator"]) as (operator, _),
+        connect(console, operator, after=0) as ws,
+    ):
+        hello = await opening(ws)
+        assert hello["heartbeat"] == 0.5
+        await events_until_live(ws)
+        beat = await recv(ws, timeout=2)
+        assert beat["type"] == "heartbeat"
+        assert beat["head"] == await log.head()
+        assert datetime.fromisoformat(beat["at"]).tzinfo is not None
+
+        unseen = await log.write(audience=access.AUDIT)  # not for operators
+        deadline = time.monotonic() + 5
+        while (beat := await recv(ws, timeout=2))["head"] != unseen[0]:
+            assert beat["type"] == "heartbeat", "the operator must not receive an audit event"
+            assert time.monotonic() < deadline, "no heartbeat carried the new head"
+        assert beat["type"] == "heartbeat"
+
+
+# -- a slow client ---------------------------------------------------------------------------
+
+
+async def test_a_client_that_stops_reading_is_closed_as_too_slow_and_nobody_else_notices(
+    start_console, people, log
+):
+    console = start_console(SEUS_WS_QUEUE="50")
+    # Big, incompressible events fill the kernel's and the transport's buffers quickly.
+    big = base64.b64encode(os.urandom(24_000)).decode()
+    async with (
+        logged_in(console, people["operator"]) as (operator, _),
+        logged_in(console, people["supervisor"]) as (supervisor, _),
+        contextlib.AsyncExitStack() as stack,
+    ):
+        # The slow client never calls recv(): once a few frames wait in its queue it stops
+        # reading from its TCP socket, and the server's sends block. No compression, so the
+        # bytes on the wire are really as big as the events.
+        slow = await stack.enter_async_context(
+            connect(console, operator, after=0, compression=None, ping_interval=None)
+        )
+        fast = await stack.enter_async_context(connect(console, supervisor, after=0))
+        for ws in (slow, fast):
+            await opening(ws)
+            assert await events_until_live(ws) == []
+
+        written: list[int] = []
+        fast_seqs: list[int] = []
+
+        async def write_and_see_the_fast_client_get_it() -> None:
+            written.extend(await log.write(5, body=big))
+            for message in await next_events(fast, 5, timeout=10):
+                fast_seqs.append(message["seq"])
+            assert fast_seqs == written
+
+        for _ in range(200):
+            await write_and_see_the_fast_client_get_it()
+            if await closed_slow(console):
+                break
+        else:
+            pytest.fail(f"the slow client was not closed after {len(written)} events")
+
+        async def read_what_reached_the_slow_client() -> tuple[list[int], int | None]:
+            seqs = []
+            with contextlib.suppress(websockets.ConnectionClosed):
+                while True:
+                    message = json.loads(await slow.recv())
+                    if message["type"] != "heartbeat":
+                        assert message["type"] == "event", message["type"]
+                        seqs.append(message["seq"])
+            return seqs, slow.close_code
+
+        # Read at once: the close frame waits behind the events already in the server's buffer,
+        # and the server gives up sending it (the client then sees 1006) after 2 s.
+        slow_reading = asyncio.create_task(read_what_reached_the_slow_client())
+        for _ in range(3):  # the fast client goes on as before
+            await write_and_see_the_fast_client_get_it()
+        slow_seqs, code = await asyncio.wait_for(slow_reading, 10)
+
+        assert code == 4008
+        assert fast_seqs == written
+        assert 0 < len(slow_seqs) < len(written)
+        assert slow_seqs == written[: len(slow_seqs)], "what the slow client got has no gap"
+
+        # It reconnects at once, after its last seq, and misses nothing.
+        async with connect(console, operator, after=slow_seqs[-1]) as again:
+            await opening(again)
+            resumed = await events_until_live(again)
+            assert slow_seqs + resumed == written
+            new = await log.write()
+            assert [m["seq"] for m in await next_events(again, 1)] == new
+
+
+# -- who may connect, and what they get -------------------------------------------------------
+
+
+async def test_the_handshake_is_refused_for_a_foreign_origin_an_anonymous_client_or_a_bad_after(
+    start_console, people
+):
+    console = start_console()
+    async with logged_in(console, people["operator"]) as (operator, _):
+        cookie = support.ws_headers(console, operator)["Cookie"]
+        refused = [
+            {"Origin": "http://evil.example", "Cookie": cookie},
+            {"Origin": f"http://127.0.0.1:{free_port()}", "Cookie": cookie},
+            {"Origin": f"http://localhost:{free_port()}", "Cookie": cookie},
+            {"Origin": console.origin},  # anonymous
+        ]
+        for headers in refused:
+            with pytest.raises(websockets.exceptions.InvalidStatus) as refusal:
+                async with connect(console, after=0, additional_headers=headers):
+                    pass
+            assert refusal.value.response.status_code == 403, headers
+
+        for bad in ("abc", "-1", "1.5"):
+            with pytest.raises(websockets.exceptions.InvalidStatus) as refusal:
+                async with connect(console, operator, after=bad):
+                    pass
+            assert refusal.value.response.status_code == 403, bad
+
+        async with connect(console, operator, after=0) as ws:  # the same cookie, our origin
+            assert (await opening(ws))["user"]["role"] == "operator"
+
+
+async def test_a_unit_tablet_connects_with_its_device_token_and_gets_only_its_own_events(
+    start_console, people, log, database_url
+):
+    console = start_console()
+    conn = await asyncpg.connect(database_url)
+    try:
+        unit_ids = {
+            name: await conn.fetchval(
+                "SELECT unit_id FROM users WHERE id = $1", people[name].user_id
+            )
+            for name in ("unit", "unit2")
+        }
+    finally:
+        await conn.close()
+    tablet = {"Authorization": f"Bearer {people['unit'].secret}"}  # a native client: no Origin
+    async with (
+        logged_in(console, people["operator"]) as (operator, csrf),
+        connect(console, after=0, additional_headers=tablet) as ws,
+    ):
+        hello = await opening(ws)
+        assert hello["user"]["role"] == "unit"
+        assert await events_until_live(ws) == []
+
+        await post(operator, csrf, "solo per la centrale")
+        await log.write(audience=access.unit_tag(unit_ids["unit2"]), body="per l'altra unità")
+        [mine] = await log.write(audience=access.unit_tag(unit_ids["unit"]), body="per te")
+
+        [event] = await next_events(ws, 1)
+        assert event["seq"] == mine
+        assert event["event"]["payload"]["body"] == "per te"
+
+
+# -- sessions ending, servers stopping -----------------------------------------------------
+
+
+async def test_logging_out_closes_that_sessions_sockets_on_every_instance_with_4001_only(
+    start_console, people
+):
+    first = start_console()
+    second = start_console()
+    async with (
+        logged_in(first, people["operator"]) as (operator, csrf),
+        logged_in(first, people["operator2"]) as (colleague, _),
+        logged_in(first, people["supervisor"]) as (supervisor, supervisor_csrf),
+        contextlib.AsyncExitStack() as stack,
+    ):
+        sockets = {}
+        for name, console, client in [
+            ("mine here", first, operator),
+            ("mine there", second, operator),
+            ("colleague here", first, colleague),
+            ("colleague there", second, colleague),
+        ]:
+            # The session cookie is valid on any instance (sessions live in PostgreSQL).
+            ws = await stack.enter_async_context(
+                connect(
+                    console, client, after=0, additional_headers=support.ws_headers(console, client)
+                )
+            )
+            await opening(ws)
+            await events_until_live(ws)
+            sockets[name] = ws
+
+        response = await operator.request(
+            "DELETE", "/api/v1/session", headers={"X-CSRF-Token": csrf}
+        )
+        assert response.status_code == 204
+
+        assert await close_code(sockets["mine here"]) == 4001
+        assert await close_code(sockets["mine there"]) == 4001
+        seq = await post(supervisor, supervisor_csrf, "ancora qui?")
+        for name in ("colleague here", "colleague there"):
+            [event] = await next_events(sockets[name], 1)
+            assert event["seq"] == seq, name
+
+
+async def test_on_sigterm_the_server_closes_its_sockets_as_going_away_and_exits_cleanly(
+    start_console, people
+):
+    console = start_console()
+    async with (
+        logged_in(console, people["operator"]) as (operator, _),
+        connect(console, operator, after=0) as ws,
+    ):
+        await opening(ws)
+        await events_until_live(ws)
+
+        stopping = asyncio.create_task(asyncio.to_thread(console.stop, timeout=8))
+        code = await close_code(ws, timeout=8)
+        exit_code = await asyncio.wait_for(stopping, 10)
+
+    assert code in (1001, 1012)
+    assert exit_code == 0, console.tail()

@@ -1,0 +1,156 @@
+"""Two console processes sharing one PostgreSQL and one Redis, as in production.
+
+Redis only makes delivery between instances fast; PostgreSQL is the truth. A client of one
+instance must get what is written through the other, in order, even across a Redis restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import redis.asyncio as aioredis
+import websockets
+from websockets.asyncio.client import ClientConnection
+
+from console.embedded import EmbeddedRedis
+from tests import support
+
+
+@contextlib.asynccontextmanager
+async def logged_in(
+    console: support.Console, person: support.Person
+) -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
+    async with console.client() as client:
+        yield client, await support.log_in(client, person)
+
+
+def connect(console: support.Console, client: httpx.AsyncClient) -> websockets.connect:
+    return websockets.connect(
+        f"{console.ws_url}?after=0",
+        additional_headers=support.ws_headers(console, client),
+        open_timeout=5,
+    )
+
+
+async def go_live(ws: ClientConnection) -> None:
+    assert (await support.recv_json(ws))["type"] == "hello"
+    assert (await support.recv_json(ws))["type"] == "live"
+
+
+async def post(client: httpx.AsyncClient, csrf: str, body: str) -> int:
+    response = await client.post(
+        "/api/v1/room/messages", json={"body": body}, headers={"X-CSRF-Token": csrf}
+    )
+    assert response.status_code == 201, response.text
+    seq: int = response.json()["seq"]
+    return seq
+
+
+async def events_up_to(ws: ClientConnection, seq: int, timeout: float = 10) -> list[dict[str, Any]]:
+    """Every event message until the one with `seq` (heartbeats skipped; bounded wait)."""
+
+    async def read() -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        while not found or found[-1]["seq"] < seq:
+            message = await support.recv_json(ws, timeout)
+            if message["type"] != "heartbeat":
+                assert message["type"] == "event", message
+                found.append(message)
+        return found
+
+    return await asyncio.wait_for(read(), timeout)
+
+
+async def events_before_a_heartbeat_at(ws: ClientConnection, head: int) -> list[dict[str, Any]]:
+    """Events sent until a heartbeat says the client has everything up to `head`."""
+
+    async def read() -> list[dict[str, Any]]:
+        found = []
+        while True:
+            message = await support.recv_json(ws)
+            if message["type"] == "heartbeat" and message["head"] >= head:
+                return found
+            if message["type"] == "event":
+                found.append(message)
+
+    return await asyncio.wait_for(read(), 10)
+
+
+async def both_instances_listen_again(url: str, channel: str) -> None:
+    async def subscribers() -> int:
+        client = aioredis.from_url(url)
+        try:
+            [(_, count)] = await client.pubsub_numsub(channel)
+            return int(count)
+        finally:
+            await client.aclose()
+
+    async def wait() -> None:
+        while await subscribers() < 2:
+            await asyncio.sleep(0.05)
+
+    await asyncio.wait_for(wait(), 10)
+
+
+async def test_a_client_of_one_instance_receives_in_order_what_is_posted_through_the_other(
+    start_console, people
+):
+    # Polling PostgreSQL only every 30 s: what arrives within the test came through Redis.
+    a = start_console(SEUS_POLL_SECONDS="30")
+    b = start_console(SEUS_POLL_SECONDS="30")
+    async with (
+        logged_in(a, people["supervisor"]) as (poster, csrf),
+        logged_in(b, people["operator"]) as (reader, _),
+        connect(b, reader) as ws,
+    ):
+        await go_live(ws)
+        posted = [await post(poster, csrf, f"da A {i}") for i in range(10)]
+
+        received = await events_up_to(ws, posted[-1], timeout=5)
+
+        assert [m["seq"] for m in received] == posted
+        assert [m["event"]["payload"]["body"] for m in received] == [f"da A {i}" for i in range(10)]
+
+
+async def test_a_redis_restart_loses_nothing_and_never_stops_anyone_from_writing(
+    start_console, people, redis_prefix: str, tmp_path: Path
+):
+    redis = EmbeddedRedis(tmp_path / "r")
+    redis.start()
+    try:
+        env = {"REDIS_URL": redis.url, "SEUS_POLL_SECONDS": "0.2", "SEUS_HEARTBEAT_SECONDS": "0.5"}
+        a = start_console(**env)
+        b = start_console(**env)
+        async with (
+            logged_in(a, people["supervisor"]) as (poster, csrf),
+            logged_in(b, people["operator"]) as (reader, _),
+            connect(b, reader) as ws,
+        ):
+            await go_live(ws)
+            received: list[dict[str, Any]] = []
+
+            async def post_some(label: str) -> None:
+                posted = [await post(poster, csrf, f"{label} {i}") for i in range(5)]
+                received.extend(await events_up_to(ws, posted[-1]))
+
+            await post_some("prima")
+            redis.stop()
+            await post_some("senza Redis")  # 201 each: Redis is not on the path of truth
+            redis.start()  # the same port: both instances find it again
+            await both_instances_listen_again(redis.url, f"{redis_prefix}:events")
+            await post_some("dopo")
+
+            # A heartbeat's head promises that everything up to it has been sent.
+            page = (await reader.get("/api/v1/events", params={"limit": 1000})).json()
+            received.extend(await events_before_a_heartbeat_at(ws, page["head"]))
+
+        in_postgres = [e["seq"] for e in page["events"]]
+        assert len(in_postgres) == 15
+        assert [m["seq"] for m in received] == in_postgres
+    finally:
+        redis.stop()
