@@ -122,8 +122,12 @@ def start_console(
 
     def start(**env: str) -> support.Console:
         console = support.Console.start(
-            {"DATABASE_URL": database_url, "REDIS_URL": redis_url,
-             "SEUS_REDIS_PREFIX": redis_prefix, **env},
+            {
+                "DATABASE_URL": database_url,
+                "REDIS_URL": redis_url,
+                "SEUS_REDIS_PREFIX": redis_prefix,
+                **env,
+            },
             data_dir=tmp_path / f"console{len(started)}",
         )
         started.append(console)
