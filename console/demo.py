@@ -125,7 +125,11 @@ async def seed(db: Database, data_dir: Path) -> Path:
                 unit,
             )
             slug = "tablet-" + unit.split()[1].lower()
-            user_id = await _upsert_user(conn, slug, unit, access.Role.UNIT, None, unit_id=unit_id)
+            password = old["users"].get(slug) or auth.new_secret()[:16]
+            user_id = await _upsert_user(
+                conn, slug, unit, access.Role.UNIT, auth.hash_password(password), unit_id=unit_id
+            )
+            out["users"].append({"username": slug, "password": password, "role": "unit"})
             token = old["units"].get(unit) or auth.new_secret()
             await conn.execute(
                 "INSERT INTO device_tokens (user_id, token_hash, label) VALUES ($1, $2, 'demo')"

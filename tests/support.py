@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -113,7 +113,13 @@ class Console:
 
     @classmethod
     def start(
-        cls, env: Mapping[str, str], *, data_dir: Path, port: int | None = None, timeout: float = 30
+        cls,
+        env: Mapping[str, str],
+        *,
+        data_dir: Path,
+        port: int | None = None,
+        timeout: float = 30,
+        args: Sequence[str] = (),
     ) -> Console:
         port = port or free_port()
         data_dir.mkdir(parents=True, exist_ok=True)
@@ -129,6 +135,7 @@ class Console:
                     str(port),
                     "--data-dir",
                     str(data_dir),
+                    *args,
                 ],
                 env=full_env,
                 stdout=out,
