@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -9,13 +10,14 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
+import websockets
 
 from console import auth
 from console.embedded import free_port
@@ -203,3 +205,34 @@ async def recv_json(ws: Any, timeout: float = 5) -> dict[str, Any]:
 
     message: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), timeout))
     return message
+
+
+@contextlib.asynccontextmanager
+async def logged_in(
+    console: Console, person: Person
+) -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
+    """An HTTP client with an open session, and its CSRF token."""
+    async with console.client() as client:
+        yield client, await log_in(client, person)
+
+
+async def post_message(client: httpx.AsyncClient, csrf: str, body: str) -> int:
+    """Post a room message through the API; returns the seq of its event."""
+    response = await client.post(
+        "/api/v1/room/messages", json={"body": body}, headers={"X-CSRF-Token": csrf}
+    )
+    assert response.status_code == 201, response.text
+    seq: int = response.json()["seq"]
+    return seq
+
+
+def connect(
+    console: Console,
+    client: httpx.AsyncClient | None = None,
+    after: int | str | None = None,
+    **options: Any,
+) -> websockets.connect:
+    """A websocket to `console`'s /ws with the client's session cookie and our Origin."""
+    url = console.ws_url if after is None else f"{console.ws_url}?after={after}"
+    headers = options.pop("additional_headers", None) or ws_headers(console, client)
+    return websockets.connect(url, additional_headers=headers, open_timeout=5, **options)

@@ -17,7 +17,6 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
-import httpx
 import pytest
 import redis.asyncio as aioredis
 import websockets
@@ -85,17 +84,6 @@ async def log(database_url: str, redis_url: str, redis_prefix: str) -> AsyncIter
 ROOM_TAGS = frozenset({access.ROOM})
 
 
-def connect(
-    console: support.Console,
-    client: httpx.AsyncClient | None = None,
-    after: int | str | None = None,
-    **options: Any,
-) -> websockets.connect:
-    url = console.ws_url if after is None else f"{console.ws_url}?after={after}"
-    headers = options.pop("additional_headers", None) or support.ws_headers(console, client)
-    return websockets.connect(url, additional_headers=headers, open_timeout=5, **options)
-
-
 async def recv(ws: ClientConnection, timeout: float = 5) -> dict[str, Any]:
     return await support.recv_json(ws, timeout)
 
@@ -139,24 +127,6 @@ async def close_code(ws: ClientConnection, timeout: float = 5) -> int | None:
     return ws.close_code
 
 
-async def post(client: httpx.AsyncClient, csrf: str, body: str) -> int:
-    response = await client.post(
-        "/api/v1/room/messages", json={"body": body}, headers={"X-CSRF-Token": csrf}
-    )
-    assert response.status_code == 201, response.text
-    seq: int = response.json()["seq"]
-    return seq
-
-
-@contextlib.asynccontextmanager
-async def logged_in(
-    console: support.Console, person: support.Person
-) -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
-    """An HTTP client with an open session, and its CSRF token."""
-    async with console.client() as client:
-        yield client, await support.log_in(client, person)
-
-
 async def closed_slow(console: support.Console) -> float:
     async with console.client() as client:
         text = (await client.get("/metrics")).text
@@ -174,29 +144,29 @@ async def test_a_client_reconnecting_with_its_last_seq_gets_what_it_missed_in_or
 ):
     console = start_console()
     async with (
-        logged_in(console, people["operator"]) as (operator, _),
-        logged_in(console, people["supervisor"]) as (supervisor, csrf),
+        support.logged_in(console, people["operator"]) as (operator, _),
+        support.logged_in(console, people["supervisor"]) as (supervisor, csrf),
     ):
-        async with connect(console, operator, after=0) as ws:
+        async with support.connect(console, operator, after=0) as ws:
             await opening(ws)
             assert await events_until_live(ws) == []
-            before = [await post(supervisor, csrf, f"prima {i}") for i in range(3)]
+            before = [await support.post_message(supervisor, csrf, f"prima {i}") for i in range(3)]
             assert [m["seq"] for m in await next_events(ws, 3)] == before
         last = before[-1]
 
         missed = []
         for i in range(5):
-            missed.append(await post(supervisor, csrf, f"mentre {i}"))
+            missed.append(await support.post_message(supervisor, csrf, f"mentre {i}"))
             async with console.client() as admin:  # a login: an event the operator may not see
                 await support.log_in(admin, people["admin"])
         assert missed != list(range(missed[0], missed[0] + 5)), "invisible events in between"
 
-        async with connect(console, operator, after=last) as ws:
+        async with support.connect(console, operator, after=last) as ws:
             await opening(ws)
             assert await events_until_live(ws) == missed
             page = (await operator.get(f"/api/v1/events?after={last}")).json()
             assert [e["seq"] for e in page["events"]] == missed
-            after = await post(supervisor, csrf, "dopo")
+            after = await support.post_message(supervisor, csrf, "dopo")
             [live] = await next_events(ws, 1)
             assert live["seq"] == after
             assert live["event"]["payload"]["body"] == "dopo"
@@ -206,7 +176,7 @@ async def test_clients_connecting_while_events_are_written_miss_none_and_get_non
     start_console, people, log
 ):
     console = start_console()
-    async with logged_in(console, people["operator"]) as (operator, _):
+    async with support.logged_in(console, people["operator"]) as (operator, _):
         await log.write(10)
         final: asyncio.Future[int] = asyncio.get_running_loop().create_future()
 
@@ -217,7 +187,7 @@ async def test_clients_connecting_while_events_are_written_miss_none_and_get_non
 
         async def client(after: int | None) -> tuple[int, list[int], list[int]]:
             """Where its stream starts, its snapshot's seqs, and the seqs of the events after."""
-            async with connect(console, operator, after=after) as ws:
+            async with support.connect(console, operator, after=after) as ws:
                 await opening(ws)  # connects, and catches up, while events are being written
                 first = await recv(ws)
                 if first["type"] == "snapshot":
@@ -256,10 +226,10 @@ async def test_a_new_client_gets_a_snapshot_of_the_latest_events_as_of_the_head_
 ):
     console = start_console()
     written = await log.write(60)
-    async with logged_in(console, people["operator"]) as (operator, csrf):
-        posted = await post(operator, csrf, "ultimo")
+    async with support.logged_in(console, people["operator"]) as (operator, csrf):
+        posted = await support.post_message(operator, csrf, "ultimo")
         head = await log.head()
-        async with connect(console, operator) as ws:
+        async with support.connect(console, operator) as ws:
             hello = await opening(ws)
             assert hello["user"]["role"] == "operator"
             snapshot = await recv(ws)
@@ -280,9 +250,9 @@ async def test_a_client_further_behind_than_the_backfill_limit_gets_a_snapshot_t
 ):
     console = start_console(SEUS_BACKFILL_LIMIT="5")
     await log.write(8)
-    async with logged_in(console, people["operator"]) as (operator, csrf):
+    async with support.logged_in(console, people["operator"]) as (operator, csrf):
         head = await log.head()
-        async with connect(console, operator, after=1) as ws:
+        async with support.connect(console, operator, after=1) as ws:
             await opening(ws)
             snapshot = await recv(ws)
             assert (snapshot["type"], snapshot["reason"]) == ("snapshot", "too_far_behind")
@@ -290,11 +260,11 @@ async def test_a_client_further_behind_than_the_backfill_limit_gets_a_snapshot_t
             assert [e["seq"] for e in snapshot["data"]["events"]] == list(range(1, 9))
             assert (await recv(ws))["type"] == "live"
 
-            new = await post(operator, csrf, "dopo lo snapshot")
+            new = await support.post_message(operator, csrf, "dopo lo snapshot")
             [event] = await next_events(ws, 1)
             assert event["seq"] == new > head
 
-        async with connect(console, operator, after=5) as ws:  # within the limit again
+        async with support.connect(console, operator, after=5) as ws:  # within the limit again
             await opening(ws)
             assert await events_until_live(ws) == [6, 7, 8, new]  # 9 was the operator's login
 
@@ -304,9 +274,9 @@ async def test_a_client_ahead_of_the_log_gets_a_snapshot_as_of_the_real_head(
 ):
     console = start_console()
     await log.write(3)
-    async with logged_in(console, people["operator"]) as (operator, _):
+    async with support.logged_in(console, people["operator"]) as (operator, _):
         head = await log.head()
-        async with connect(console, operator, after=head + 100) as ws:
+        async with support.connect(console, operator, after=head + 100) as ws:
             await opening(ws)
             snapshot = await recv(ws)
             assert (snapshot["type"], snapshot["reason"]) == ("snapshot", "ahead_of_log")
@@ -325,8 +295,8 @@ async def test_heartbeats_come_when_nothing_else_does_and_carry_the_head_even_pa
 ):
     console = start_console(SEUS_HEARTBEAT_SECONDS="0.5")
     async with (
-        logged_in(console, people["operator"]) as (operator, _),
-        connect(console, operator, after=0) as ws,
+        support.logged_in(console, people["operator"]) as (operator, _),
+        support.connect(console, operator, after=0) as ws,
     ):
         hello = await opening(ws)
         assert hello["heartbeat"] == 0.5
@@ -354,17 +324,17 @@ async def test_a_client_that_stops_reading_is_closed_as_too_slow_and_nobody_else
     # Big, incompressible events fill the kernel's and the transport's buffers quickly.
     big = base64.b64encode(os.urandom(24_000)).decode()
     async with (
-        logged_in(console, people["operator"]) as (operator, _),
-        logged_in(console, people["supervisor"]) as (supervisor, _),
+        support.logged_in(console, people["operator"]) as (operator, _),
+        support.logged_in(console, people["supervisor"]) as (supervisor, _),
         contextlib.AsyncExitStack() as stack,
     ):
         # The slow client never calls recv(): once a few frames wait in its queue it stops
         # reading from its TCP socket, and the server's sends block. No compression, so the
         # bytes on the wire are really as big as the events.
         slow = await stack.enter_async_context(
-            connect(console, operator, after=0, compression=None, ping_interval=None)
+            support.connect(console, operator, after=0, compression=None, ping_interval=None)
         )
-        fast = await stack.enter_async_context(connect(console, supervisor, after=0))
+        fast = await stack.enter_async_context(support.connect(console, supervisor, after=0))
         for ws in (slow, fast):
             await opening(ws)
             assert await events_until_live(ws) == []
@@ -408,7 +378,7 @@ async def test_a_client_that_stops_reading_is_closed_as_too_slow_and_nobody_else
         assert slow_seqs == written[: len(slow_seqs)], "what the slow client got has no gap"
 
         # It reconnects at once, after its last seq, and misses nothing.
-        async with connect(console, operator, after=slow_seqs[-1]) as again:
+        async with support.connect(console, operator, after=slow_seqs[-1]) as again:
             await opening(again)
             resumed = await events_until_live(again)
             assert slow_seqs + resumed == written
@@ -423,7 +393,7 @@ async def test_the_handshake_is_refused_for_a_foreign_origin_an_anonymous_client
     start_console, people
 ):
     console = start_console()
-    async with logged_in(console, people["operator"]) as (operator, _):
+    async with support.logged_in(console, people["operator"]) as (operator, _):
         cookie = support.ws_headers(console, operator)["Cookie"]
         refused = [
             {"Origin": "http://evil.example", "Cookie": cookie},
@@ -433,17 +403,17 @@ async def test_the_handshake_is_refused_for_a_foreign_origin_an_anonymous_client
         ]
         for headers in refused:
             with pytest.raises(websockets.exceptions.InvalidStatus) as refusal:
-                async with connect(console, after=0, additional_headers=headers):
+                async with support.connect(console, after=0, additional_headers=headers):
                     pass
             assert refusal.value.response.status_code == 403, headers
 
         for bad in ("abc", "-1", "1.5"):
             with pytest.raises(websockets.exceptions.InvalidStatus) as refusal:
-                async with connect(console, operator, after=bad):
+                async with support.connect(console, operator, after=bad):
                     pass
             assert refusal.value.response.status_code == 403, bad
 
-        async with connect(console, operator, after=0) as ws:  # the same cookie, our origin
+        async with support.connect(console, operator, after=0) as ws:  # the same cookie, our origin
             assert (await opening(ws))["user"]["role"] == "operator"
 
 
@@ -463,14 +433,14 @@ async def test_a_unit_tablet_connects_with_its_device_token_and_gets_only_its_ow
         await conn.close()
     tablet = {"Authorization": f"Bearer {people['unit'].secret}"}  # a native client: no Origin
     async with (
-        logged_in(console, people["operator"]) as (operator, csrf),
-        connect(console, after=0, additional_headers=tablet) as ws,
+        support.logged_in(console, people["operator"]) as (operator, csrf),
+        support.connect(console, after=0, additional_headers=tablet) as ws,
     ):
         hello = await opening(ws)
         assert hello["user"]["role"] == "unit"
         assert await events_until_live(ws) == []
 
-        await post(operator, csrf, "solo per la centrale")
+        await support.post_message(operator, csrf, "solo per la centrale")
         await log.write(audience=access.unit_tag(unit_ids["unit2"]), body="per l'altra unità")
         [mine] = await log.write(audience=access.unit_tag(unit_ids["unit"]), body="per te")
 
@@ -488,9 +458,9 @@ async def test_logging_out_closes_that_sessions_sockets_on_every_instance_with_4
     first = start_console()
     second = start_console()
     async with (
-        logged_in(first, people["operator"]) as (operator, csrf),
-        logged_in(first, people["operator2"]) as (colleague, _),
-        logged_in(first, people["supervisor"]) as (supervisor, supervisor_csrf),
+        support.logged_in(first, people["operator"]) as (operator, csrf),
+        support.logged_in(first, people["operator2"]) as (colleague, _),
+        support.logged_in(first, people["supervisor"]) as (supervisor, supervisor_csrf),
         contextlib.AsyncExitStack() as stack,
     ):
         sockets = {}
@@ -502,7 +472,7 @@ async def test_logging_out_closes_that_sessions_sockets_on_every_instance_with_4
         ]:
             # The session cookie is valid on any instance (sessions live in PostgreSQL).
             ws = await stack.enter_async_context(
-                connect(
+                support.connect(
                     console, client, after=0, additional_headers=support.ws_headers(console, client)
                 )
             )
@@ -517,7 +487,7 @@ async def test_logging_out_closes_that_sessions_sockets_on_every_instance_with_4
 
         assert await close_code(sockets["mine here"]) == 4001
         assert await close_code(sockets["mine there"]) == 4001
-        seq = await post(supervisor, supervisor_csrf, "ancora qui?")
+        seq = await support.post_message(supervisor, supervisor_csrf, "ancora qui?")
         for name in ("colleague here", "colleague there"):
             [event] = await next_events(sockets[name], 1)
             assert event["seq"] == seq, name
@@ -528,8 +498,8 @@ async def test_on_sigterm_the_server_closes_its_sockets_as_going_away_and_exits_
 ):
     console = start_console()
     async with (
-        logged_in(console, people["operator"]) as (operator, _),
-        connect(console, operator, after=0) as ws,
+        support.logged_in(console, people["operator"]) as (operator, _),
+        support.connect(console, operator, after=0) as ws,
     ):
         await opening(ws)
         await events_until_live(ws)

@@ -7,48 +7,19 @@ instance must get what is written through the other, in order, even across a Red
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import redis.asyncio as aioredis
-import websockets
 from websockets.asyncio.client import ClientConnection
 
 from console.embedded import EmbeddedRedis
 from tests import support
 
 
-@contextlib.asynccontextmanager
-async def logged_in(
-    console: support.Console, person: support.Person
-) -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
-    async with console.client() as client:
-        yield client, await support.log_in(client, person)
-
-
-def connect(console: support.Console, client: httpx.AsyncClient) -> websockets.connect:
-    return websockets.connect(
-        f"{console.ws_url}?after=0",
-        additional_headers=support.ws_headers(console, client),
-        open_timeout=5,
-    )
-
-
 async def go_live(ws: ClientConnection) -> None:
     assert (await support.recv_json(ws))["type"] == "hello"
     assert (await support.recv_json(ws))["type"] == "live"
-
-
-async def post(client: httpx.AsyncClient, csrf: str, body: str) -> int:
-    response = await client.post(
-        "/api/v1/room/messages", json={"body": body}, headers={"X-CSRF-Token": csrf}
-    )
-    assert response.status_code == 201, response.text
-    seq: int = response.json()["seq"]
-    return seq
 
 
 async def events_up_to(ws: ClientConnection, seq: int, timeout: float = 10) -> list[dict[str, Any]]:
@@ -104,12 +75,12 @@ async def test_a_client_of_one_instance_receives_in_order_what_is_posted_through
     a = start_console(SEUS_POLL_SECONDS="30")
     b = start_console(SEUS_POLL_SECONDS="30")
     async with (
-        logged_in(a, people["supervisor"]) as (poster, csrf),
-        logged_in(b, people["operator"]) as (reader, _),
-        connect(b, reader) as ws,
+        support.logged_in(a, people["supervisor"]) as (poster, csrf),
+        support.logged_in(b, people["operator"]) as (reader, _),
+        support.connect(b, reader, after=0) as ws,
     ):
         await go_live(ws)
-        posted = [await post(poster, csrf, f"da A {i}") for i in range(10)]
+        posted = [await support.post_message(poster, csrf, f"da A {i}") for i in range(10)]
 
         received = await events_up_to(ws, posted[-1], timeout=5)
 
@@ -127,15 +98,17 @@ async def test_a_redis_restart_loses_nothing_and_never_stops_anyone_from_writing
         a = start_console(**env)
         b = start_console(**env)
         async with (
-            logged_in(a, people["supervisor"]) as (poster, csrf),
-            logged_in(b, people["operator"]) as (reader, _),
-            connect(b, reader) as ws,
+            support.logged_in(a, people["supervisor"]) as (poster, csrf),
+            support.logged_in(b, people["operator"]) as (reader, _),
+            support.connect(b, reader, after=0) as ws,
         ):
             await go_live(ws)
             received: list[dict[str, Any]] = []
 
             async def post_some(label: str) -> None:
-                posted = [await post(poster, csrf, f"{label} {i}") for i in range(5)]
+                posted = [
+                    await support.post_message(poster, csrf, f"{label} {i}") for i in range(5)
+                ]
                 received.extend(await events_up_to(ws, posted[-1]))
 
             await post_some("prima")
