@@ -1,0 +1,164 @@
+"""Field units (unità operative): their status, and which one to send.
+
+available -> assigned -> acknowledged -> en_route -> on_scene -> returning -> available;
+off_duty in and out of available.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from dispatch.states import move
+
+
+class Status(enum.StrEnum):
+    OFF_DUTY = "off_duty"
+    AVAILABLE = "available"
+    ASSIGNED = "assigned"
+    ACKNOWLEDGED = "acknowledged"
+    EN_ROUTE = "en_route"
+    ON_SCENE = "on_scene"
+    RETURNING = "returning"
+
+
+_S = Status
+TRANSITIONS: dict[Status, frozenset[Status]] = {
+    _S.OFF_DUTY: frozenset({_S.AVAILABLE}),
+    _S.AVAILABLE: frozenset({_S.ASSIGNED, _S.OFF_DUTY}),
+    _S.ASSIGNED: frozenset({_S.ACKNOWLEDGED, _S.AVAILABLE}),
+    _S.ACKNOWLEDGED: frozenset({_S.EN_ROUTE, _S.AVAILABLE}),
+    _S.EN_ROUTE: frozenset({_S.ON_SCENE, _S.AVAILABLE}),
+    _S.ON_SCENE: frozenset({_S.RETURNING, _S.AVAILABLE}),
+    _S.RETURNING: frozenset({_S.AVAILABLE, _S.OFF_DUTY}),
+}
+
+BUSY = frozenset({_S.ASSIGNED, _S.ACKNOWLEDGED, _S.EN_ROUTE, _S.ON_SCENE})
+
+STATUS_LABELS = {
+    _S.OFF_DUTY: "Fuori servizio",
+    _S.AVAILABLE: "Disponibile",
+    _S.ASSIGNED: "Assegnata",
+    _S.ACKNOWLEDGED: "Presa visione",
+    _S.EN_ROUTE: "In viaggio",
+    _S.ON_SCENE: "Sul posto",
+    _S.RETURNING: "In rientro",
+}
+
+
+class Skill(enum.StrEnum):
+    CULTURAL_MEDIATION = "cultural_mediation"
+    MINORS = "minors"
+    PSYCHOLOGICAL_FIRST_AID = "psychological_first_aid"
+    DISABILITY = "disability"
+    CODICE_ROSA = "codice_rosa"
+
+
+SKILL_LABELS = {
+    Skill.CULTURAL_MEDIATION: "mediazione culturale",
+    Skill.MINORS: "minori",
+    Skill.PSYCHOLOGICAL_FIRST_AID: "primo soccorso psicologico",
+    Skill.DISABILITY: "disabilità",
+    Skill.CODICE_ROSA: "Codice Rosa",
+}
+
+
+def advance(current: Status, target: Status) -> Status:
+    return move("unit", TRANSITIONS, current, target)
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    id: int
+    name: str
+    status: Status
+    lat: float  # last known position, else its base
+    lon: float
+    zones: frozenset[str]
+    skills: frozenset[str]
+    languages: frozenset[str] = frozenset()
+    load: int = 0  # cases it still follows
+
+
+@dataclass(frozen=True, slots=True)
+class RankingPolicy:
+    road_factor: float = 1.3  # road distance / straight-line distance
+    speed_kmh: float = 50.0
+    out_of_zone_minutes: float = 20.0  # a unit from another zone costs this much more
+    missing_skill_minutes: float = 30.0
+    load_minutes: float = 15.0  # per case the unit still follows
+
+
+@dataclass(frozen=True, slots=True)
+class Recommendation:
+    unit_id: int
+    name: str
+    eligible: bool
+    eta_minutes: int
+    score: float  # lower is better
+    reasons: tuple[str, ...]  # in Italian, shown to the operator
+
+
+def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance (haversine)."""
+    r = 6371.0
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * r * math.asin(math.sqrt(a))
+
+
+def rank(
+    lat: float,
+    lon: float,
+    zone: str,
+    needed_skills: frozenset[str],
+    language: str | None,
+    units: Iterable[Candidate],
+    policy: RankingPolicy = RankingPolicy(),
+) -> list[Recommendation]:
+    """Eligible units first, best first; every unit with its reasons in words."""
+    ranked = []
+    for unit in units:
+        km = distance_km(unit.lat, unit.lon, lat, lon) * policy.road_factor
+        eta = km / policy.speed_kmh * 60
+        score = eta
+        reasons = [f"a circa {km:.0f} km su strada, arrivo in ~{eta:.0f} min"]
+        eligible = unit.status is Status.AVAILABLE
+        if not eligible:
+            reasons.insert(0, f"non disponibile ({STATUS_LABELS[unit.status].lower()})")
+        if zone in unit.zones:
+            reasons.append("copre la zona")
+        else:
+            score += policy.out_of_zone_minutes
+            reasons.append("fuori dalla sua zona")
+        missing = sorted(needed_skills - unit.skills)
+        present = sorted(needed_skills & unit.skills)
+        if present:
+            reasons.append("competenze: " + ", ".join(_skill(s) for s in present))
+        if missing:
+            score += policy.missing_skill_minutes * len(missing)
+            reasons.append("manca: " + ", ".join(_skill(s) for s in missing))
+        if language:
+            if language in unit.languages:
+                reasons.append(f"parla {language}")
+            else:
+                score += policy.missing_skill_minutes / 2
+                reasons.append(f"non parla {language}")
+        if unit.load:
+            score += policy.load_minutes * unit.load
+            reasons.append(f"segue già {unit.load} {'caso' if unit.load == 1 else 'casi'}")
+        ranked.append(
+            Recommendation(unit.id, unit.name, eligible, round(eta), score, tuple(reasons))
+        )
+    ranked.sort(key=lambda r: (not r.eligible, r.score, r.unit_id))
+    return ranked
+
+
+def _skill(skill: str) -> str:
+    try:
+        return SKILL_LABELS[Skill(skill)]
+    except ValueError:
+        return skill
