@@ -14,9 +14,10 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import asyncpg
 import uvicorn
 
-from console import config, demo, logs
+from console import config, demo, geography, logs
 from console.app import create_app
 from console.db import Database, create_pool
 from console.embedded import EmbeddedPostgres, EmbeddedRedis
@@ -62,6 +63,13 @@ async def prepare(settings: config.Settings, seed_demo: bool) -> None:
     applied = await migrate(settings.database_url)
     for name in applied:
         log.info("migration applied", extra={"migration": name})
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        added = await geography.ensure_loaded(conn)
+    finally:
+        await conn.close()
+    if added:
+        log.info("reference geography loaded", extra={"rows": added})
     if seed_demo:
         pool = await create_pool(settings.database_url, min_size=1, max_size=2)
         try:

@@ -12,6 +12,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from console import geography
 from console.config import Settings
 from console.db import Database, create_pool
 from console.embedded import EmbeddedPostgres, EmbeddedRedis, _with_database
@@ -64,12 +65,22 @@ async def _admin(dsn: str, *statements: str) -> None:
         await conn.close()
 
 
+async def _prepare(dsn: str) -> None:
+    """What run.py does before serving: migrate, load the reference geography."""
+    await migrate(dsn)
+    conn = await asyncpg.connect(dsn)
+    try:
+        await geography.ensure_loaded(conn)
+    finally:
+        await conn.close()
+
+
 @pytest.fixture(scope="session")
 def template_database(pg_admin_dsn: str) -> Iterator[str]:
     """A database migrated once; each test copies it."""
     name = f"seus_tpl_{uuid.uuid4().hex[:10]}"
     asyncio.run(_admin(pg_admin_dsn, f'CREATE DATABASE "{name}"'))
-    asyncio.run(migrate(_with_database(pg_admin_dsn, name)))
+    asyncio.run(_prepare(_with_database(pg_admin_dsn, name)))
     try:
         yield name
     finally:
