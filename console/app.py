@@ -17,9 +17,22 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
-from console import accounts as _accounts  # noqa: F401 - registers its API operations
-from console import api, errors, live, ops, pages, scheduler
-from console import room as _room  # noqa: F401 - registers its API operations
+from console import (
+    accounts,
+    api,
+    assessment,
+    bookings,
+    casework,
+    errors,
+    fleet,
+    handovers,
+    intake,
+    live,
+    ops,
+    pages,
+    room,
+    scheduler,
+)
 from console.bus import Bus
 from console.config import Settings
 from console.db import Database, create_pool
@@ -27,8 +40,12 @@ from console.hub import Hub
 from console.middleware import BodyLimit, Observe
 from console.ratelimit import LoginLimiter
 from console.services import Services
+from dispatch.errors import DomainError, IllegalTransition, Refused
 
 log = logging.getLogger("seus.app")
+
+# The areas of the console: importing them registers their API operations; each lists its pages.
+AREAS = (pages, accounts, room, intake, assessment, casework, fleet, bookings, handovers)
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
@@ -56,6 +73,18 @@ def _error_response(request: Request, exc: errors.ApiError) -> Response:
 async def on_api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, errors.ApiError)
     return _error_response(request, exc)
+
+
+async def on_domain_error(request: Request, exc: Exception) -> Response:
+    """The pure core refused: an illegal move or a broken rule is a 409; bad data a 422."""
+    assert isinstance(exc, DomainError)
+    if isinstance(exc, IllegalTransition | Refused):
+        error = errors.Conflict(str(exc))
+        error.code = "illegal_transition" if isinstance(exc, IllegalTransition) else "refused"
+    else:
+        error = errors.ValidationFailed(str(exc))
+        error.code = "rule_violated"
+    return _error_response(request, error)
 
 
 async def on_http_error(request: Request, exc: Exception) -> Response:
@@ -112,7 +141,7 @@ def create_app(settings: Settings) -> Starlette:
             log.info("console stopped")
 
     routes = [
-        *pages.routes,
+        *(route for area in AREAS for route in getattr(area, "page_routes", ())),
         *api.routes(),
         Route("/metrics", ops.metrics_endpoint, methods=["GET"]),
         Route("/api/openapi.json", ops.openapi_endpoint, methods=["GET"]),
@@ -124,6 +153,7 @@ def create_app(settings: Settings) -> Starlette:
         middleware=[Middleware(Observe), Middleware(BodyLimit, limit=settings.body_limit)],
         exception_handlers={
             errors.ApiError: on_api_error,
+            DomainError: on_domain_error,
             HTTPException: on_http_error,
             asyncpg.PostgresConnectionError: on_database_down,
             asyncpg.CannotConnectNowError: on_database_down,

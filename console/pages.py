@@ -25,8 +25,28 @@ PAGE_TITLES = {
 }
 
 
+# The sections of the console: (path, Italian label, who may open it).
+NAV: list[tuple[str, str, access.Permission]] = [
+    ("/", "Sala", access.Permission.VIEW_ROOM),
+    ("/coda", "Coda segnalazioni", access.Permission.ASSESS),
+    ("/segnalazioni/nuova", "Nuova segnalazione", access.Permission.VIEW_REFERRALS),
+    ("/unita", "Unità operative", access.Permission.VIEW_UNITS),
+    ("/risorse", "Paniere risorse", access.Permission.VIEW_BASKET),
+    ("/tablet", "Intervento", access.Permission.UNIT_TABLET),
+    ("/segnalazioni", "Le mie segnalazioni", access.Permission.VIEW_OWN_REFERRALS),
+    ("/passaggi", "Passaggi in carico", access.Permission.DECIDE_HANDOVER),
+]
+
+
+def nav_for(principal: access.Principal | None) -> list[tuple[str, str]]:
+    if principal is None:
+        return []
+    return [(href, label) for href, label, needed in NAV if access.can(principal, needed)]
+
+
 def render(request: Request, name: str, status_code: int = 200, **context: Any) -> Response:
     principal = context.get("principal")
+    context.setdefault("nav", nav_for(principal))
     context.setdefault("role_label", accounts.ROLE_LABELS[principal.role] if principal else "")
     context.setdefault("csrf_token", "")
     context.setdefault("page_title", "SEUS")
@@ -140,7 +160,7 @@ async def live_page(request: Request) -> Response:
     )
 
 
-routes = [
+page_routes = [
     Route("/", live_page, methods=["GET"]),
     Route("/login", login_page, methods=["GET"]),
     Route("/login", login_submit, methods=["POST"]),

@@ -21,23 +21,55 @@ class Role(enum.StrEnum):
 
 
 class Permission(enum.StrEnum):
-    VIEW_ROOM = "view_room"  # the live room page and its stream
+    VIEW_OWN = "view_own"  # one's own account and stream
+    VIEW_ROOM = "view_room"  # the room's live pages and stream
     POST_ROOM_MESSAGE = "post_room_message"
     VIEW_AUDIT = "view_audit"  # logins, logouts, administrative events
-    VIEW_OWN = "view_own"  # one's own account and stream
+    SUBMIT_REFERRAL = "submit_referral"  # referrers; operators taking one by phone
+    VIEW_OWN_REFERRALS = "view_own_referrals"  # a referrer: the status of its own, nothing more
+    VIEW_REFERRALS = "view_referrals"  # the full referral, assessment included
+    ASSESS = "assess"  # claim a referral, assess it, decide
+    REASSIGN = "reassign"  # hand a referral or case to another operator
+    MANAGE_CASES = "manage_cases"  # notes, dispatch, bookings, handover of a case
+    VIEW_UNITS = "view_units"  # every unit's status and position
+    UNIT_TABLET = "unit_tablet"  # a unit's own assignment: status, check-in, notes, requests
+    VIEW_BASKET = "view_basket"
+    EDIT_BASKET = "edit_basket"
+    DECIDE_HANDOVER = "decide_handover"  # a territorial service: accept or reject
 
+
+_P = Permission
+_ROOM = frozenset(
+    {
+        _P.VIEW_OWN,
+        _P.VIEW_ROOM,
+        _P.POST_ROOM_MESSAGE,
+        _P.SUBMIT_REFERRAL,
+        _P.VIEW_REFERRALS,
+        _P.ASSESS,
+        _P.MANAGE_CASES,
+        _P.VIEW_UNITS,
+        _P.VIEW_BASKET,
+    }
+)
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.OPERATOR: frozenset(
-        {Permission.VIEW_OWN, Permission.VIEW_ROOM, Permission.POST_ROOM_MESSAGE}
+    Role.OPERATOR: _ROOM,
+    Role.SUPERVISOR: _ROOM | {_P.REASSIGN},
+    Role.ADMIN: frozenset(
+        {
+            _P.VIEW_OWN,
+            _P.VIEW_ROOM,
+            _P.VIEW_AUDIT,
+            _P.VIEW_REFERRALS,
+            _P.VIEW_UNITS,
+            _P.VIEW_BASKET,
+            _P.EDIT_BASKET,
+        }
     ),
-    Role.SUPERVISOR: frozenset(
-        {Permission.VIEW_OWN, Permission.VIEW_ROOM, Permission.POST_ROOM_MESSAGE}
-    ),
-    Role.ADMIN: frozenset({Permission.VIEW_OWN, Permission.VIEW_ROOM, Permission.VIEW_AUDIT}),
-    Role.UNIT: frozenset({Permission.VIEW_OWN}),
-    Role.REFERRER: frozenset({Permission.VIEW_OWN}),
-    Role.TERRITORIAL_SERVICE: frozenset({Permission.VIEW_OWN}),
+    Role.UNIT: frozenset({_P.VIEW_OWN, _P.UNIT_TABLET}),
+    Role.REFERRER: frozenset({_P.VIEW_OWN, _P.SUBMIT_REFERRAL, _P.VIEW_OWN_REFERRALS}),
+    Role.TERRITORIAL_SERVICE: frozenset({_P.VIEW_OWN, _P.DECIDE_HANDOVER}),
 }
 
 # Audience tags. An event names the tags that may read it; see `read_tags`.

@@ -87,3 +87,21 @@ def demo_seeded(users: int, units: int) -> NewEvent:
         payload={"users": users, "units": units},
         actor="system",
     )
+
+
+def referral_progressed(
+    referrer_id: int, referral_id: int, case_number: str, progress: str, reason: str | None
+) -> NewEvent:
+    """What the referrer may see: the status of its own referral, nothing more."""
+    return NewEvent(
+        type="referral.progressed",
+        subject=f"referral:{referral_id}",
+        audience=frozenset({access.referrer_tag(referrer_id)}),
+        payload={
+            "id": referral_id,
+            "case_number": case_number,
+            "status": progress,
+            "reason": reason,
+        },
+        actor="system",
+    )

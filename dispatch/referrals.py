@@ -144,3 +144,52 @@ def _held_by(current: Claim, operator: int) -> None:
 def queue_key(urgency: Urgency, received_epoch_s: float) -> tuple[int, float]:
     """The room's order: most urgent first, then longest waiting."""
     return (URGENCY_RANK[urgency], received_epoch_s)
+
+
+class Progress(enum.StrEnum):
+    """What a referrer sees of its referral: the status, never the assessment or notes."""
+
+    RECEIVED = "received"
+    IN_ASSESSMENT = "in_assessment"
+    ACTIVATED = "activated"
+    UNIT_ON_SCENE = "unit_on_scene"
+    HANDED_OVER = "handed_over"
+    CLOSED = "closed"
+    NOT_PERTINENT = "not_pertinent"
+
+
+PROGRESS_LABELS = {
+    Progress.RECEIVED: "Ricevuta",
+    Progress.IN_ASSESSMENT: "In valutazione",
+    Progress.ACTIVATED: "Presa in carico attivata",
+    Progress.UNIT_ON_SCENE: "Unità sul posto",
+    Progress.HANDED_OVER: "Passata al servizio territoriale",
+    Progress.CLOSED: "Chiusa",
+    Progress.NOT_PERTINENT: "Non pertinente",
+}
+
+_CASE_PROGRESS = {
+    "open": Progress.ACTIVATED,
+    "unit_dispatched": Progress.ACTIVATED,
+    "on_scene": Progress.UNIT_ON_SCENE,
+    "resources_in_place": Progress.UNIT_ON_SCENE,
+    "handover_sent": Progress.UNIT_ON_SCENE,
+    "handover_rejected": Progress.UNIT_ON_SCENE,
+    "handover_accepted": Progress.HANDED_OVER,
+    "closed": Progress.CLOSED,
+}
+
+
+def progress(status: Status, case_status: str | None) -> Progress:
+    """A referral's progress from its status and, once activated, its case's status.
+
+    A merged referral shows the progress of the one it was merged into: the caller passes that
+    referral's status and case status.
+    """
+    if status in (Status.NOT_PERTINENT, Status.REDIRECTED):
+        return Progress.NOT_PERTINENT
+    if status is Status.ACTIVATED:
+        return _CASE_PROGRESS.get(case_status or "open", Progress.ACTIVATED)
+    if status is Status.IN_ASSESSMENT:
+        return Progress.IN_ASSESSMENT
+    return Progress.RECEIVED

@@ -236,3 +236,84 @@ def connect(
     url = console.ws_url if after is None else f"{console.ws_url}?after={after}"
     headers = options.pop("additional_headers", None) or ws_headers(console, client)
     return websockets.connect(url, additional_headers=headers, open_timeout=5, **options)
+
+
+async def make_referral(
+    conn: asyncpg.Connection,
+    *,
+    referrer_id: int,
+    status: str = "received",
+    trigger: str = "abandonment",
+    urgency: str | None = "giallo",
+    municipality: str = "048017",  # Firenze
+    description: str = "Persona anziana sola, senza assistenza.",
+    people: dict[str, Any] | None = None,
+) -> int:
+    """A referral row as intake would leave it (test data: no events)."""
+    from datetime import UTC, datetime
+
+    from dispatch.cases import case_number
+
+    now = datetime.now(UTC)
+    zone = await conn.fetchval(
+        "SELECT zone_id FROM municipalities WHERE istat_code = $1", municipality
+    )
+    referral_id: int = await conn.fetchval(
+        "INSERT INTO referrals (case_number, referrer_id, status, trigger, urgency_proposed,"
+        " municipality_code, zone_id, people, description, callback, received_at, updated_at)"
+        " VALUES ('pending-' || gen_random_uuid(), $1, $2, $3, $4, $5, $6, $7::text::jsonb, $8,"
+        " $9::text::jsonb, $10, $10) RETURNING id",
+        referrer_id,
+        status,
+        trigger,
+        urgency,
+        municipality,
+        zone,
+        people or {"count": 1, "minors": 0, "age_band": "over_65", "language": "it"},
+        description,
+        {"name": "Referente test", "phone": "+39 055 000000"},
+        now,
+    )
+    await conn.execute(
+        "UPDATE referrals SET case_number = $2 WHERE id = $1",
+        referral_id,
+        case_number(now.year, referral_id),
+    )
+    return referral_id
+
+
+async def make_case(
+    conn: asyncpg.Connection,
+    *,
+    referrer_id: int,
+    status: str = "open",
+    urgency: str = "giallo",
+    municipality: str = "048017",
+    needs: Sequence[str] = (),
+    skills: Sequence[str] = (),
+    language: str | None = None,
+) -> tuple[int, int]:
+    """An activated referral and its case (test data: no events); returns both ids."""
+    from datetime import UTC, datetime
+
+    referral_id = await make_referral(
+        conn,
+        referrer_id=referrer_id,
+        status="activated",
+        urgency=urgency,
+        municipality=municipality,
+    )
+    now = datetime.now(UTC)
+    case_id: int = await conn.fetchval(
+        "INSERT INTO cases (referral_id, case_number, status, zone_id, urgency, needs, skills,"
+        " language, opened_at, updated_at) SELECT id, case_number, $2, zone_id, $3, $4, $5, $6,"
+        " $7, $7 FROM referrals WHERE id = $1 RETURNING id",
+        referral_id,
+        status,
+        urgency,
+        list(needs),
+        list(skills),
+        language,
+        now,
+    )
+    return referral_id, case_id

@@ -5,12 +5,11 @@ import pytest
 from dispatch import access
 from dispatch.access import Permission, Principal, Role
 
-VIEW_OWN, VIEW_ROOM, POST, AUDIT = (
-    Permission.VIEW_OWN,
-    Permission.VIEW_ROOM,
-    Permission.POST_ROOM_MESSAGE,
-    Permission.VIEW_AUDIT,
-)
+P = Permission
+ROOM_WORK = {
+    P.VIEW_OWN, P.VIEW_ROOM, P.POST_ROOM_MESSAGE, P.SUBMIT_REFERRAL, P.VIEW_REFERRALS, P.ASSESS,
+    P.MANAGE_CASES, P.VIEW_UNITS, P.VIEW_BASKET,
+}  # fmt: skip
 
 # One principal per role, with every id its role can carry.
 PRINCIPALS = {
@@ -28,12 +27,23 @@ PRINCIPALS = {
 @pytest.mark.parametrize(
     ("role", "allowed"),
     [
-        (Role.OPERATOR, {VIEW_OWN, VIEW_ROOM, POST}),
-        (Role.SUPERVISOR, {VIEW_OWN, VIEW_ROOM, POST}),
-        (Role.ADMIN, {VIEW_OWN, VIEW_ROOM, AUDIT}),
-        (Role.UNIT, {VIEW_OWN}),
-        (Role.REFERRER, {VIEW_OWN}),
-        (Role.TERRITORIAL_SERVICE, {VIEW_OWN}),
+        (Role.OPERATOR, ROOM_WORK),
+        (Role.SUPERVISOR, ROOM_WORK | {P.REASSIGN}),
+        (
+            Role.ADMIN,
+            {
+                P.VIEW_OWN,
+                P.VIEW_ROOM,
+                P.VIEW_AUDIT,
+                P.VIEW_REFERRALS,
+                P.VIEW_UNITS,
+                P.VIEW_BASKET,
+                P.EDIT_BASKET,
+            },
+        ),
+        (Role.UNIT, {P.VIEW_OWN, P.UNIT_TABLET}),
+        (Role.REFERRER, {P.VIEW_OWN, P.SUBMIT_REFERRAL, P.VIEW_OWN_REFERRALS}),
+        (Role.TERRITORIAL_SERVICE, {P.VIEW_OWN, P.DECIDE_HANDOVER}),
     ],
 )
 def test_each_role_may_do_exactly_its_own_things(role, allowed):
