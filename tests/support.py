@@ -269,9 +269,9 @@ async def make_referral(
         urgency,
         municipality,
         zone,
-        people or {"count": 1, "minors": 0, "age_band": "over_65", "language": "it"},
+        json.dumps(people or {"count": 1, "minors": 0, "age_band": "over_65", "language": "it"}),
         description,
-        {"name": "Referente test", "phone": "+39 055 000000"},
+        json.dumps({"name": "Referente test", "phone": "+39 055 000000"}),
         now,
     )
     await conn.execute(
