@@ -9,10 +9,10 @@ import argparse
 import asyncio
 import contextlib
 import logging
-import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from types import FrameType
 
 import asyncpg
 import uvicorn
@@ -24,6 +24,15 @@ from console.embedded import EmbeddedPostgres, EmbeddedRedis
 from console.migrate import MigrationError, migrate
 
 log = logging.getLogger("seus.run")
+
+
+class _Server(uvicorn.Server):
+    """uvicorn re-raises the signal it handled once it has shut down, which would kill the
+    process before the embedded servers are stopped: we finish our own shutdown instead."""
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        super().handle_exit(sig, frame)
+        self._captured_signals.clear()
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -99,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
             log.error("migrations refused: %s", exc)
             print(f"\nAvvio interrotto: {exc}", file=sys.stderr)
             return 1
-        server = uvicorn.Server(
+        server = _Server(
             uvicorn.Config(
                 create_app(settings),
                 host=settings.host,
@@ -112,11 +121,6 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
         print(f"SEUS console: http://{settings.host}:{settings.port}/", file=sys.stderr)
-        # uvicorn handles SIGINT/SIGTERM itself, then raises the signal again once it has shut
-        # down: with the default handlers the process would die right there (exit -15, or a
-        # KeyboardInterrupt traceback), before the embedded servers are stopped. Exit normally.
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, lambda *_: None)
         server.run()
     return 0
 

@@ -8,6 +8,7 @@ polls the log's head and reads any gap it sees.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Sequence
 
@@ -29,6 +30,7 @@ class Bus:
         self.poll_seconds = poll_seconds
         self._tasks: list[asyncio.Task[None]] = []
         self._pending: set[asyncio.Task[None]] = set()
+        self._stopping = False
 
     async def start(self) -> None:
         self._tasks = [
@@ -37,9 +39,12 @@ class Bus:
         ]
 
     async def stop(self) -> None:
-        for task in [*self._tasks, *self._pending]:
+        self._stopping = True  # redis-py may swallow a cancellation mid-connect
+        tasks = [*self._tasks, *self._pending]
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, *self._pending, return_exceptions=True)
+        if tasks:
+            await asyncio.wait(tasks, timeout=5)
 
     def committed(self, events: Sequence[Event]) -> None:
         """After a local commit: deliver here now, and tell the other instances."""
@@ -60,13 +65,13 @@ class Bus:
 
     async def _listen(self) -> None:
         delay = 0.1
-        while True:
+        while not self._stopping:
             pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
             try:
                 await pubsub.subscribe(self.channel)
                 self.hub.poll()  # whatever was published while we were not listening
                 delay = 0.1
-                while True:
+                while not self._stopping:
                     message = await pubsub.get_message(timeout=5.0)
                     if message is not None and message["type"] == "message":
                         self.hub.notify(eventlog.from_bus(message["data"]))
@@ -76,10 +81,9 @@ class Bus:
                 metrics.BUS_ERRORS.inc()
                 log.warning("Redis subscription lost; reconnecting", extra={"error": repr(exc)})
             finally:
-                try:
-                    await pubsub.aclose()
-                except (RedisError, OSError):
-                    pass
+                # Bounded: closing a subscription cancelled mid-connect can otherwise hang.
+                with contextlib.suppress(RedisError, OSError, TimeoutError):
+                    await asyncio.wait_for(pubsub.aclose(), 2)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import BaseModel
@@ -72,13 +73,27 @@ def _operation(op: Operation, components: dict[str, Any]) -> dict[str, Any]:
     }
     if op.description:
         doc["description"] = op.description
+    parameters = [
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "schema": {"type": "integer"}
+            if name == "id" or name.endswith("_id")
+            else {"type": "string"},
+        }
+        for name in re.findall(r"{(\w+)", op.path)
+    ]
     if op.query is not None:
-        schema = op.query.model_json_schema()
+        schema = op.query.model_json_schema(ref_template=_REF)
+        components.update(schema.pop("$defs", {}))
         required = set(schema.get("required", []))
-        doc["parameters"] = [
+        parameters += [
             {"name": name, "in": "query", "required": name in required, "schema": prop}
             for name, prop in schema["properties"].items()
         ]
+    if parameters:
+        doc["parameters"] = parameters
     if op.body is not None:
         media: dict[str, Any] = {"schema": _schema(op.body, components)}
         if op.example is not None:
