@@ -10,6 +10,9 @@ from datetime import timedelta
 from pathlib import Path
 
 from dispatch.sessions import SessionPolicy
+from dispatch.units import RankingPolicy
+
+_RANKING = RankingPolicy()  # its defaults are the defaults of the ranking settings
 
 
 class ConfigError(ValueError):
@@ -37,8 +40,11 @@ class Settings:
     ws_queue: int = 1000
     poll_seconds: float = 1.0
     redis_prefix: str = "seus"
+    booking_hold: timedelta = timedelta(minutes=30)  # a held booking expires after this
     log_level: str = "INFO"
     log_format: str = "json"  # "json" | "text"
+    road_factor: float = _RANKING.road_factor  # unit ranking: road km per straight km
+    average_speed_kmh: float = _RANKING.speed_kmh
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -53,6 +59,10 @@ class Settings:
         hosts = {self.host, "127.0.0.1", "localhost"}
         schemes = ("http", "https")
         return frozenset(f"{scheme}://{h}:{self.port}" for h in hosts for scheme in schemes)
+
+    @property
+    def ranking_policy(self) -> RankingPolicy:
+        return RankingPolicy(road_factor=self.road_factor, speed_kmh=self.average_speed_kmh)
 
     @property
     def session_policy(self) -> SessionPolicy:
@@ -121,6 +131,9 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         ws_queue=_int(env, "SEUS_WS_QUEUE", 1000, minimum=1),
         poll_seconds=_float(env, "SEUS_POLL_SECONDS", 1.0),
         redis_prefix=env.get("SEUS_REDIS_PREFIX", "seus"),
+        booking_hold=timedelta(minutes=_int(env, "SEUS_HOLD_MINUTES", 30, minimum=1)),
         log_level=env.get("SEUS_LOG_LEVEL", "INFO").upper(),
         log_format=env.get("SEUS_LOG_FORMAT", "json"),
+        road_factor=_float(env, "SEUS_ROAD_FACTOR", _RANKING.road_factor),
+        average_speed_kmh=_float(env, "SEUS_AVERAGE_SPEED_KMH", _RANKING.speed_kmh),
     )

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from console import booking_actions
 from console.db import Database
 from dispatch.sessions import SessionPolicy
 
@@ -42,6 +43,15 @@ def start(db: Database, policy: SessionPolicy) -> AsyncIOScheduler:
         minutes=10,
         args=[db, policy],
         id="purge_sessions",
+        coalesce=True,
+        max_instances=1,
+    )
+    scheduler.add_job(
+        booking_actions.expire_holds,
+        "interval",
+        seconds=15,
+        args=[db],
+        id="expire_holds",
         coalesce=True,
         max_instances=1,
     )

@@ -7,7 +7,13 @@ open -> unit_dispatched -> on_scene -> resources_in_place -> handover_sent
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
 
+from dispatch import access, units
+from dispatch.events import NewEvent, actor_of
 from dispatch.states import move
 
 
@@ -52,3 +58,165 @@ def advance(current: Status, target: Status) -> Status:
 def case_number(year: int, number: int) -> str:
     """The number people read on the phone: SEUS-2026-000123."""
     return f"SEUS-{year}-{number:06d}"
+
+
+# -- the case's timeline ---------------------------------------------------------------------
+#
+# Convention (docs/cases.md): every event about a case has subject f"case:{id}" or
+# f"referral:{referral_id}", or names the case in its payload as `case_id` (bookings, units,
+# handovers). The timeline is the log filtered that way; these helpers turn an event into words.
+
+EVENT_LABELS = {
+    "referral.received": "Segnalazione ricevuta",
+    "referral.claimed": "Presa in valutazione",
+    "referral.released": "Rimessa in coda",
+    "referral.reassigned": "Riassegnata",
+    "referral.decided": "Decisione sulla segnalazione",
+    "case.opened": "Presa in carico aperta",
+    "case.status_changed": "Stato del caso",
+    "case.note_added": "Nota",
+    "case.closed": "Caso chiuso",
+    "case.unit_dispatched": "Unità inviata",
+    "case.unit_on_scene": "Unità sul posto",
+    "case.unit_released": "Intervento dell'unità concluso",
+    "case.handover_sent": "Passaggio inviato al servizio territoriale",
+    "handover.sent": "Passaggio inviato al servizio territoriale",
+    "handover.accepted": "Passaggio accettato dal servizio territoriale",
+    "handover.rejected": "Passaggio respinto dal servizio territoriale",
+    "unit.assigned": "Assegnazione all'unità",
+    "unit.recalled": "Unità richiamata",
+    "unit.status_changed": "Stato dell'unità",
+    "unit.checked_in": "Check-in di sicurezza dell'unità",
+    "booking.requested": "Risorsa richiesta",
+    "booking.held": "Risorsa prenotata (in attesa di conferma)",
+    "booking.confirmed": "Prenotazione confermata",
+    "booking.started": "Risorsa in uso",
+    "booking.released": "Risorsa rilasciata",
+    "booking.expired": "Prenotazione scaduta",
+    "booking.cancelled": "Prenotazione annullata",
+}
+
+# What the service did, as the dossier tells it: not notes, not the assessment, not the claims.
+DONE_TYPES = frozenset(
+    {
+        "case.opened",
+        "case.unit_dispatched",
+        "case.unit_on_scene",
+        "case.unit_released",
+        "booking.confirmed",
+        "booking.started",
+        "booking.released",
+        "handover.rejected",
+    }
+)
+
+DECISION_LABELS = {
+    "activate": "presa in carico attivata",
+    "not_pertinent": "non pertinente",
+    "redirect": "reindirizzata",
+    "merge": "unita a un'altra segnalazione",
+}
+
+ROME = ZoneInfo("Europe/Rome")
+
+
+def event_label(event_type: str, payload: Mapping[str, Any]) -> str:
+    """What happened, in Italian; an unknown type is shown as it is (never hidden)."""
+    label = EVENT_LABELS.get(event_type, event_type)
+    decision = payload.get("decision")
+    if event_type == "referral.decided" and isinstance(decision, str):
+        label = f"{label}: {DECISION_LABELS.get(decision, decision)}"
+    if event_type == "case.unit_released" and payload.get("how") == "recalled":
+        label = EVENT_LABELS["unit.recalled"]
+    status = payload.get("status")
+    if event_type.endswith("status_changed") and isinstance(status, str):
+        label = f"{label}: {_status_label(event_type, status)}"
+    return label
+
+
+def event_detail(payload: Mapping[str, Any]) -> str | None:
+    """The short object of an event: the unit, the resource, the note's text."""
+    for key in ("body", "unit_name", "resource_name", "zone_name"):
+        value = payload.get(key)
+        if isinstance(value, str) and value.strip():
+            return value
+    return None
+
+
+def done_line(event_type: str, payload: Mapping[str, Any], at: datetime) -> str | None:
+    """One short Italian line for the dossier's "what was done", or None to leave it out."""
+    if event_type not in DONE_TYPES:
+        return None
+    when = at.astimezone(ROME).strftime("%d/%m/%Y %H:%M")
+    line = f"{when} {event_label(event_type, payload)}"
+    for key in ("unit_name", "resource_name"):
+        value = payload.get(key)
+        if isinstance(value, str) and value.strip():
+            line += f": {value.strip()}"
+            break
+    reason = payload.get("reason")
+    if event_type == "handover.rejected" and isinstance(reason, str) and reason.strip():
+        line += f" (motivo: {reason.strip()})"
+    return line
+
+
+def _status_label(event_type: str, status: str) -> str:
+    if event_type.startswith("case."):
+        try:
+            return STATUS_LABELS[Status(status)]
+        except ValueError:
+            return status
+    try:
+        return units.STATUS_LABELS[units.Status(status)]
+    except ValueError:
+        return status
+
+
+# -- events -----------------------------------------------------------------------------------
+
+
+def note_added(
+    case_id: int,
+    case_number: str,
+    zone: str,
+    note_id: int,
+    body: str,
+    author: access.Principal,
+    at: datetime,
+) -> NewEvent:
+    """A note of the room on the case (same payload as a unit's note from its tablet)."""
+    return NewEvent(
+        type="case.note_added",
+        subject=f"case:{case_id}",
+        audience=frozenset({access.ROOM}),
+        payload={
+            "id": note_id,
+            "case_id": case_id,
+            "case_number": case_number,
+            "author": actor_of(author),
+            "author_name": author.name,
+            "body": body,
+            "at": at.isoformat(),
+        },
+        actor=actor_of(author),
+        zone=zone,
+    )
+
+
+def closed(
+    case_id: int, case_number: str, zone: str, previous: Status, reason: str, by: access.Principal
+) -> NewEvent:
+    return NewEvent(
+        type="case.closed",
+        subject=f"case:{case_id}",
+        audience=frozenset({access.ROOM}),
+        payload={
+            "case_id": case_id,
+            "case_number": case_number,
+            "from": previous.value,
+            "status": Status.CLOSED.value,
+            "reason": reason,
+        },
+        actor=actor_of(by),
+        zone=zone,
+    )

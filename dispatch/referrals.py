@@ -8,9 +8,15 @@ received -> in_assessment (claimed by one operator) -> activated (a case opens)
 from __future__ import annotations
 
 import enum
+import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 
+from dispatch import access
 from dispatch.errors import DomainError, Refused
+from dispatch.events import NewEvent, actor_of
 from dispatch.states import move
 
 
@@ -193,3 +199,333 @@ def progress(status: Status, case_status: str | None) -> Progress:
     if status is Status.IN_ASSESSMENT:
         return Progress.IN_ASSESSMENT
     return Progress.RECEIVED
+
+
+# ---- the room: claim rules, queue order, assessment, merge candidates, events ----------------
+# (kept below so that intake's additions above stay apart)
+
+
+class RiskFactor(enum.StrEnum):
+    """The risk factors an assessment may record (a fixed set: the room counts by them)."""
+
+    VIOLENCE_ONGOING = "violence_ongoing"
+    MINORS_INVOLVED = "minors_involved"
+    HEALTH_RISK = "health_risk"
+    SELF_HARM_RISK = "self_harm_risk"
+    NO_SHELTER = "no_shelter"
+    COLD_WEATHER = "cold_weather"
+    HEAT_WAVE = "heat_wave"
+    DISABILITY = "disability"
+    ELDERLY_ALONE = "elderly_alone"
+    LANGUAGE_BARRIER = "language_barrier"
+    REPEATED_REFERRAL = "repeated_referral"
+
+
+RISK_LABELS = {
+    RiskFactor.VIOLENCE_ONGOING: "Violenza in corso o imminente",
+    RiskFactor.MINORS_INVOLVED: "Minori coinvolti",
+    RiskFactor.HEALTH_RISK: "Rischio per la salute",
+    RiskFactor.SELF_HARM_RISK: "Rischio autolesivo",
+    RiskFactor.NO_SHELTER: "Senza riparo per la notte",
+    RiskFactor.COLD_WEATHER: "Freddo intenso",
+    RiskFactor.HEAT_WAVE: "Ondata di calore",
+    RiskFactor.DISABILITY: "Disabilità",
+    RiskFactor.ELDERLY_ALONE: "Anziano solo",
+    RiskFactor.LANGUAGE_BARRIER: "Barriera linguistica",
+    RiskFactor.REPEATED_REFERRAL: "Segnalazione ripetuta",
+}
+
+URGENCY_LABELS = {Urgency.ROSSO: "Rosso", Urgency.GIALLO: "Giallo", Urgency.VERDE: "Verde"}
+
+STATUS_LABELS = {
+    Status.RECEIVED: "In attesa",
+    Status.IN_ASSESSMENT: "In valutazione",
+    Status.ACTIVATED: "Presa in carico attivata",
+    Status.NOT_PERTINENT: "Non pertinente",
+    Status.REDIRECTED: "Reindirizzata",
+    Status.MERGED: "Unita a un'altra segnalazione",
+}
+
+DECISION_LABELS = {
+    Decision.ACTIVATE: "Attiva presa in carico",
+    Decision.NOT_PERTINENT: "Non pertinente",
+    Decision.REDIRECT: "Reindirizza",
+    Decision.MERGE: "Unisci",
+}
+
+# A referral with neither an assessed urgency nor a proposal waits as giallo: the claim target
+# (5 minutes) is the same for every urgency, so the default only orders it among the others,
+# behind every rosso and ahead of every verde.
+DEFAULT_QUEUE_URGENCY = Urgency.GIALLO
+
+
+def queue_urgency(assessed: Urgency | None, proposed: Urgency | None) -> Urgency:
+    """The urgency the queue orders by: the room's assessment, else the referrer's proposal."""
+    return assessed or proposed or DEFAULT_QUEUE_URGENCY
+
+
+def reassign_checked(current: Claim, operator: int) -> Claim:
+    """`reassign`, refusing a hand-over to the operator who already holds the referral."""
+    if current.status is Status.IN_ASSESSMENT and current.holder == operator:
+        raise Refused(f"user {operator} already holds the referral")
+    return reassign(current, operator)
+
+
+def decision_problems(
+    decision: Decision,
+    *,
+    reason: str | None,
+    urgency: Urgency | None,
+    redirect_to: str | None,
+    merge_into: int | None,
+    referral_id: int,
+) -> list[tuple[str, str]]:
+    """What a decision lacks, as (field, message in Italian); empty when it is complete."""
+    problems = []
+    blank = not (reason or "").strip()
+    if decision is Decision.ACTIVATE and urgency is None:
+        problems.append(("assessment.urgency", "Per attivare serve il codice di urgenza."))
+    if decision in (Decision.NOT_PERTINENT, Decision.REDIRECT) and blank:
+        problems.append(("reason", "Indicare il motivo della decisione."))
+    if decision is Decision.REDIRECT and not (redirect_to or "").strip():
+        problems.append(("redirect_to", "Indicare a chi è reindirizzata."))
+    if decision is Decision.MERGE:
+        if merge_into is None:
+            problems.append(("merge_into", "Indicare la segnalazione in cui unirla."))
+        elif merge_into == referral_id:
+            problems.append(("merge_into", "Una segnalazione non si unisce a sé stessa."))
+    return problems
+
+
+def check_merge_target(referral_id: int, target_id: int, target_status: Status | None) -> None:
+    """A merge needs another referral that exists and was not merged itself."""
+    if target_status is None:
+        raise DomainError(f"referral {target_id} does not exist")
+    if target_id == referral_id:
+        raise DomainError("a referral cannot be merged into itself")
+    if target_status is Status.MERGED:
+        raise Refused(f"referral {target_id} was merged into another one: merge into that")
+
+
+MERGE_WINDOW = timedelta(hours=72)
+NEAR_KM = 2.0
+SIMILAR_TEXT = 0.35  # share of the significant words two descriptions have in common
+_STOPWORDS = frozenset(
+    "alla alle allo anche come con dalla dalle degli della delle dello dove essere hanno "
+    "loro nella nelle nello perché presso quale quando quella quelle quello questa queste "
+    "questo sono stata stato sulla sulle suoi senza verso".split()
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Sighting:
+    """What merge suggestions compare of a referral."""
+
+    id: int
+    status: Status
+    municipality_code: str
+    municipality_name: str
+    lat: float | None
+    lon: float | None
+    phone: str
+    description: str
+    received_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class MergeCandidate:
+    id: int
+    score: float  # higher is likelier the same situation
+    reasons: tuple[str, ...]  # in Italian, shown to the operator
+
+
+def phone_digits(phone: str) -> str:
+    """A phone number's digits without the Italian prefix: '+39 055 1234' -> '0551234'."""
+    digits = "".join(c for c in phone if c.isdigit())
+    if digits.startswith("0039"):
+        return digits[4:]
+    if digits.startswith("39") and len(digits) >= 11:
+        return digits[2:]
+    return digits
+
+
+def _words(text: str) -> frozenset[str]:
+    cleaned = "".join(c.lower() if c.isalnum() else " " for c in text)
+    return frozenset(w for w in cleaned.split() if len(w) >= 4 and w not in _STOPWORDS)
+
+
+def text_similarity(a: str, b: str) -> float:
+    """Jaccard similarity of the significant words of two texts (0 to 1)."""
+    wa, wb = _words(a), _words(b)
+    return len(wa & wb) / len(wa | wb) if wa and wb else 0.0
+
+
+def _distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6371.0 * math.asin(math.sqrt(a))
+
+
+def merge_candidates(
+    subject: Sighting, others: Iterable[Sighting], now: datetime, limit: int = 10
+) -> list[MergeCandidate]:
+    """Referrals of the last 72 h that may be the same situation, likeliest first, with why."""
+    found = []
+    own_phone = phone_digits(subject.phone)
+    for other in others:
+        if other.id == subject.id or other.status is Status.MERGED:
+            continue
+        if other.received_at < now - MERGE_WINDOW:
+            continue
+        score, reasons = 0.0, []
+        if len(own_phone) >= 6 and phone_digits(other.phone) == own_phone:
+            score += 4
+            reasons.append("stesso numero da richiamare")
+        similar = text_similarity(subject.description, other.description)
+        if similar >= SIMILAR_TEXT:
+            score += 1 + 2 * similar
+            reasons.append(f"descrizione simile ({similar:.0%})")
+        if (
+            subject.lat is not None
+            and subject.lon is not None
+            and other.lat is not None
+            and other.lon is not None
+        ):
+            km = _distance_km(subject.lat, subject.lon, other.lat, other.lon)
+            if km <= NEAR_KM:
+                score += 2 - km / NEAR_KM
+                reasons.append(f"a {km:.1f} km".replace(".", ","))
+        if other.municipality_code == subject.municipality_code:
+            score += 1
+            reasons.append(f"stesso comune ({other.municipality_name})")
+        if reasons:
+            found.append(MergeCandidate(other.id, round(score, 3), tuple(reasons)))
+    found.sort(key=lambda c: (-c.score, -c.id))
+    return found[:limit]
+
+
+def _room_event(
+    type_: str, referral_id: int, zone: str, payload: dict[str, Any], by: access.Principal
+) -> NewEvent:
+    return NewEvent(
+        type=type_,
+        subject=f"referral:{referral_id}",
+        audience=frozenset({access.ROOM}),
+        payload={"id": referral_id, **payload},
+        actor=actor_of(by),
+        zone=zone,
+    )
+
+
+def referral_claimed(referral_id: int, zone: str, by: access.Principal, at: datetime) -> NewEvent:
+    """An operator took the referral into assessment."""
+    payload = {"holder_id": by.user_id, "holder_name": by.name, "at": at.isoformat()}
+    return _room_event("referral.claimed", referral_id, zone, payload, by)
+
+
+def referral_released(
+    referral_id: int,
+    zone: str,
+    by: access.Principal,
+    at: datetime,
+    reason: str | None,
+) -> NewEvent:
+    """The holder gave the referral back to the queue."""
+    payload = {
+        "holder_id": None,
+        "released_by": by.user_id,
+        "released_by_name": by.name,
+        "reason": reason,
+        "at": at.isoformat(),
+    }
+    return _room_event("referral.released", referral_id, zone, payload, by)
+
+
+def referral_reassigned(
+    referral_id: int,
+    zone: str,
+    by: access.Principal,
+    at: datetime,
+    *,
+    from_: tuple[int | None, str | None],
+    to: tuple[int, str],
+    reason: str | None,
+) -> NewEvent:
+    """A supervisor handed the referral to another operator."""
+    payload = {
+        "from": from_[0],
+        "from_name": from_[1],
+        "to": to[0],
+        "to_name": to[1],
+        "holder_id": to[0],
+        "holder_name": to[1],
+        "by_name": by.name,
+        "reason": reason,
+        "at": at.isoformat(),
+    }
+    return _room_event("referral.reassigned", referral_id, zone, payload, by)
+
+
+def referral_decided(
+    referral_id: int,
+    zone: str,
+    by: access.Principal,
+    at: datetime,
+    *,
+    decision: Decision,
+    reason: str | None,
+    urgency: Urgency | None,
+    case_id: int | None = None,
+    merged_into: int | None = None,
+    redirect_to: str | None = None,
+) -> NewEvent:
+    """The assessment's outcome (the full detail: the room only)."""
+    payload = {
+        "decision": decision.value,
+        "status": DECISION_STATUS[decision].value,
+        "reason": reason,
+        "urgency": urgency.value if urgency else None,
+        "case_id": case_id,
+        "merged_into": merged_into,
+        "redirect_to": redirect_to,
+        "by_name": by.name,
+        "at": at.isoformat(),
+    }
+    return _room_event("referral.decided", referral_id, zone, payload, by)
+
+
+def case_opened(
+    case_id: int,
+    referral_id: int,
+    case_number: str,
+    by: access.Principal,
+    at: datetime,
+    *,
+    zone: str,
+    urgency: Urgency,
+    needs: Sequence[str],
+    skills: Sequence[str],
+    language: str | None,
+) -> NewEvent:
+    """An activation opened a case (presa in carico), owned by the operator who decided."""
+    return NewEvent(
+        type="case.opened",
+        subject=f"case:{case_id}",
+        audience=frozenset({access.ROOM}),
+        payload={
+            "case_id": case_id,
+            "referral_id": referral_id,
+            "case_number": case_number,
+            "urgency": urgency.value,
+            "zone": zone,
+            "needs": list(needs),
+            "skills": list(skills),
+            "language": language,
+            "owner_id": by.user_id,
+            "owner_name": by.name,
+            "at": at.isoformat(),
+        },
+        actor=actor_of(by),
+        zone=zone,
+    )

@@ -10,7 +10,9 @@ import enum
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
+from dispatch.errors import Refused
 from dispatch.states import move
 
 
@@ -143,10 +145,10 @@ def rank(
             reasons.append("manca: " + ", ".join(_skill(s) for s in missing))
         if language:
             if language in unit.languages:
-                reasons.append(f"parla {language}")
+                reasons.append(f"parla {language_label(language)}")
             else:
                 score += policy.missing_skill_minutes / 2
-                reasons.append(f"non parla {language}")
+                reasons.append(f"non parla {language_label(language)}")
         if unit.load:
             score += policy.load_minutes * unit.load
             reasons.append(f"segue già {unit.load} {'caso' if unit.load == 1 else 'casi'}")
@@ -162,3 +164,83 @@ def _skill(skill: str) -> str:
         return SKILL_LABELS[Skill(skill)]
     except ValueError:
         return skill
+
+
+# ---- languages, bases -------------------------------------------------------------------------
+
+LANGUAGE_LABELS = {
+    "it": "italiano",
+    "en": "inglese",
+    "fr": "francese",
+    "es": "spagnolo",
+    "de": "tedesco",
+    "pt": "portoghese",
+    "ro": "rumeno",
+    "sq": "albanese",
+    "ar": "arabo",
+    "zh": "cinese",
+    "uk": "ucraino",
+    "ru": "russo",
+    "pl": "polacco",
+    "ur": "urdu",
+    "bn": "bengalese",
+    "pa": "punjabi",
+    "hi": "hindi",
+    "wo": "wolof",
+    "tl": "tagalog",
+    "fa": "persiano",
+    "tr": "turco",
+    "ti": "tigrino",
+    "so": "somalo",
+}
+ITALIAN = frozenset({"it", "ita", "italiano", "italian"})
+DEMO_BASE_NOTE = "sede demo (non verificata)"  # synthetic bases must say so wherever shown
+
+
+def language_label(code: str) -> str:
+    """The Italian name of a language code ("ar" -> "arabo"); unknown codes as given."""
+    return LANGUAGE_LABELS.get(code.strip().lower(), code)
+
+
+def needed_language(language: str | None) -> str | None:
+    """The language a unit must speak for this person: none when it is Italian or unknown."""
+    code = (language or "").strip().lower()
+    return None if not code or code in ITALIAN else code
+
+
+def base_note(synthetic: bool) -> str | None:
+    return DEMO_BASE_NOTE if synthetic else None
+
+
+# ---- what a unit may do, and what it does to its case -----------------------------------------
+
+# The statuses a unit reports from its tablet (assigned comes only from a dispatch).
+TABLET_TARGETS = frozenset(
+    {_S.ACKNOWLEDGED, _S.EN_ROUTE, _S.ON_SCENE, _S.RETURNING, _S.AVAILABLE, _S.OFF_DUTY}
+)
+# Reaching one of these ends the unit's assignment: it no longer follows the case.
+ENDS_ASSIGNMENT = frozenset({_S.RETURNING, _S.AVAILABLE, _S.OFF_DUTY})
+
+
+def assign(current: Status) -> Status:
+    """A dispatch: only an available unit can be sent (a busy one is refused, in words)."""
+    if current is _S.OFF_DUTY:
+        raise Refused("unità fuori servizio")
+    if current is not _S.AVAILABLE:
+        raise Refused(f"unità già impegnata ({STATUS_LABELS[current].lower()})")
+    return advance(current, _S.ASSIGNED)
+
+
+def report(current: Status, target: Status) -> Status:
+    """A status reported by the unit itself; an illegal move raises IllegalTransition."""
+    if target not in TABLET_TARGETS:
+        raise Refused(f"a unit cannot report {target.value} itself")
+    return advance(current, target)
+
+
+def reported_at(client_at: datetime | None, now: datetime, not_before: datetime) -> datetime:
+    """When a status really changed: the tablet's clock (it may have been offline), but never
+    in the future nor before the previous status began."""
+    if client_at is None:
+        return now
+    return max(not_before, min(client_at, now))

@@ -41,9 +41,9 @@ export class LiveStream {
   constructor({
     url = "/ws", onSnapshot = () => {}, onEvent = () => {}, onStatus = () => {},
     onPosition = () => {}, storageKey, minBackoffMs = 500, maxBackoffMs = 30000, env = globalThis,
-    whoAmIUrl = "/api/v1/me",
+    whoAmIUrl = "/api/v1/me", loginUrl = "/login",
   } = {}) {
-    Object.assign(this, { url, onSnapshot, onEvent, onStatus, onPosition, minBackoffMs, maxBackoffMs, whoAmIUrl });
+    Object.assign(this, { url, onSnapshot, onEvent, onStatus, onPosition, minBackoffMs, maxBackoffMs, whoAmIUrl, loginUrl });
     this._env = env;
     this._key = storageKey ?? "seus.live.lastSeq:" + env.location.pathname;
     this._lastSeq = readSeq(this._storage(), this._key);
@@ -142,7 +142,7 @@ export class LiveStream {
       this.stop();
       try { this._storage()?.removeItem(this._key); } catch { /* storage unavailable */ }
       this._setStatus("ended");
-      this._env.location.assign("/login");
+      this._env.location.assign(this.loginUrl);
     } else if (action === "now") {
       this._connect("reconnecting");
     } else if (!this._greeted) {

@@ -1,0 +1,713 @@
+// The case page (/casi/{id}): the whole file, live. Every action calls the JSON API; every
+// change arrives as an event on the live stream, and the page re-reads what it changed.
+import { LiveStream } from "./live.js";
+
+const TIME_ZONE = "Europe/Rome";
+const REFRESH_DELAY_MS = 120;
+const HIGHLIGHT_MS = 4000;
+const STATUS_LABELS = {
+  connecting: "Connessione…",
+  live: "In linea",
+  reconnecting: "Riconnessione…",
+  offline: "Non in linea",
+  ended: "Sessione terminata",
+};
+
+const $ = (id) => document.getElementById(id);
+const page = $("case-page");
+const caseId = Number(page.dataset.caseId);
+const canManage = page.dataset.canManage === "true";
+const user = page.dataset.user || "";
+const csrf = document.querySelector('meta[name="csrf-token"]')?.content ?? "";
+const labels = JSON.parse($("case-labels")?.textContent || "{}");
+const seqKey = `seus.case.lastSeq:${caseId}:${user}`;
+
+let detail = null; // the last GET /api/v1/cases/{id}
+let lastTimelineSeq = 0;
+let initialised = false;
+
+// ---- small helpers ----
+
+function label(table, code) {
+  if (code === null || code === undefined || code === "") return "";
+  return labels[table]?.[code] ?? String(code);
+}
+
+function el(tag, className = "", text = null) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== null && text !== undefined) node.textContent = String(text);
+  return node;
+}
+
+function time(iso, { withDate = true } = {}) {
+  const node = el("time", "when");
+  const date = new Date(iso);
+  if (!iso || Number.isNaN(date.getTime())) {
+    node.textContent = "—";
+    return node;
+  }
+  node.dateTime = date.toISOString();
+  const clock = date.toLocaleTimeString("it-IT", { timeZone: TIME_ZONE, hour: "2-digit", minute: "2-digit" });
+  const day = date.toLocaleDateString("it-IT", { timeZone: TIME_ZONE, day: "2-digit", month: "2-digit" });
+  const today = new Date().toLocaleDateString("it-IT", { timeZone: TIME_ZONE, day: "2-digit", month: "2-digit" });
+  node.textContent = withDate && day !== today ? `${day} ${clock}` : clock;
+  node.title = date.toLocaleString("it-IT", { timeZone: TIME_ZONE, dateStyle: "full", timeStyle: "short" });
+  return node;
+}
+
+function textTime(iso) {
+  return time(iso).textContent;
+}
+
+function button(text, className, onClick) {
+  const node = el("button", `button ${className}`, text);
+  node.type = "button";
+  node.addEventListener("click", onClick);
+  return node;
+}
+
+async function api(method, url, body) {
+  const init = { method, credentials: "same-origin", headers: { Accept: "application/json" } };
+  if (method !== "GET") init.headers["X-CSRF-Token"] = csrf;
+  if (body !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  let response;
+  try {
+    response = await fetch(url, init);
+  } catch {
+    return { ok: false, status: 0, data: null, detail: "Server non raggiungibile: riprova." };
+  }
+  let data = null;
+  try { data = await response.json(); } catch { data = null; }
+  let detailText = typeof data?.detail === "string" ? data.detail : `Errore ${response.status}.`;
+  if (Array.isArray(data?.errors) && data.errors.length) {
+    detailText += " " + data.errors.map((e) => `${e.field}: ${e.message}`).join("; ");
+  }
+  if (response.status === 401) detailText = "Sessione scaduta: accedi di nuovo.";
+  return { ok: response.ok, status: response.status, data, detail: detailText };
+}
+
+function showError(message) {
+  const box = $("case-error");
+  box.textContent = message;
+  box.hidden = !message;
+}
+
+function announce(text) {
+  const node = $("live-announcer");
+  node.textContent = "";
+  setTimeout(() => { node.textContent = text; }, 50);
+}
+
+function fact(list, term, value) {
+  if (value === null || value === undefined || value === "") return;
+  list.append(el("dt", "", term));
+  const dd = el("dd");
+  if (value instanceof Node) dd.append(value);
+  else dd.textContent = String(value);
+  list.append(dd);
+}
+
+function persons(count) {
+  if (count === 1) return "1 persona";
+  return `${count ?? "?"} persone`;
+}
+
+// ---- the file ----
+
+function renderHeader(c) {
+  const status = $("case-status");
+  status.textContent = c.status_label;
+  status.dataset.status = c.status;
+  const urgency = $("case-urgency");
+  urgency.hidden = !c.urgency;
+  urgency.textContent = `Codice ${label("urgency", c.urgency).toLowerCase()}`;
+  urgency.dataset.urgency = c.urgency;
+  const r = c.referral;
+  const owner = c.owner ? `responsabile ${c.owner.name}` : "nessun responsabile";
+  $("case-summary").textContent =
+    `${r.trigger_label} · ${r.municipality.name} (zona ${c.zone_name}) · aperto ${textTime(c.opened_at)} · ${owner}`;
+  document.title = `Caso ${c.case_number} · ${c.status_label} · SEUS`;
+
+  const rejected = c.handovers.find((h) => h.status === "rejected");
+  $("case-flag").hidden = !c.flagged;
+  $("case-flag-reason").textContent = c.flagged && rejected ? rejected.reason ?? "" : "";
+  page.classList.toggle("is-flagged", Boolean(c.flagged));
+}
+
+function renderReferral(r) {
+  const list = $("referral-facts");
+  list.replaceChildren();
+  const kind = label("referrer_kind", r.referrer.kind);
+  fact(list, "Ente segnalante", kind ? `${r.referrer.name} (${kind})` : r.referrer.name);
+  fact(list, "Riferimento dell'ente", r.referrer_reference);
+  fact(list, "Ricevuta", time(r.received_at));
+  fact(list, "Categoria", r.trigger_label);
+  fact(list, "Urgenza proposta", label("urgency", r.urgency_proposed));
+  fact(list, "Luogo", `${r.municipality.name} (${r.municipality.code}), zona ${r.zone.name}`);
+  fact(list, "Indirizzo", r.address);
+  if (r.lat !== null && r.lon !== null) fact(list, "Coordinate", `${r.lat}, ${r.lon}`);
+  if (r.residence_municipality) {
+    fact(list, "Residenza", `${r.residence_municipality.name} (${r.residence_municipality.code})`);
+  }
+  const p = r.people ?? {};
+  const people = [persons(p.count)];
+  if (p.minors) people.push(`di cui ${p.minors} ${p.minors === 1 ? "minore" : "minori"}`);
+  if (p.age_band) people.push(label("age_band", p.age_band));
+  if (p.sex) people.push(label("sex", p.sex));
+  if (p.language) people.push(`lingua: ${label("language", p.language)}`);
+  if (p.needs_mediator) people.push("serve un mediatore culturale");
+  fact(list, "Persone", people.filter(Boolean).join(", "));
+  const cb = r.callback ?? {};
+  fact(list, "Da richiamare", [cb.name, cb.role, cb.phone].filter(Boolean).join(" · "));
+  fact(list, "Stato della segnalazione", label("referral_status", r.status));
+  if (r.holder) fact(list, "In valutazione da", r.holder.name);
+  if (r.entered_by) fact(list, "Inserita da", r.entered_by.name);
+  fact(list, "Motivo della decisione", r.decision_reason);
+  $("referral-description").textContent = r.description;
+}
+
+const ASSESSMENT_FIELDS = {
+  trigger: ["Categoria confermata", (v) => label("trigger", v)],
+  urgency: ["Codice di urgenza", (v) => label("urgency", v)],
+  risk_factors: ["Fattori di rischio", (v) => v.map((x) => label("risk", x)).join(", ")],
+  people: ["Persone", (v) => `${persons(v.count)}${v.minors ? `, di cui ${v.minors} ${v.minors === 1 ? "minore" : "minori"}` : ""}`],
+  needs: ["Bisogni", (v) => v.map((x) => label("resource", x)).join(", ")],
+  skills: ["Competenze richieste all'unità", (v) => v.map((x) => label("skill", x)).join(", ")],
+  language: ["Lingua per la mediazione", (v) => label("language", v)],
+  notes: ["Note della valutazione", (v) => v],
+  decision: ["Decisione", (v) => labels.decision?.[v] ?? label("referral_status", v)],
+  decided_at: ["Decisa il", (v) => time(v)],
+  decided_by_name: ["Decisa da", (v) => v],
+};
+const ASSESSMENT_HIDDEN = new Set(["decided_by"]);
+
+function renderAssessment(a) {
+  const list = $("assessment-facts");
+  list.replaceChildren();
+  $("assessment-empty").hidden = Boolean(a && Object.keys(a).length);
+  if (!a) return;
+  for (const [key, value] of Object.entries(a)) {
+    if (value === null || value === "" || (Array.isArray(value) && !value.length)) continue;
+    if (ASSESSMENT_HIDDEN.has(key)) continue;
+    const [term, show] = ASSESSMENT_FIELDS[key] ?? [key, (v) => (typeof v === "object" ? JSON.stringify(v) : v)];
+    fact(list, term, show(value));
+  }
+}
+
+function renderAssignments(list) {
+  const host = $("assignments");
+  host.replaceChildren();
+  $("assignments-empty").hidden = list.length > 0;
+  for (const a of list) {
+    const item = el("li", `item${a.active ? "" : " is-past"}`);
+    item.dataset.assignmentId = String(a.id);
+    const head = el("p", "item-head");
+    head.append(el("strong", "", a.unit_name), " ");
+    head.append(el("span", "status-badge", a.active ? a.unit_status_label : a.cancelled_at ? "Richiamata" : "Conclusa"));
+    item.append(head);
+    const steps = [
+      ["inviata", a.dispatched_at], ["presa visione", a.acknowledged_at], ["in viaggio", a.en_route_at],
+      ["sul posto", a.on_scene_at], ["ultimo check-in", a.last_check_in_at], ["conclusa", a.done_at],
+      ["richiamata", a.cancelled_at],
+    ];
+    const line = el("p", "item-meta");
+    for (const [name, at] of steps) {
+      if (!at) continue;
+      line.append(`${name} `, time(at), "  ");
+    }
+    if (a.dispatched_by) line.append(`· da ${a.dispatched_by.name}`);
+    item.append(line);
+    if (canManage && a.active) {
+      item.append(button("Richiama", "button-quiet", () => recall(a)));
+    }
+    host.append(item);
+  }
+}
+
+const BOOKING_STEPS = {
+  requested: [["hold", "Trattieni"], ["cancel", "Annulla"]],
+  held: [["confirm", "Conferma"], ["cancel", "Annulla"]],
+  confirmed: [["start", "In uso"], ["cancel", "Annulla"]],
+  in_use: [["release", "Rilascia"]],
+};
+
+function renderBookings(c) {
+  const host = $("bookings");
+  host.replaceChildren();
+  $("bookings-empty").hidden = c.bookings.length > 0;
+  for (const b of c.bookings) {
+    const item = el("li", `item${b.active ? "" : " is-past"}`);
+    item.dataset.bookingId = String(b.id);
+    const head = el("p", "item-head");
+    head.append(el("strong", "", `${b.type_label}: ${b.resource_name}`), " ");
+    head.append(el("span", "status-badge", label("booking", b.status)));
+    item.append(head);
+    const meta = el("p", "item-meta", `${b.provider} · quantità ${b.quantity}`);
+    if (b.status === "held" && b.held_until) meta.append(" · scade alle ", time(b.held_until));
+    item.append(meta);
+    if (b.note) item.append(el("p", "item-text", b.note));
+    if (canManage) {
+      const row = el("div", "button-row");
+      for (const [verb, text] of BOOKING_STEPS[b.status] ?? []) {
+        row.append(button(text, verb === "cancel" ? "button-quiet" : "", () => bookingStep(b, verb)));
+      }
+      if (row.childElementCount) item.append(row);
+    }
+    host.append(item);
+  }
+  const booked = new Set(c.bookings.filter((b) => b.active).map((b) => b.resource_type));
+  const open = c.needs.filter((n) => !booked.has(n));
+  const needs = $("needs-line");
+  needs.textContent = c.needs.length
+    ? `Bisogni: ${c.need_labels.join(", ")}. ${open.length ? `Ancora da coprire: ${open.map((n) => label("resource", n)).join(", ")}.` : "Tutti coperti."}`
+    : "Nessun bisogno di risorse indicato dalla valutazione.";
+}
+
+function renderNotes(notes) {
+  const host = $("notes");
+  host.replaceChildren();
+  $("notes-empty").hidden = notes.length > 0;
+  for (const note of [...notes].reverse()) {
+    const item = el("li", "item note");
+    const head = el("p", "item-meta");
+    head.append(time(note.at), " ", el("strong", "", note.author_name));
+    item.append(head, el("p", "item-text", note.body));
+    host.append(item);
+  }
+}
+
+function renderHandovers(c) {
+  const host = $("handovers");
+  host.replaceChildren();
+  $("handovers-empty").hidden = c.handovers.length > 0;
+  for (const h of c.handovers) {
+    const item = el("li", `item handover is-${h.status}`);
+    item.dataset.handoverId = String(h.id);
+    const head = el("p", "item-head");
+    head.append(el("strong", "", `Zona ${h.zone_name}`), " ", el("span", "status-badge", label("handover", h.status)));
+    item.append(head);
+    const meta = el("p", "item-meta");
+    meta.append("inviato ", time(h.sent_at));
+    if (h.sent_by) meta.append(` da ${h.sent_by.name}`);
+    if (h.decided_at) {
+      meta.append(` · ${h.status === "accepted" ? "accettato" : "respinto"} `, time(h.decided_at));
+      if (h.decided_by) meta.append(` da ${h.decided_by.name}`);
+    }
+    item.append(meta);
+    if (h.reason) item.append(el("p", "item-text", `Motivo: ${h.reason}`));
+    host.append(item);
+  }
+  const residence = c.referral.residence_municipality;
+  $("handover-target").textContent = `Servizio competente: zona ${c.competent_zone.name} (${
+    residence ? `residenza a ${residence.name}` : "luogo del ritrovamento: residenza non nota"})`;
+  if (!canManage) return;
+  const canSend = c.allowed.includes("handover_sent");
+  $("handover-open").disabled = !canSend;
+  $("handover-open").title = canSend ? "" : `Non possibile nello stato "${c.status_label}"`;
+  if (!canSend) closeHandoverConfirm();
+  $("close-form").hidden = !c.allowed.includes("closed");
+}
+
+function render(c) {
+  renderHeader(c);
+  renderReferral(c.referral);
+  renderAssessment(c.assessment);
+  renderAssignments(c.assignments);
+  renderBookings(c);
+  renderNotes(c.notes);
+  renderHandovers(c);
+  if (canManage) {
+    const closed = c.status === "closed";
+    $("dispatch-open").disabled = !c.allowed.includes("unit_dispatched") && c.status !== "unit_dispatched";
+    $("book-open").disabled = closed;
+    for (const control of $("note-form").elements) control.disabled = closed;
+    if (closed) closePanels();
+  }
+  $("case-loading").hidden = true;
+  $("case-body").hidden = false;
+}
+
+async function loadCase() {
+  const result = await api("GET", `/api/v1/cases/${caseId}`);
+  if (!result.ok) {
+    showError(`Impossibile leggere il caso: ${result.detail}`);
+    return false;
+  }
+  detail = result.data;
+  render(detail);
+  return true;
+}
+
+// ---- timeline ----
+
+function renderEntry(entry, fresh) {
+  const item = el("li", "timeline-entry");
+  item.dataset.seq = String(entry.seq);
+  item.dataset.type = entry.type;
+  const head = el("p", "item-meta");
+  head.append(time(entry.at), " ", el("strong", "", entry.what));
+  item.append(head);
+  item.append(el("p", "timeline-who", entry.who));
+  if (entry.detail) item.append(el("p", "item-text", entry.detail));
+  if (entry.why) item.append(el("p", "timeline-why", `Perché: ${entry.why}`));
+  if (fresh) {
+    item.classList.add("is-new");
+    setTimeout(() => item.classList.remove("is-new"), HIGHLIGHT_MS);
+  }
+  return item;
+}
+
+async function loadTimeline(reset = false) {
+  if (reset) {
+    $("timeline").replaceChildren();
+    lastTimelineSeq = 0;
+  }
+  const result = await api("GET", `/api/v1/cases/${caseId}/timeline?after=${lastTimelineSeq}`);
+  if (!result.ok) return;
+  const host = $("timeline");
+  for (const entry of result.data.entries) {
+    if (entry.seq <= lastTimelineSeq) continue;
+    host.prepend(renderEntry(entry, initialised && !reset));
+    lastTimelineSeq = entry.seq;
+    if (initialised && !reset) announce(`${entry.what}: ${entry.who}`);
+  }
+}
+
+// ---- refresh on events ----
+
+let refreshTimer = null;
+let refreshing = false;
+let refreshAgain = false;
+let fullNext = false;
+
+function scheduleRefresh(full = false) {
+  fullNext = fullNext || full;
+  if (refreshTimer !== null) return;
+  refreshTimer = setTimeout(runRefresh, REFRESH_DELAY_MS);
+}
+
+async function runRefresh() {
+  refreshTimer = null;
+  if (refreshing) {
+    refreshAgain = true;
+    return;
+  }
+  refreshing = true;
+  const full = fullNext;
+  fullNext = false;
+  try {
+    await loadCase();
+    await loadTimeline(full);
+    if (dispatchOpen()) await loadRecommendations();
+  } finally {
+    refreshing = false;
+    if (refreshAgain) {
+      refreshAgain = false;
+      scheduleRefresh();
+    }
+  }
+}
+
+function aboutThisCase(event) {
+  const payload = event.payload ?? {};
+  if (Number(payload.case_id) === caseId) return true;
+  if (event.subject === `case:${caseId}`) return true;
+  return Boolean(detail && event.subject === `referral:${detail.referral.id}`);
+}
+
+// ---- actions ----
+
+async function act(method, url, body, success) {
+  showError("");
+  const result = await api(method, url, body);
+  if (!result.ok) {
+    showError(result.detail);
+    return null;
+  }
+  if (success) announce(success);
+  scheduleRefresh();
+  return result.data;
+}
+
+async function recall(assignment) {
+  await act("POST", `/api/v1/assignments/${assignment.id}/cancel`, {}, `${assignment.unit_name} richiamata`);
+}
+
+async function bookingStep(booking, verb) {
+  await act("POST", `/api/v1/bookings/${booking.id}/${verb}`, {}, "Prenotazione aggiornata");
+}
+
+// dispatch panel
+
+function dispatchOpen() {
+  return canManage && !$("dispatch-panel").hidden;
+}
+
+function toggleDispatch(open = $("dispatch-panel").hidden) {
+  $("dispatch-panel").hidden = !open;
+  $("dispatch-open").setAttribute("aria-expanded", String(open));
+  if (open) loadRecommendations(true);
+}
+
+async function loadRecommendations(focus = false) {
+  const status = $("dispatch-status");
+  const host = $("recommendations");
+  const result = await api("GET", `/api/v1/cases/${caseId}/recommendations`);
+  if (!result.ok) {
+    status.textContent = result.status === 404 || result.status === 405
+      ? "Le unità consigliate non sono disponibili."
+      : result.detail;
+    host.replaceChildren();
+    return;
+  }
+  const list = result.data.units ?? [];
+  status.textContent = list.length ? "Le unità disponibili per prime, dalla più adatta." : "Nessuna unità.";
+  host.replaceChildren();
+  for (const unit of list) {
+    const item = el("li", `item recommendation${unit.eligible ? "" : " is-past"}`);
+    item.dataset.unitId = String(unit.unit_id);
+    const head = el("p", "item-head");
+    head.append(el("strong", "", unit.name), " ", el("span", "status-badge", unit.status_label));
+    if (unit.eta_minutes !== null && unit.eta_minutes !== undefined) {
+      head.append(" ", el("span", "eta", `arrivo stimato ~${unit.eta_minutes} min`));
+    }
+    item.append(head);
+    const reasons = el("ul", "reasons");
+    for (const reason of unit.reasons ?? []) reasons.append(el("li", "", reason));
+    item.append(reasons);
+    if (unit.base_label) item.append(el("p", "item-meta", `Sede: ${unit.base_label}${unit.base_note ? ` (${unit.base_note})` : ""}`));
+    const send = button(`Invia ${unit.name}`, "button-primary", () => dispatchUnit(unit, send));
+    send.disabled = !unit.eligible;
+    item.append(send);
+    host.append(item);
+  }
+  if (focus) host.querySelector("button:not(:disabled)")?.focus();
+}
+
+async function dispatchUnit(unit, control) {
+  control.disabled = true;
+  const done = await act("POST", `/api/v1/cases/${caseId}/dispatch`, { unit_id: unit.unit_id }, `${unit.name} inviata`);
+  if (done) $("dispatch-status").textContent = `${unit.name} inviata.`;
+  else await loadRecommendations();
+}
+
+// booking panel
+
+let resources = [];
+
+function bookOpen() {
+  return canManage && !$("book-panel").hidden;
+}
+
+function toggleBook(open = $("book-panel").hidden) {
+  $("book-panel").hidden = !open;
+  $("book-open").setAttribute("aria-expanded", String(open));
+  if (open) loadResources(true);
+}
+
+function quantity() {
+  const value = Number($("book-quantity").value);
+  return Number.isInteger(value) && value >= 1 ? value : 1;
+}
+
+async function loadResources(focus = false) {
+  const zone = $("book-zone").value;
+  const result = await api("GET", `/api/v1/resources?zone=${encodeURIComponent(zone)}`);
+  if (!result.ok) {
+    $("book-status").textContent = result.status === 404 || result.status === 405
+      ? "Il paniere non è disponibile."
+      : result.detail;
+    resources = [];
+  } else {
+    resources = (result.data.resources ?? []).filter((r) => r.active !== false);
+    const needs = new Set(detail?.needs ?? []);
+    resources.sort((a, b) => Number(needs.has(b.type)) - Number(needs.has(a.type)) || a.type.localeCompare(b.type));
+    $("book-status").textContent = resources.length ? "" : "Nessuna risorsa nel paniere di questa zona.";
+  }
+  renderResources();
+  if (focus) $("resources").querySelector("button:not(:disabled)")?.focus();
+}
+
+function renderResources() {
+  const host = $("resources");
+  host.replaceChildren();
+  const needs = new Set(detail?.needs ?? []);
+  for (const r of resources) {
+    const item = el("li", `item resource${needs.has(r.type) ? " is-needed" : ""}`);
+    item.dataset.resourceId = String(r.id);
+    const head = el("p", "item-head");
+    head.append(el("strong", "", `${r.type_label}: ${r.name}`));
+    if (needs.has(r.type)) head.append(" ", el("span", "status-badge", "richiesto"));
+    item.append(head);
+    const free = el("p", "availability", `Disponibili ${r.available} su ${r.capacity}`);
+    free.dataset.available = String(r.available);
+    item.append(free);
+    item.append(el("p", "item-meta", [r.provider, r.contact_hours && `orari: ${r.contact_hours}`, r.phone].filter(Boolean).join(" · ")));
+    if (r.conditions) item.append(el("p", "item-text", `Condizioni: ${r.conditions}`));
+    const book = button(`Prenota ${r.name}`, "button-primary", () => bookResource(r, book));
+    book.disabled = r.available < quantity();
+    item.append(book);
+    host.append(item);
+  }
+}
+
+function updateAvailability(payload) {
+  const r = resources.find((x) => x.id === Number(payload.resource_id));
+  if (!r) return;
+  r.available = Number(payload.available);
+  if (payload.capacity !== undefined) r.capacity = Number(payload.capacity);
+  renderResources();
+}
+
+async function bookResource(resource, control) {
+  control.disabled = true;
+  showError("");
+  const body = { resource_id: resource.id, quantity: quantity(), note: $("book-note").value.trim() };
+  const result = await api("POST", `/api/v1/cases/${caseId}/bookings`, body);
+  if (result.ok) {
+    $("book-status").textContent = `${resource.name}: prenotazione trattenuta.`;
+    $("book-note").value = "";
+    announce(`${resource.name} prenotata`);
+    scheduleRefresh();
+  } else if (result.data?.error === "capacity_full") {
+    $("book-status").textContent = `${resource.name}: capacità esaurita (disponibili ${result.data.available}).`;
+  } else {
+    $("book-status").textContent = result.detail;
+  }
+  await loadResources();
+}
+
+// handover and closing
+
+function openHandoverConfirm() {
+  if (!detail || $("handover-open").disabled) return;
+  $("handover-confirm-text").textContent =
+    `Inviare il caso al servizio territoriale della zona ${detail.competent_zone.name}? ` +
+    "Riceverà solo il fascicolo sintetico (persone, fatti, interventi, risorse attive, bisogni aperti).";
+  $("handover-confirm").hidden = false;
+  $("handover-open").setAttribute("aria-expanded", "true");
+  $("handover-send").focus();
+}
+
+function closeHandoverConfirm() {
+  $("handover-confirm").hidden = true;
+  $("handover-open").setAttribute("aria-expanded", "false");
+}
+
+async function sendHandover() {
+  $("handover-send").disabled = true;
+  const done = await act("POST", `/api/v1/cases/${caseId}/handover`, undefined, "Passaggio inviato");
+  $("handover-send").disabled = false;
+  if (done) closeHandoverConfirm();
+}
+
+// ---- wiring ----
+
+function isTyping(target) {
+  return target instanceof HTMLElement &&
+    (target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName));
+}
+
+function closePanels() {
+  if (!canManage) return;
+  if (!$("dispatch-panel").hidden) toggleDispatch(false);
+  if (!$("book-panel").hidden) toggleBook(false);
+  closeHandoverConfirm();
+}
+
+if (canManage) {
+  $("dispatch-open").addEventListener("click", () => toggleDispatch());
+  $("book-open").addEventListener("click", () => toggleBook());
+  $("book-zone").addEventListener("change", () => loadResources());
+  $("book-quantity").addEventListener("input", renderResources);
+  $("handover-open").addEventListener("click", openHandoverConfirm);
+  $("handover-cancel").addEventListener("click", closeHandoverConfirm);
+  $("handover-send").addEventListener("click", sendHandover);
+
+  const noteForm = $("note-form");
+  const noteBody = $("note-body");
+  noteForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const text = noteBody.value.trim();
+    if (!text) return;
+    const done = await act("POST", `/api/v1/cases/${caseId}/notes`, { body: text }, "Nota aggiunta");
+    if (done) noteBody.value = "";
+  });
+  noteBody.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+      event.preventDefault();
+      noteForm.requestSubmit();
+    }
+  });
+
+  $("close-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const reason = $("close-reason").value.trim();
+    if (!reason) return;
+    const done = await act("POST", `/api/v1/cases/${caseId}/close`, { reason }, "Caso chiuso");
+    if (done) $("close-reason").value = "";
+  });
+
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") {
+      closePanels();
+      return;
+    }
+    if (event.ctrlKey || event.metaKey || event.altKey || isTyping(event.target)) return;
+    const key = event.key.toLowerCase();
+    if (key === "n") {
+      event.preventDefault();
+      $("note-body").focus();
+    } else if (key === "d" && !$("dispatch-open").disabled) {
+      event.preventDefault();
+      toggleDispatch(true);
+    } else if (key === "b") {
+      event.preventDefault();
+      toggleBook(true);
+    } else if (key === "h") {
+      event.preventDefault();
+      openHandoverConfirm();
+    }
+  });
+}
+
+function showStatus(status) {
+  const node = $("live-status");
+  node.dataset.status = status;
+  node.textContent = STATUS_LABELS[status] ?? status;
+}
+
+async function start() {
+  const loaded = await loadCase();
+  await loadTimeline(true);
+  initialised = true;
+  // Follow the log from the seq the file was read at: nothing between is lost.
+  if (loaded) {
+    try { sessionStorage.setItem(seqKey, String(detail.as_of)); } catch { /* storage unavailable */ }
+  }
+  const live = new LiveStream({
+    url: "/ws",
+    storageKey: seqKey,
+    onSnapshot() {
+      scheduleRefresh(true);
+    },
+    onEvent(event) {
+      if (aboutThisCase(event)) scheduleRefresh();
+      if (event.type === "resource.availability_changed" && bookOpen()) updateAvailability(event.payload ?? {});
+      else if (event.type === "resource.changed" && bookOpen()) loadResources();
+      else if (event.type === "unit.status_changed" && dispatchOpen()) scheduleRefresh();
+    },
+    onStatus: showStatus,
+    onPosition(seq) {
+      $("live-position").textContent = seq === null ? "—" : String(seq);
+    },
+  });
+  document.querySelector("form.logout-form")?.addEventListener("submit", () => live.stop());
+  live.start();
+}
+
+start();

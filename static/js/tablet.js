@@ -1,0 +1,501 @@
+// The unit tablet (/tablet): the current assignment, big status buttons, notes, resource
+// requests, live. Offline-safe: every action goes into an outbox in localStorage with its own
+// Idempotency-Key and is sent in order; a failed send is retried with backoff; a resend of the
+// same key gets the server's first answer, so nothing is applied twice and nothing is lost.
+import { LiveStream, backoffDelay } from "./live.js";
+
+const TIME_ZONE = "Europe/Rome";
+const SEND_TIMEOUT_MS = 15000;
+const RETRY_MIN_MS = 1000;
+const RETRY_MAX_MS = 30000;
+
+const STATUS_LABELS = {
+  off_duty: "Fuori servizio",
+  available: "Disponibile",
+  assigned: "Assegnata",
+  acknowledged: "Presa visione",
+  en_route: "In viaggio",
+  on_scene: "Sul posto",
+  returning: "In rientro",
+};
+// The unit's status table (dispatch/units.py), without "assigned", which only a dispatch sets.
+const MOVES = {
+  off_duty: ["available"],
+  available: ["off_duty"],
+  assigned: ["acknowledged", "available"],
+  acknowledged: ["en_route", "available"],
+  en_route: ["on_scene", "available"],
+  on_scene: ["returning", "available"],
+  returning: ["available", "off_duty"],
+};
+const BUTTON_LABELS = {
+  acknowledged: "Presa visione",
+  en_route: "In viaggio",
+  on_scene: "Sul posto",
+  returning: "Intervento concluso",
+  available: "Disponibile",
+  off_duty: "Fuori servizio",
+};
+const LIVE_LABELS = {
+  connecting: "Connessione…",
+  live: "In linea",
+  reconnecting: "Riconnessione…",
+  offline: "Non in linea",
+  ended: "Sessione terminata",
+};
+const URGENCY_LABELS = { rosso: "Rosso", giallo: "Giallo", verde: "Verde" };
+const REQUEST_STATUS = {
+  requested: "richiesta", held: "prenotata", confirmed: "confermata", in_use: "in uso",
+  released: "rilasciata", expired: "scaduta", cancelled: "annullata",
+};
+const PATHS = {
+  status: "/api/v1/tablet/status",
+  "check-in": "/api/v1/tablet/check-in",
+  note: "/api/v1/tablet/notes",
+  request: "/api/v1/tablet/resource-requests",
+};
+const FINAL = new Set([400, 404, 409, 413, 415, 422]); // the server said no: do not resend
+
+const root = document.getElementById("tablet");
+const unitId = root.dataset.unitId;
+const csrf = document.querySelector('meta[name="csrf-token"]')?.content ?? "";
+const $ = (id) => document.getElementById(id);
+
+// ---- small helpers ----
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined && text !== null) node.textContent = String(text);
+  return node;
+}
+
+function romeTime(iso) {
+  const date = new Date(iso);
+  if (!iso || Number.isNaN(date.getTime())) return "—";
+  return date.toLocaleTimeString("it-IT", { timeZone: TIME_ZONE, hour: "2-digit", minute: "2-digit" });
+}
+
+function newKey() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function announce(text) {
+  const announcer = $("live-announcer");
+  announcer.textContent = "";
+  setTimeout(() => { announcer.textContent = text; }, 50);
+}
+
+let alertTimer = null;
+function showAlert(text, sticky = false) {
+  const box = $("tablet-alert");
+  box.textContent = text;
+  box.hidden = false;
+  clearTimeout(alertTimer);
+  if (!sticky) alertTimer = setTimeout(() => { box.hidden = true; }, 15000);
+}
+
+// ---- the outbox: actions kept on the tablet until the server has them ----
+
+const outboxKey = `seus.tablet.outbox:${unitId}`;
+
+function loadOutbox() {
+  try {
+    const items = JSON.parse(localStorage.getItem(outboxKey) ?? "[]");
+    return Array.isArray(items) ? items.filter((i) => i && i.key && PATHS[i.kind]) : [];
+  } catch {
+    return [];
+  }
+}
+
+let outbox = loadOutbox();
+
+function saveOutbox() {
+  try { localStorage.setItem(outboxKey, JSON.stringify(outbox)); } catch { /* full: kept in memory */ }
+}
+
+function enqueue(kind, body, label) {
+  outbox.push({ key: newKey(), kind, body, label, queued_at: new Date().toISOString(), tries: 0 });
+  saveOutbox();
+  render();
+  pump();
+}
+
+let sending = false;
+let retryTimer = null;
+let blocked = null; // "session" when only a new login can help
+
+async function send(item) {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), SEND_TIMEOUT_MS);
+  try {
+    return await fetch(PATHS[item.kind], {
+      method: "POST",
+      credentials: "same-origin",
+      headers: {
+        "Content-Type": "application/json",
+        "X-CSRF-Token": csrf,
+        "Idempotency-Key": item.key,
+      },
+      body: JSON.stringify(item.body),
+      signal: controller.signal,
+    });
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function detailOf(response) {
+  try {
+    const data = await response.json();
+    return typeof data?.detail === "string" ? data.detail : `errore ${response.status}`;
+  } catch {
+    return `errore ${response.status}`;
+  }
+}
+
+/** Send the outbox in order, one at a time; stop at the first failure and retry later. */
+async function pump() {
+  if (sending || blocked) return;
+  sending = true;
+  clearTimeout(retryTimer);
+  try {
+    while (outbox.length) {
+      const item = outbox[0];
+      let response;
+      try {
+        response = await send(item);
+      } catch {
+        response = null; // network down, or no answer in time
+      }
+      if (response && response.ok) {
+        outbox = outbox.filter((i) => i.key !== item.key);
+        saveOutbox();
+        await applyAnswer(item, response);
+        continue;
+      }
+      if (response && FINAL.has(response.status)) {
+        outbox = outbox.filter((i) => i.key !== item.key);
+        saveOutbox();
+        showAlert(`«${item.label}» non accettata: ${await detailOf(response)}`, true);
+        continue;
+      }
+      if (response && (response.status === 401 || response.status === 403)) {
+        blocked = "session";
+        showAlert("Sessione del tablet scaduta: le azioni restano qui. Accedi di nuovo dal tablet per inviarle.", true);
+        break;
+      }
+      item.tries = (item.tries ?? 0) + 1;
+      item.last_error = response ? `errore ${response.status}` : "server non raggiungibile";
+      saveOutbox();
+      retryTimer = setTimeout(pump, backoffDelay(item.tries - 1, RETRY_MIN_MS, RETRY_MAX_MS));
+      break;
+    }
+  } finally {
+    sending = false;
+    render();
+    if (!outbox.length) scheduleRefresh();
+  }
+}
+
+/** What the server answered becomes what is shown (the network may drop before a refresh). */
+async function applyAnswer(item, response) {
+  let data;
+  try { data = await response.json(); } catch { return; }
+  if (!state || !data) return;
+  if (item.kind === "status" && data.unit) {
+    state.unit = data.unit;
+    if (data.assignment_ended && state.assignment?.id === data.assignment_id) {
+      state.assignment = null;
+      state.notes = [];
+      state.requests = [];
+    }
+  } else if (item.kind === "check-in" && state.assignment?.id === data.assignment_id) {
+    state.assignment.last_check_in_at = data.checked_in_at;
+  } else if (item.kind === "note" && state.assignment) {
+    state.notes = [...state.notes.filter((n) => n.id !== data.id), data];
+  } else if (item.kind === "request" && state.assignment) {
+    state.requests = [...state.requests.filter((r) => r.id !== data.id), data];
+  }
+}
+
+function retryNow() {
+  blocked = null;
+  for (const item of outbox) item.tries = 0;
+  pump();
+}
+
+// ---- the state shown: the server's, plus what is still in the outbox ----
+
+let state = null; // GET /api/v1/tablet
+
+function pendingStatus() {
+  const statuses = outbox.filter((i) => i.kind === "status");
+  return statuses.length ? statuses[statuses.length - 1].body.status : null;
+}
+
+function currentStatus() {
+  return pendingStatus() ?? state?.unit?.status ?? null;
+}
+
+function renderStatus() {
+  const status = currentStatus();
+  const pending = pendingStatus() !== null;
+  const label = $("tablet-status");
+  label.textContent = status ? `${STATUS_LABELS[status] ?? status}${pending ? " (da inviare)" : ""}` : "—";
+  label.dataset.status = status ?? "";
+  label.className = `unit-status unit-status-${status ?? "none"}`;
+  $("tablet-status-since").textContent = !pending && state ? `dalle ${romeTime(state.unit.status_since)}` : "";
+  const allowed = new Set(MOVES[status] ?? []);
+  for (const button of root.querySelectorAll(".tablet-actions [data-status]")) {
+    button.disabled = !allowed.has(button.dataset.status);
+  }
+  root.querySelector('[data-action="check-in"]').disabled = status !== "on_scene";
+}
+
+function renderAssignment() {
+  const a = state?.assignment ?? null;
+  $("assignment-none").hidden = a !== null;
+  $("assignment-body").hidden = a === null;
+  for (const form of [$("note-form"), $("request-form")]) form.hidden = a === null;
+  if (!a) return;
+  const urgency = $("a-urgency");
+  urgency.textContent = URGENCY_LABELS[a.urgency] ?? a.urgency;
+  urgency.className = `urgency-badge urgency-${a.urgency}`;
+  $("a-number").textContent = a.case_number;
+  const place = $("a-place");
+  place.replaceChildren(el("span", null, [a.place.address, a.place.municipality].filter(Boolean).join(", ")));
+  if (a.place.lat != null && a.place.lon != null) {
+    const map = el("a", "map-link", "Apri nella mappa");
+    map.href = `https://www.openstreetmap.org/?mlat=${a.place.lat}&mlon=${a.place.lon}#map=17/${a.place.lat}/${a.place.lon}`;
+    map.target = "_blank";
+    map.rel = "noopener noreferrer";
+    place.append(" ", map);
+  }
+  const people = a.people ?? {};
+  const parts = [];
+  if (people.count != null) parts.push(`${people.count} ${people.count === 1 ? "persona" : "persone"}`);
+  if (people.minors) parts.push(`di cui minori: ${people.minors}`);
+  if (people.language_label) parts.push(`lingua: ${people.language_label}`);
+  $("a-people").textContent = parts.join(" · ") || "—";
+  $("a-description").textContent = a.description;
+  const callback = $("a-callback");
+  callback.replaceChildren(el("span", null, a.callback.name || "—"));
+  if (a.callback.phone) {
+    const tel = el("a", "tel-link", a.callback.phone);
+    tel.href = `tel:${a.callback.phone.replace(/[^+\d]/g, "")}`;
+    callback.append(" ", tel);
+  }
+  $("a-needs").textContent = a.need_labels.length ? a.need_labels.join(", ") : "—";
+  $("a-dispatched").textContent = romeTime(a.dispatched_at);
+  $("a-check-in").textContent = romeTime(a.last_check_in_at);
+}
+
+function listItem(text, meta, pending) {
+  const li = el("li", pending ? "is-pending" : null);
+  if (meta) li.append(el("span", "tablet-meta", meta));
+  li.append(el("span", "free-text", text));
+  return li;
+}
+
+function renderLists() {
+  const notes = (state?.notes ?? []).map((n) => listItem(n.body, `${romeTime(n.at)} · ${n.author_name}`, false));
+  const requests = (state?.requests ?? []).map((r) =>
+    listItem(`${r.type_label} × ${r.quantity}${r.note ? ` — ${r.note}` : ""}`, `${r.resource_name} · ${REQUEST_STATUS[r.status] ?? r.status}`, false));
+  for (const item of outbox) {
+    if (item.kind === "note") notes.push(listItem(item.body.body, "da inviare", true));
+    if (item.kind === "request") requests.push(listItem(item.label, "da inviare", true));
+  }
+  $("notes-list").replaceChildren(...notes);
+  $("requests-list").replaceChildren(...requests);
+  $("outbox-list").replaceChildren(...outbox.map((item) =>
+    listItem(item.label, `${romeTime(item.queued_at)}${item.last_error ? ` · ${item.last_error}, nuovo tentativo a breve` : ""}`, true)));
+}
+
+function render() {
+  const count = $("outbox-count");
+  count.dataset.count = String(outbox.length);
+  count.textContent = outbox.length ? `Da inviare: ${outbox.length}` : "Tutto inviato";
+  count.classList.toggle("has-pending", outbox.length > 0);
+  $("outbox-retry").hidden = outbox.length === 0;
+  if (state) {
+    $("tablet-unit").textContent = state.unit.name;
+    $("tablet-base").textContent = [state.unit.vehicle, state.unit.base_label, state.unit.base_note]
+      .filter(Boolean).join(" · ");
+  }
+  renderStatus();
+  renderAssignment();
+  renderLists();
+}
+
+// ---- reading the server ----
+
+let refreshTimer = null;
+
+async function refresh() {
+  try {
+    const response = await fetch("/api/v1/tablet", { credentials: "same-origin", headers: { Accept: "application/json" } });
+    if (response.status === 401) {
+      location.assign("/tablet/login");
+      return;
+    }
+    if (!response.ok) return;
+    const first = state === null;
+    const previous = state?.assignment?.id ?? null;
+    state = await response.json();
+    render();
+    const current = state.assignment?.id ?? null;
+    if (!first && current !== null && current !== previous) newAssignment(state.assignment);
+  } catch { /* offline: keep what is shown */ }
+}
+
+function scheduleRefresh(delay = 150) {
+  clearTimeout(refreshTimer);
+  refreshTimer = setTimeout(refresh, delay);
+}
+
+// ---- a new assignment: at once, with a sound ----
+
+let muted = localStorage.getItem("seus.tablet.muted") === "1";
+let audioContext = null;
+
+function audio() {
+  const Context = window.AudioContext ?? window.webkitAudioContext;
+  if (!audioContext && Context) audioContext = new Context();
+  if (audioContext?.state === "suspended") audioContext.resume().catch(() => {});
+  return audioContext;
+}
+
+function alarm() {
+  const ctx = muted ? null : audio();
+  if (!ctx || ctx.state !== "running") return;
+  for (let i = 0; i < 3; i++) {
+    const start = ctx.currentTime + i * 0.35;
+    const oscillator = ctx.createOscillator();
+    const gain = ctx.createGain();
+    oscillator.frequency.value = i === 2 ? 1175 : 880;
+    gain.gain.setValueAtTime(0.0001, start);
+    gain.gain.exponentialRampToValueAtTime(0.3, start + 0.02);
+    gain.gain.exponentialRampToValueAtTime(0.0001, start + 0.3);
+    oscillator.connect(gain).connect(ctx.destination);
+    oscillator.start(start);
+    oscillator.stop(start + 0.32);
+  }
+}
+
+function newAssignment(assignment) {
+  $("tablet-alert").hidden = true; // what was said about an earlier assignment no longer holds
+  const panel = $("assignment");
+  panel.classList.add("is-new");
+  setTimeout(() => panel.classList.remove("is-new"), 8000);
+  alarm();
+  announce(`Nuovo intervento ${assignment.case_number}: ${assignment.place?.municipality ?? ""}`);
+}
+
+function showMuted() {
+  const toggle = $("audio-toggle");
+  toggle.setAttribute("aria-pressed", String(!muted));
+  toggle.textContent = muted ? "Audio disattivato" : "Audio attivo";
+  toggle.classList.toggle("is-off", muted);
+}
+
+$("audio-toggle").addEventListener("click", () => {
+  muted = !muted;
+  try { localStorage.setItem("seus.tablet.muted", muted ? "1" : "0"); } catch { /* ignore */ }
+  showMuted();
+  if (!muted) audio();
+});
+document.addEventListener("pointerdown", () => { if (!muted) audio(); }, { once: true });
+
+// ---- actions ----
+
+function assignmentId() {
+  return state?.assignment?.id ?? null;
+}
+
+function withAssignment(body) {
+  const id = assignmentId();
+  return id === null ? body : { ...body, assignment_id: id };
+}
+
+for (const button of root.querySelectorAll(".tablet-actions [data-status]")) {
+  button.addEventListener("click", () => {
+    const status = button.dataset.status;
+    const working = ["assigned", "acknowledged", "en_route", "on_scene"].includes(currentStatus());
+    if (status === "available" && working && !window.confirm("Lasciare l'intervento e tornare disponibili?")) return;
+    const body = withAssignment({ status, at: new Date().toISOString() });
+    if (status === "available" && !working) delete body.assignment_id;
+    enqueue("status", body, BUTTON_LABELS[status]);
+    announce(`${BUTTON_LABELS[status]}: registrato`);
+  });
+}
+
+root.querySelector('[data-action="check-in"]').addEventListener("click", () => {
+  enqueue("check-in", withAssignment({ at: new Date().toISOString() }), "Check-in");
+  announce("Check-in: registrato");
+});
+
+$("note-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const textarea = $("note-body");
+  const text = textarea.value.trim();
+  if (!text) return;
+  enqueue("note", withAssignment({ body: text }), text.length > 60 ? `Nota: ${text.slice(0, 57)}…` : `Nota: ${text}`);
+  textarea.value = "";
+});
+
+$("request-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const type = $("request-type");
+  const quantity = Number.parseInt($("request-quantity").value, 10);
+  if (!Number.isInteger(quantity) || quantity < 1 || quantity > 100) {
+    showAlert("Quantità non valida: da 1 a 100.");
+    return;
+  }
+  const note = $("request-note").value.trim();
+  const label = `${type.selectedOptions[0]?.textContent ?? type.value} × ${quantity}`;
+  enqueue("request", withAssignment({ type: type.value, quantity, note }), label);
+  $("request-note").value = "";
+});
+
+$("outbox-retry").addEventListener("click", retryNow);
+
+// ---- live ----
+
+const live = new LiveStream({
+  url: "/ws",
+  loginUrl: "/tablet/login",
+  onSnapshot: () => scheduleRefresh(0),
+  onEvent(event, { live: isLive }) {
+    // A new assignment is noticed by the refresh (also one assigned while the tablet was off).
+    if (event.type === "unit.recalled" && isLive) showAlert(`Intervento ${event.payload.case_number} revocato dalla centrale.`, true);
+    scheduleRefresh();
+  },
+  onStatus(status) {
+    const el_ = $("live-status");
+    el_.dataset.status = status;
+    el_.textContent = LIVE_LABELS[status] ?? status;
+    if (status === "live") pump(); // the server is reachable again
+  },
+});
+
+window.addEventListener("online", retryNow);
+window.addEventListener("storage", (event) => {
+  if (event.key === outboxKey) {
+    outbox = loadOutbox();
+    render();
+  }
+});
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState === "visible") {
+    pump();
+    scheduleRefresh();
+  }
+});
+
+showMuted();
+render();
+refresh().then(pump);
+live.start();

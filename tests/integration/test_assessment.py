@@ -1,0 +1,400 @@
+"""The room's actions against real PostgreSQL: each with its rows, its events and who gets them."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from console import assessment, errors, eventlog, queue
+from console.db import Database, create_pool
+from dispatch import access
+from dispatch.errors import DomainError, IllegalTransition, Refused
+from tests import support
+
+pytestmark = pytest.mark.asyncio
+
+
+def principal(person: support.Person, role: access.Role = access.Role.OPERATOR) -> access.Principal:
+    return access.Principal(
+        role=role, name=f"{person.username.title()} Test", user_id=person.user_id
+    )
+
+
+@pytest.fixture(autouse=True)
+def seeded(people: dict[str, support.Person]) -> None:
+    """Every test here needs the referrer 'PS test' and the people."""
+
+
+@pytest.fixture
+def op(people: dict[str, support.Person]) -> access.Principal:
+    return principal(people["operator"])
+
+
+@pytest.fixture
+def op2(people: dict[str, support.Person]) -> access.Principal:
+    return principal(people["operator2"])
+
+
+async def referrer_id(db: Database) -> int:
+    value: int = await db.pool.fetchval("SELECT id FROM referrers WHERE name = 'PS test'")
+    return value
+
+
+async def new_referral(db: Database, **options: Any) -> int:
+    async with db.pool.acquire() as conn:
+        return await support.make_referral(conn, referrer_id=await referrer_id(db), **options)
+
+
+async def events_after(db: Database, seq: int) -> list[dict[str, Any]]:
+    rows = await db.pool.fetch(
+        "SELECT seq, type, subject, zone, audience, payload, actor FROM events WHERE seq > $1"
+        " ORDER BY seq",
+        seq,
+    )
+    return [dict(r) for r in rows]
+
+
+def decision(kind: str, **rest: Any) -> assessment.DecisionIn:
+    """Parsed as the API parses a request body."""
+    return assessment.DecisionIn.model_validate_json(json.dumps({"decision": kind, **rest}))
+
+
+def parsed(body: dict[str, Any]) -> assessment.DecisionIn:
+    return assessment.DecisionIn.model_validate_json(json.dumps(body))
+
+
+ACTIVATE = {
+    "trigger": "poverty_homelessness",
+    "urgency": "rosso",
+    "risk_factors": ["no_shelter", "cold_weather"],
+    "people": {"count": 2, "minors": 1},
+    "needs": ["shelter_bed", "meals"],
+    "skills": ["minors"],
+    "language": "rumeno",
+    "notes": "Madre e figlio in auto, -3 °C previsti.",
+}
+
+
+# ---- claim --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def wide_db(database_url: str) -> AsyncIterator[Database]:
+    """Enough connections for 30 claims to reach PostgreSQL at the same moment."""
+    pool = await create_pool(database_url, min_size=32, max_size=32)
+    try:
+        yield Database(pool)
+    finally:
+        await pool.close()
+
+
+async def test_thirty_simultaneous_claims_have_exactly_one_winner(wide_db, people):
+    db = wide_db
+    rid = await new_referral(db)
+    operators = []
+    for i in range(30):
+        user_id = await db.pool.fetchval(
+            "INSERT INTO users (username, display_name, role) VALUES ($1, $2, 'operator')"
+            " RETURNING id",
+            f"op{i}",
+            f"Operatore {i}",
+        )
+        operators.append(access.Principal(access.Role.OPERATOR, f"Operatore {i}", user_id))
+    start = await eventlog.head(db.pool)
+    gate = asyncio.Event()
+
+    async def attempt(who: access.Principal) -> Any:
+        await gate.wait()
+        return await assessment.claim(db, who, rid)
+
+    tasks = [asyncio.create_task(attempt(who)) for who in operators]
+    await asyncio.sleep(0.05)
+    gate.set()
+    results = await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 30)
+
+    won = [r for r in results if isinstance(r, assessment.ReferralState)]
+    refused = [r for r in results if isinstance(r, assessment.HeldElsewhere)]
+    assert len(won) == 1 and len(refused) == 29, results
+    winner = won[0]
+    assert {r.holder["id"] for r in refused} == {winner.holder_id}
+    assert {r.holder["name"] for r in refused} == {winner.holder_name}
+    assert all(r.status == 409 and r.body()["error"] == "refused" for r in refused)
+    row = await db.pool.fetchrow("SELECT status, holder_id FROM referrals WHERE id = $1", rid)
+    assert (row["status"], row["holder_id"]) == ("in_assessment", winner.holder_id)
+    claimed = [e for e in await events_after(db, start) if e["type"] == "referral.claimed"]
+    assert len(claimed) == 1 and claimed[0]["payload"]["holder_id"] == winner.holder_id
+
+
+async def test_a_claim_is_told_to_the_room_and_the_referrer_sees_only_its_status(db, op):
+    rid = await new_referral(db)
+    start = await eventlog.head(db.pool)
+    state = await assessment.claim(db, op, rid)
+    assert (state.status, state.holder_id, state.holder_name) == (
+        "in_assessment",
+        op.user_id,
+        op.name,
+    )
+    claimed, progressed = await events_after(db, start)
+    assert claimed["type"] == "referral.claimed"
+    assert claimed["audience"] == [access.ROOM] and claimed["zone"] == "firenze"
+    assert claimed["payload"]["holder_name"] == op.name and claimed["actor"] == f"user:{op.user_id}"
+    assert progressed["type"] == "referral.progressed"
+    assert progressed["audience"] == [access.referrer_tag(await referrer_id(db))]
+    assert progressed["payload"]["status"] == "in_assessment"
+    assert set(progressed["payload"]) == {"id", "case_number", "status", "reason"}
+
+
+async def test_an_unknown_referral_is_not_found(db, op):
+    with pytest.raises(errors.NotFound):
+        await assessment.claim(db, op, 999_999)
+
+
+async def test_a_decided_referral_cannot_be_claimed(db, op):
+    rid = await new_referral(db, status="not_pertinent")
+    with pytest.raises(IllegalTransition):
+        await assessment.claim(db, op, rid)
+
+
+# ---- release and reassign -----------------------------------------------------------------
+
+
+async def test_only_the_holder_releases_and_the_referral_goes_back_to_the_queue(db, op, op2):
+    rid = await new_referral(db)
+    await assessment.claim(db, op, rid)
+    with pytest.raises(Refused):
+        await assessment.release(db, op2, rid)
+    start = await eventlog.head(db.pool)
+    state = await assessment.release(db, op, rid, "fine turno")
+    assert (state.status, state.holder_id) == ("received", None)
+    released, progressed = await events_after(db, start)
+    assert released["type"] == "referral.released" and released["payload"]["reason"] == "fine turno"
+    assert progressed["payload"]["status"] == "received"
+    row = await db.pool.fetchrow("SELECT holder_id, claimed_at FROM referrals WHERE id = $1", rid)
+    assert row["holder_id"] is None and row["claimed_at"] is None
+
+
+async def test_a_supervisor_reassigns_and_the_room_learns_from_whom_to_whom(db, people, op, op2):
+    boss = principal(people["supervisor"], access.Role.SUPERVISOR)
+    rid = await new_referral(db)
+    await assessment.claim(db, op, rid)
+    start = await eventlog.head(db.pool)
+    state = await assessment.reassign(db, boss, rid, op2.user_id, "esperienza Codice Rosa")
+    assert (state.holder_id, state.holder_name) == (op2.user_id, "Operator2 Test")
+    (moved,) = await events_after(db, start)  # same status: the referrer hears nothing new
+    assert moved["type"] == "referral.reassigned" and moved["audience"] == [access.ROOM]
+    assert (moved["payload"]["from"], moved["payload"]["to"]) == (op.user_id, op2.user_id)
+    assert moved["actor"] == f"user:{boss.user_id}"
+    with pytest.raises(Refused):
+        await assessment.reassign(db, boss, rid, op2.user_id)
+    with pytest.raises(errors.ValidationFailed):
+        await assessment.reassign(db, boss, rid, people["referrer"].user_id)
+
+
+async def test_reassigning_a_waiting_referral_puts_it_in_assessment(db, people, op2):
+    boss = principal(people["supervisor"], access.Role.SUPERVISOR)
+    rid = await new_referral(db)
+    start = await eventlog.head(db.pool)
+    await assessment.reassign(db, boss, rid, op2.user_id)
+    types = [e["type"] for e in await events_after(db, start)]
+    assert types == ["referral.reassigned", "referral.progressed"]
+
+
+# ---- decisions ----------------------------------------------------------------------------
+
+
+async def test_activation_opens_the_case_in_the_same_transaction(db, op):
+    rid = await new_referral(db, municipality="047014")  # Pistoia
+    await assessment.claim(db, op, rid)
+    start = await eventlog.head(db.pool)
+    out = await assessment.decide(db, op, rid, decision("activate", assessment=ACTIVATE))
+    assert out.status == "activated" and out.case_id is not None
+    case = await db.pool.fetchrow("SELECT * FROM cases WHERE id = $1", out.case_id)
+    referral = await db.pool.fetchrow("SELECT * FROM referrals WHERE id = $1", rid)
+    assert case["referral_id"] == rid and case["case_number"] == referral["case_number"]
+    assert (case["status"], case["zone_id"], case["urgency"]) == ("open", "pistoiese", "rosso")
+    assert case["owner_id"] == op.user_id
+    assert (case["needs"], case["skills"], case["language"]) == (
+        ["shelter_bed", "meals"],
+        ["minors"],
+        "rumeno",
+    )
+    assert (referral["status"], referral["urgency"], referral["holder_id"]) == (
+        "activated",
+        "rosso",
+        op.user_id,
+    )
+    assert referral["assessment"]["risk_factors"] == ["no_shelter", "cold_weather"]
+    assert referral["assessment"]["decided_by"] == op.user_id
+    decided, opened, progressed = await events_after(db, start)
+    assert decided["type"] == "referral.decided" and decided["zone"] == "pistoiese"
+    assert decided["payload"]["case_id"] == out.case_id
+    assert decided["payload"]["urgency"] == "rosso"
+    assert opened["type"] == "case.opened" and opened["audience"] == [access.ROOM]
+    assert opened["payload"]["needs"] == ["shelter_bed", "meals"]
+    assert opened["payload"]["case_number"] == referral["case_number"]
+    assert progressed["type"] == "referral.progressed"
+    assert progressed["payload"]["status"] == "activated"
+    assert "rumeno" not in str(progressed["payload"])  # never the assessment
+
+
+@pytest.mark.parametrize(
+    ("body", "missing"),
+    [
+        ({"decision": "activate"}, ["assessment.urgency"]),
+        ({"decision": "not_pertinent", "reason": "  "}, ["reason"]),
+        ({"decision": "redirect", "reason": "competenza"}, ["redirect_to"]),
+        ({"decision": "merge"}, ["merge_into"]),
+    ],
+)
+async def test_an_incomplete_decision_is_refused_by_field_and_changes_nothing(
+    db, op, body, missing
+):
+    rid = await new_referral(db)
+    await assessment.claim(db, op, rid)
+    start = await eventlog.head(db.pool)
+    with pytest.raises(errors.ValidationFailed) as raised:
+        await assessment.decide(db, op, rid, parsed(body))
+    assert [p.field for p in raised.value.problems] == missing
+    assert await eventlog.head(db.pool) == start
+
+
+async def test_only_the_holder_decides(db, op, op2):
+    rid = await new_referral(db)
+    with pytest.raises(Refused):
+        await assessment.decide(db, op, rid, decision("not_pertinent", reason="x"))
+    await assessment.claim(db, op, rid)
+    with pytest.raises(Refused):
+        await assessment.decide(db, op2, rid, decision("not_pertinent", reason="x"))
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "progress"),
+    [
+        (
+            {"decision": "not_pertinent", "reason": "Non emergenza"},
+            "not_pertinent",
+            "not_pertinent",
+        ),
+        (
+            {"decision": "redirect", "reason": "Non emergenza", "redirect_to": "SST Prato"},
+            "redirected",
+            "not_pertinent",
+        ),
+    ],
+)
+async def test_not_pertinent_and_redirect_keep_their_reason_and_tell_the_referrer(
+    db, op, body, status, progress
+):
+    rid = await new_referral(db)
+    await assessment.claim(db, op, rid)
+    start = await eventlog.head(db.pool)
+    await assessment.decide(db, op, rid, parsed(body))
+    row = await db.pool.fetchrow("SELECT * FROM referrals WHERE id = $1", rid)
+    assert (row["status"], row["decision_reason"]) == (status, "Non emergenza")
+    assert row["assessment"]["redirect_to"] == body.get("redirect_to")
+    decided, progressed = await events_after(db, start)
+    assert decided["payload"]["reason"] == "Non emergenza"
+    assert decided["payload"]["redirect_to"] == body.get("redirect_to")
+    assert progressed["payload"] == {
+        "id": rid,
+        "case_number": row["case_number"],
+        "status": progress,
+        "reason": "Non emergenza",
+    }
+    assert await db.pool.fetchval("SELECT count(*) FROM cases") == 0
+
+
+async def test_a_merged_referral_follows_its_target_and_merges_never_chain(db, op):
+    first, second, third = [await new_referral(db) for _ in range(3)]
+    await assessment.claim(db, op, first)
+    await assessment.decide(db, op, first, decision("merge", merge_into=second))
+    await assessment.claim(db, op, second)
+    start = await eventlog.head(db.pool)
+    await assessment.decide(db, op, second, decision("merge", merge_into=third))
+    rows = await db.pool.fetch(
+        "SELECT id, status, merged_into FROM referrals WHERE id = ANY($1) ORDER BY id",
+        [first, second, third],
+    )
+    assert [(r["status"], r["merged_into"]) for r in rows] == [
+        ("merged", third),
+        ("merged", third),
+        ("received", None),
+    ]
+    decided, *progressed = await events_after(db, start)
+    assert decided["payload"]["merged_into"] == third
+    assert sorted(e["payload"]["id"] for e in progressed) == [first, second]
+    assert {e["payload"]["status"] for e in progressed} == {"received"}  # the target's
+
+
+async def test_a_merge_needs_an_existing_unmerged_target(db, op):
+    rid, gone = await new_referral(db), await new_referral(db, status="merged")
+    await assessment.claim(db, op, rid)
+    with pytest.raises(DomainError):
+        await assessment.decide(db, op, rid, decision("merge", merge_into=999_999))
+    with pytest.raises(Refused):
+        await assessment.decide(db, op, rid, decision("merge", merge_into=gone))
+
+
+async def test_two_opposite_merges_at_once_do_not_deadlock(db, op, op2):
+    a, b = await new_referral(db), await new_referral(db)
+    await assessment.claim(db, op, a)
+    await assessment.claim(db, op2, b)
+    results = await asyncio.wait_for(
+        asyncio.gather(
+            assessment.decide(db, op, a, decision("merge", merge_into=b)),
+            assessment.decide(db, op2, b, decision("merge", merge_into=a)),
+            return_exceptions=True,
+        ),
+        10,
+    )
+    assert sorted(type(r).__name__ for r in results) == ["DecisionOut", "Refused"]
+
+
+# ---- reads --------------------------------------------------------------------------------
+
+
+async def test_the_queue_shows_open_referrals_in_order_with_their_holder(db, op):
+    verde = await new_referral(db, urgency="verde")
+    none = await new_referral(db, urgency=None, people={"count": 3, "minors": 2})
+    rosso = await new_referral(db, urgency="rosso")
+    await new_referral(db, status="activated")
+    await assessment.claim(db, op, none)
+    read = await queue.read_queue(db.pool)
+    assert [e.id for e in read.entries] == [rosso, none, verde]
+    held = read.entries[1]
+    assert (held.urgency, held.urgency_source) == ("giallo", "default")
+    assert (held.holder_name, held.people_count, held.minors) == (op.name, 3, 2)
+    assert held.municipality_name == "Firenze" and held.trigger_label == "Abbandono"
+    assert read.as_of == await eventlog.head(db.pool)
+
+
+async def test_merge_candidates_come_with_their_reasons(db):
+    rid = await new_referral(db, description="Uomo anziano solo trovato confuso alla stazione")
+    same_place = await new_referral(db, municipality="048017", description="Altro")
+    similar = await new_referral(
+        db, municipality="047014", description="Uomo anziano confuso trovato solo in stazione"
+    )
+    same_phone = await new_referral(db, municipality="047014", description="Niente")
+    await new_referral(db, municipality="047014", description="Niente in comune")
+    await new_referral(db, municipality="048017", status="merged")
+    for referral, phone in [(rid, "+39 333 1234567"), (same_phone, "3331234567")]:
+        await db.pool.execute(
+            "UPDATE referrals SET callback = jsonb_set(callback, '{phone}', to_jsonb($2::text))"
+            " WHERE id = $1",
+            referral,
+            phone,
+        )
+    found = await queue.merge_candidates(db.pool, rid, datetime.now(UTC))
+    by_id = {c.id: c.reasons for c in found.candidates}
+    assert by_id == {
+        same_phone: ["stesso numero da richiamare"],
+        similar: [by_id[similar][0]],
+        same_place: ["stesso comune (Firenze)"],
+    }
+    assert by_id[similar][0].startswith("descrizione simile (")
+    assert found.candidates[0].id == same_phone

@@ -1,0 +1,191 @@
+"""`--demo` on a real database: complete, idempotent, and every credential it writes works."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+
+from console import accounts, auth, demo
+from console.db import Database, create_pool
+from console.embedded import _with_database
+from dispatch import access
+from dispatch.referrals import ReferrerKind
+
+TABLES = (
+    "users",
+    "referrers",
+    "api_keys",
+    "device_tokens",
+    "units",
+    "resources",
+    "referrals",
+    "cases",
+    "assignments",
+    "bookings",
+    "events",
+)
+
+
+async def counts(db: Database) -> dict[str, int]:
+    return {t: await db.pool.fetchval(f"SELECT count(*) FROM {t}") for t in TABLES}
+
+
+async def _admin(dsn: str, statement: str) -> None:
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+async def _seed(dsn: str, data_dir: Path) -> dict[str, Any]:
+    pool = await create_pool(dsn, min_size=1, max_size=2)
+    try:
+        path = await demo.seed(Database(pool), data_dir)
+    finally:
+        await pool.close()
+    credentials: dict[str, Any] = json.loads(path.read_text())
+    return credentials
+
+
+@pytest.fixture(scope="module")
+def seeded_dsn(
+    pg_admin_dsn: str, template_database: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """One demo database for the tests that only read it (argon2 makes seeding cost ~1 s)."""
+    name = f"seus_demo_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_admin(pg_admin_dsn, f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"'))
+    dsn = _with_database(pg_admin_dsn, name)
+    try:
+        yield dsn, asyncio.run(_seed(dsn, tmp_path_factory.mktemp("demo")))
+    finally:
+        asyncio.run(_admin(pg_admin_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+async def seeded(
+    seeded_dsn: tuple[str, dict[str, Any]],
+) -> AsyncIterator[tuple[Database, dict[str, Any]]]:
+    pool = await create_pool(seeded_dsn[0], min_size=1, max_size=4)
+    try:
+        yield Database(pool), seeded_dsn[1]
+    finally:
+        await pool.close()
+
+
+async def test_seeding_twice_adds_nothing_and_keeps_the_credentials(db, tmp_path):
+    path = await demo.seed(db, tmp_path)
+    credentials = json.loads(path.read_text())
+    first = await counts(db)
+    assert await demo.seed(db, tmp_path) == path
+    assert await counts(db) == first
+    assert json.loads(path.read_text()) == credentials
+    assert path.stat().st_mode & 0o777 == 0o600
+
+
+async def test_every_zone_has_a_demo_unit_and_a_basket(seeded):
+    db, _ = seeded
+    zones = [r["id"] for r in await db.pool.fetch("SELECT id FROM zones")]
+    assert len(zones) == 28
+    for zone in zones:
+        units = await db.pool.fetch(
+            "SELECT name, base_label, synthetic, skills, languages, zones FROM units"
+            " WHERE zones[1] = $1",
+            zone,
+        )
+        assert units, zone
+        for unit in units:
+            assert unit["synthetic"] and unit["name"].endswith("(demo)")
+            assert "demo" in unit["base_label"] and unit["skills"] and "it" in unit["languages"]
+        basket = await db.pool.fetch(
+            "SELECT type, capacity, provider FROM resources WHERE zone_id = $1", zone
+        )
+        types = {r["type"] for r in basket}
+        assert {"shelter_bed", "meals", "interpreter", "hotel_room"} <= types, zone
+        assert all("(demo)" in r["provider"] for r in basket)
+        [beds] = [r["capacity"] for r in basket if r["type"] == "shelter_bed"]
+        assert 2 <= beds <= 20
+    assert not await db.pool.fetchval("SELECT count(*) FROM units WHERE name LIKE '%Pistoia)%'")
+
+
+async def test_referrers_of_every_kind_exist_each_with_a_key(seeded):
+    db, credentials = seeded
+    kinds = {r["kind"] for r in await db.pool.fetch("SELECT kind FROM referrers")}
+    assert kinds == {k.value for k in ReferrerKind}
+    names = {r["name"] for r in credentials["referrers"]}
+    assert names == {r["name"] for r in await db.pool.fetch("SELECT name FROM referrers")}
+
+
+async def test_the_credentials_file_has_the_design_shape_and_every_credential_works(seeded):
+    db, credentials = seeded
+    assert set(credentials) == {"users", "referrers", "units"}
+    assert all(set(u) == {"username", "password", "role"} for u in credentials["users"])
+    assert all(set(r) == {"name", "api_key"} for r in credentials["referrers"])
+    assert all(set(u) == {"name", "token"} for u in credentials["units"])
+    for referrer in credentials["referrers"]:
+        principal = await auth.from_api_key(db.pool, referrer["api_key"])
+        assert principal is not None and principal.name == referrer["name"]
+        assert accounts.me(principal).role == "referrer"
+    for unit in credentials["units"]:
+        principal = await auth.from_device_token(db.pool, unit["token"])
+        assert principal is not None and accounts.me(principal).role == "unit"
+        assert principal.unit_id is not None and principal.name == unit["name"]
+    zones = await db.pool.fetchval("SELECT count(DISTINCT zones[1]) FROM units")
+    assert len(credentials["units"]) >= zones == 28
+    one_per_role = {u["role"]: u for u in credentials["users"]}
+    assert set(one_per_role) == {r.value for r in access.Role}
+    for user in one_per_role.values():
+        assert await auth.check_password(db.pool, user["username"], user["password"]), user
+    territorial = [u for u in credentials["users"] if u["role"] == "territorial_service"]
+    assert len(territorial) >= 3
+
+
+async def test_the_demo_room_is_alive_with_referrals_in_different_states_and_their_events(
+    seeded,
+):
+    db, _ = seeded
+    statuses = {r["status"] for r in await db.pool.fetch("SELECT status FROM referrals")}
+    assert {"received", "in_assessment", "activated", "not_pertinent", "redirected"} <= statuses
+    assert await db.pool.fetchval(
+        "SELECT count(*) FROM referrals WHERE status = 'not_pertinent' AND decision_reason <> ''"
+    )
+    en_route = await db.pool.fetchrow(
+        "SELECT c.status, u.status AS unit_status FROM cases c"
+        " JOIN assignments a ON a.case_id = c.id JOIN units u ON u.id = a.unit_id"
+        " WHERE u.status = 'en_route'"
+    )
+    assert en_route["status"] == "unit_dispatched"
+    in_place = await db.pool.fetchrow(
+        "SELECT c.status, b.status AS booking FROM cases c JOIN bookings b ON b.case_id = c.id"
+    )
+    assert dict(in_place) == {"status": "resources_in_place", "booking": "confirmed"}
+
+    referrals = await db.pool.fetchval("SELECT count(*) FROM referrals")
+    received = await db.pool.fetch(
+        "SELECT audience, payload FROM events WHERE type = 'referral.received'"
+    )
+    assert len(received) == referrals
+    assert all(e["audience"] == [access.ROOM] for e in received)
+    progressed = await db.pool.fetch(
+        "SELECT audience FROM events WHERE type = 'referral.progressed'"
+    )
+    assert progressed and all(
+        len(e["audience"]) == 1 and e["audience"][0].startswith("referrer:") for e in progressed
+    )
+    types = {r["type"] for r in await db.pool.fetch("SELECT DISTINCT type FROM events")}
+    assert {
+        "referral.claimed",
+        "referral.decided",
+        "case.opened",
+        "unit.assigned",
+        "case.unit_dispatched",
+        "booking.confirmed",
+        "case.status_changed",
+    } <= types

@@ -1,0 +1,461 @@
+"""Case actions and the handover against real PostgreSQL: rows, events and who receives them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+import pytest
+
+from console import casefile, casework, errors, handovers
+from console.db import Database
+from dispatch import access
+from dispatch.errors import DomainError, IllegalTransition
+from dispatch.handover import Status
+from tests import support
+
+PISTOIA = "047014"  # zone pistoiese
+FIRENZE = "048017"  # zone firenze
+
+
+@pytest.fixture
+def room(people: dict[str, support.Person]) -> access.Principal:
+    return access.Principal(
+        access.Role.OPERATOR, "Operator Test", user_id=people["operator"].user_id
+    )
+
+
+@pytest.fixture
+def firenze(people: dict[str, support.Person]) -> access.Principal:
+    return access.Principal(
+        access.Role.TERRITORIAL_SERVICE,
+        "Territorial Test",
+        user_id=people["territorial"].user_id,
+        zone_id="firenze",
+    )
+
+
+@pytest.fixture
+async def pistoiese(db: Database) -> access.Principal:
+    user_id = await db.pool.fetchval(
+        "INSERT INTO users (username, display_name, role, zone_id)"
+        " VALUES ('sst-pistoia', 'SST Pistoia', 'territorial_service', 'pistoiese') RETURNING id"
+    )
+    return access.Principal(
+        access.Role.TERRITORIAL_SERVICE, "SST Pistoia", user_id=user_id, zone_id="pistoiese"
+    )
+
+
+@pytest.fixture
+async def referrer_id(db: Database, people: dict[str, support.Person]) -> int:
+    found: int = await db.pool.fetchval(
+        "SELECT referrer_id FROM users WHERE id = $1", people["referrer"].user_id
+    )
+    return found
+
+
+async def new_case(
+    db: Database, referrer_id: int, *, residence: str | None = None, **options: Any
+) -> tuple[int, int]:
+    async with db.pool.acquire() as conn:
+        referral_id, case_id = await support.make_case(conn, referrer_id=referrer_id, **options)
+        if residence:
+            await conn.execute(
+                "UPDATE referrals SET residence_municipality_code = $2 WHERE id = $1",
+                referral_id,
+                residence,
+            )
+    return referral_id, case_id
+
+
+async def events_since(db: Database, after: int) -> list[asyncpg.Record]:
+    return await db.pool.fetch(
+        "SELECT seq, type, subject, audience, payload, actor FROM events WHERE seq > $1"
+        " ORDER BY seq",
+        after,
+    )
+
+
+async def head(db: Database) -> int:
+    value: int = await db.pool.fetchval("SELECT seq FROM event_head")
+    return value
+
+
+def by_type(rows: list[asyncpg.Record]) -> dict[str, asyncpg.Record]:
+    return {r["type"]: r for r in rows}
+
+
+# -- routing ----------------------------------------------------------------------------------
+
+
+async def test_a_handover_goes_to_the_zone_of_residence_not_where_the_person_was_found(
+    db: Database, room: access.Principal, referrer_id: int
+):
+    _, case_id = await new_case(
+        db, referrer_id, residence=PISTOIA, municipality=FIRENZE, status="on_scene"
+    )
+    before = await head(db)
+
+    sent = await handovers.send(db, room, case_id)
+
+    assert sent.zone_id == "pistoiese"
+    assert sent.status == "sent"
+    events = by_type(await events_since(db, before))
+    assert set(events["handover.sent"]["audience"]) == {"territorial:pistoiese"}
+    assert events["handover.sent"]["payload"]["dossier"]["case_number"] == sent.case_number
+    assert set(events["case.handover_sent"]["audience"]) == {"room"}
+    assert events["case.handover_sent"]["payload"]["to_zone"] == "pistoiese"
+    assert events["case.handover_sent"]["actor"] == f"user:{room.user_id}"
+    status = await db.pool.fetchval("SELECT status FROM cases WHERE id = $1", case_id)
+    assert status == "handover_sent"
+
+
+async def test_without_a_residence_the_handover_goes_to_where_the_person_was_found(
+    db: Database, room: access.Principal, referrer_id: int
+):
+    _, case_id = await new_case(db, referrer_id, municipality=PISTOIA, status="on_scene")
+    sent = await handovers.send(db, room, case_id)
+    assert sent.zone_id == "pistoiese"
+
+
+async def test_sending_a_handover_tells_the_referrer_its_status_only(
+    db: Database, room: access.Principal, referrer_id: int
+):
+    referral_id, case_id = await new_case(db, referrer_id, status="resources_in_place")
+    before = await head(db)
+    await handovers.send(db, room, case_id)
+    progressed = by_type(await events_since(db, before))["referral.progressed"]
+    assert set(progressed["audience"]) == {f"referrer:{referrer_id}"}
+    assert progressed["payload"]["id"] == referral_id
+    assert set(progressed["payload"]) == {"id", "case_number", "status", "reason"}
+
+
+@pytest.mark.parametrize("status", ["handover_sent", "handover_accepted", "closed"])
+async def test_a_case_that_cannot_be_handed_over_is_refused_and_nothing_is_written(
+    db: Database, room: access.Principal, referrer_id: int, status: str
+):
+    _, case_id = await new_case(db, referrer_id, status=status)
+    before = await head(db)
+    with pytest.raises(IllegalTransition):
+        await handovers.send(db, room, case_id)
+    assert await head(db) == before
+    assert await db.pool.fetchval("SELECT count(*) FROM handovers") == 0
+
+
+async def test_a_handover_of_a_missing_case_is_not_found(db: Database, room: access.Principal):
+    with pytest.raises(errors.NotFound):
+        await handovers.send(db, room, 999999)
+
+
+# -- the dossier ------------------------------------------------------------------------------
+
+
+async def test_the_dossier_is_curated_from_the_file_and_the_timeline(
+    db: Database, room: access.Principal, referrer_id: int
+):
+    _, case_id = await new_case(
+        db, referrer_id, status="on_scene", needs=["shelter_bed", "meals", "clothing"]
+    )
+    async with db.pool.acquire() as conn:
+        await conn.execute(
+            'UPDATE referrals SET assessment = \'{"risk": "valutazione interna"}\'::jsonb'
+        )
+        bed, meals = [
+            await conn.fetchval(
+                "INSERT INTO resources (zone_id, type, name, provider, capacity)"
+                " VALUES ('firenze', $1, $2, 'Caritas', 10) RETURNING id",
+                kind,
+                name,
+            )
+            for kind, name in (("shelter_bed", "Casa Accoglienza"), ("meals", "Mensa"))
+        ]
+        for resource, status in ((bed, "confirmed"), (meals, "released")):
+            await conn.execute(
+                "INSERT INTO bookings (case_id, resource_id, quantity, status, requested_by,"
+                " note, created_at, updated_at) VALUES ($1, $2, 1, $3, 'user:1', 'nota interna',"
+                " now(), now())",
+                case_id,
+                resource,
+                status,
+            )
+    await casework.add_note(db, room, case_id, "Nota riservata della sala")
+    async with db.action() as tx:  # as the fleet's dispatch would record it
+        tx.emit(
+            support_event(
+                "case.unit_dispatched",
+                f"case:{case_id}",
+                {"case_id": case_id, "unit_name": "UTES 7"},
+            )
+        )
+
+    sent = await handovers.send(db, room, case_id)
+
+    dossier = sent.dossier
+    assert dossier["booked"] == [
+        {"type": "shelter_bed", "type_label": "Posto letto in struttura",
+         "name": "Casa Accoglienza", "provider": "Caritas", "status": "confirmed", "quantity": 1}
+    ]  # fmt: skip
+    assert dossier["open_needs"] == ["meals", "clothing"]
+    assert len(dossier["done"]) == 1 and dossier["done"][0].endswith("Unità inviata: UTES 7")
+    assert dossier["place"]["municipality"] == "Firenze"
+    assert dossier["what_happened"] == "Persona anziana sola, senza assistenza."
+    text = repr(dossier)
+    for secret in ("Nota riservata", "valutazione interna", "nota interna", "Referente test"):
+        assert secret not in text
+
+
+def support_event(event_type: str, subject: str, payload: dict[str, Any]):
+    from dispatch.events import NewEvent
+
+    return NewEvent(
+        type=event_type,
+        subject=subject,
+        audience=frozenset({access.ROOM}),
+        payload=payload,
+        actor="system",
+    )
+
+
+# -- decisions --------------------------------------------------------------------------------
+
+
+async def test_acceptance_by_the_zone_closes_the_services_part_and_the_referrer_follows(
+    db: Database, room: access.Principal, firenze: access.Principal, referrer_id: int
+):
+    referral_id, case_id = await new_case(db, referrer_id, status="on_scene")
+    sent = await handovers.send(db, room, case_id)
+    before = await head(db)
+
+    accepted = await handovers.decide(db, firenze, sent.id, Status.ACCEPTED)
+
+    assert accepted.status == "accepted"
+    assert accepted.decided_by is not None and accepted.decided_by.id == firenze.user_id
+    row = await db.pool.fetchrow("SELECT status, flagged FROM cases WHERE id = $1", case_id)
+    assert (row["status"], row["flagged"]) == ("handover_accepted", False)
+    events = by_type(await events_since(db, before))
+    assert set(events["handover.accepted"]["audience"]) == {"room", "territorial:firenze"}
+    assert events["handover.accepted"]["actor"] == f"user:{firenze.user_id}"
+    assert events["handover.accepted"]["payload"]["case_id"] == case_id
+    assert events["referral.progressed"]["payload"]["status"] == "handed_over"
+    assert events["referral.progressed"]["payload"]["id"] == referral_id
+
+
+async def test_rejection_flags_the_case_back_to_the_room_with_the_reason(
+    db: Database, room: access.Principal, firenze: access.Principal, referrer_id: int
+):
+    _, case_id = await new_case(db, referrer_id, status="on_scene")
+    sent = await handovers.send(db, room, case_id)
+    before = await head(db)
+
+    rejected = await handovers.decide(db, firenze, sent.id, Status.REJECTED, "  Non residente ")
+
+    assert (rejected.status, rejected.reason) == ("rejected", "Non residente")
+    events = by_type(await events_since(db, before))
+    decided = events["handover.rejected"]
+    assert set(decided["audience"]) == {"room", "territorial:firenze"}
+    assert decided["payload"]["reason"] == "Non residente"
+    assert decided["payload"]["flagged"] is True
+    assert events["referral.progressed"]["payload"]["status"] == "unit_on_scene"
+    async with db.pool.acquire() as conn:
+        listed = await casework.room_cases(conn, include_closed=False)
+    assert listed[0].id == case_id
+    assert (listed[0].flagged, listed[0].flag_reason) == (True, "Non residente")
+    assert listed[0].status == "handover_rejected"
+
+
+async def test_a_rejected_case_can_be_sent_again_and_is_no_longer_flagged(
+    db: Database, room: access.Principal, firenze: access.Principal, referrer_id: int
+):
+    _, case_id = await new_case(db, referrer_id, status="on_scene")
+    first = await handovers.send(db, room, case_id)
+    await handovers.decide(db, firenze, first.id, Status.REJECTED, "Manca la residenza")
+    second = await handovers.send(db, room, case_id)
+    assert second.id != first.id
+    assert any("Manca la residenza" in line for line in second.dossier["done"])
+    assert await db.pool.fetchval("SELECT flagged FROM cases WHERE id = $1", case_id) is False
+
+
+@pytest.mark.parametrize("reason", [None, "   "])
+async def test_a_rejection_without_a_reason_is_refused(
+    db: Database, room: access.Principal, firenze: access.Principal, referrer_id: int, reason
+):
+    _, case_id = await new_case(db, referrer_id, status="on_scene")
+    sent = await handovers.send(db, room, case_id)
+    with pytest.raises(DomainError):
+        await handovers.decide(db, firenze, sent.id, Status.REJECTED, reason)
+    assert await db.pool.fetchval("SELECT status FROM handovers") == "sent"
+
+
+async def test_a_decided_handover_cannot_be_decided_again(
+    db: Database, room: access.Principal, firenze: access.Principal, referrer_id: int
+):
+    _, case_id = await new_case(db, referrer_id, status="on_scene")
+    sent = await handovers.send(db, room, case_id)
+    await handovers.decide(db, firenze, sent.id, Status.ACCEPTED)
+    with pytest.raises(IllegalTransition):
+        await handovers.decide(db, firenze, sent.id, Status.REJECTED, "ci ho ripensato")
+
+
+async def test_a_service_sees_and_decides_only_its_own_zones_handovers(
+    db: Database,
+    room: access.Principal,
+    firenze: access.Principal,
+    pistoiese: access.Principal,
+    referrer_id: int,
+):
+    _, to_firenze = await new_case(db, referrer_id, status="on_scene")
+    _, to_pistoia = await new_case(db, referrer_id, status="on_scene", municipality=PISTOIA)
+    for_firenze = await handovers.send(db, room, to_firenze)
+    for_pistoia = await handovers.send(db, room, to_pistoia)
+
+    async with db.pool.acquire() as conn:
+        seen_by_firenze = await handovers.zone_handovers(conn, firenze)
+        seen_by_pistoia = await handovers.zone_handovers(conn, pistoiese)
+        peek = await handovers.zone_handovers(conn, firenze, handover_id=for_pistoia.id)
+    assert [h["id"] for h in seen_by_firenze] == [for_firenze.id]
+    assert [h["id"] for h in seen_by_pistoia] == [for_pistoia.id]
+    assert peek == []
+    with pytest.raises(errors.NotFound):
+        await handovers.decide(db, firenze, for_pistoia.id, Status.ACCEPTED)
+    with pytest.raises(errors.NotFound):
+        await handovers.decide(db, pistoiese, for_firenze.id, Status.REJECTED, "no")
+
+    rows = await db.pool.fetch("SELECT type, audience, payload FROM events")
+    firenze_tags = access.read_tags(firenze)
+    visible = [r for r in rows if access.can_see(firenze_tags, frozenset(r["audience"]))]
+    assert {r["payload"]["case_id"] for r in visible} == {to_firenze}
+    assert [r["type"] for r in visible] == ["handover.sent"]
+
+
+# -- notes, closing, timeline -----------------------------------------------------------------
+
+
+async def test_a_note_is_stored_and_recorded_for_the_room(
+    db: Database, room: access.Principal, referrer_id: int
+):
+    _, case_id = await new_case(db, referrer_id)
+    note = await casework.add_note(db, room, case_id, "<b>Richiamare</b> alle 18")
+    stored = await db.pool.fetchrow("SELECT body, author, author_name FROM notes")
+    assert dict(stored) == {
+        "body": "<b>Richiamare</b> alle 18",
+        "author": f"user:{room.user_id}",
+        "author_name": "Operator Test",
+    }
+    event = await db.pool.fetchrow("SELECT * FROM events WHERE seq = $1", note.seq)
+    assert (event["type"], event["subject"], event["audience"]) == (
+        "case.note_added",
+        f"case:{case_id}",
+        ["room"],
+    )
+
+
+async def test_a_closed_case_takes_no_notes(db: Database, room: access.Principal, referrer_id):
+    _, case_id = await new_case(db, referrer_id, status="closed")
+    with pytest.raises(errors.Conflict):
+        await casework.add_note(db, room, case_id, "tardi")
+
+
+async def test_closing_follows_the_table_and_tells_the_referrer(
+    db: Database, room: access.Principal, referrer_id: int
+):
+    _, open_case = await new_case(db, referrer_id, status="handover_accepted")
+    _, busy_case = await new_case(db, referrer_id, status="on_scene")
+    before = await head(db)
+
+    closed = await casework.close_case(db, room, open_case, "Concluso")
+    with pytest.raises(IllegalTransition):
+        await casework.close_case(db, room, busy_case, "Troppo presto")
+
+    assert closed.status == "closed"
+    events = by_type(await events_since(db, before))
+    assert events["case.closed"]["payload"]["reason"] == "Concluso"
+    assert events["case.closed"]["payload"]["from"] == "handover_accepted"
+    assert events["referral.progressed"]["payload"]["status"] == "closed"
+    assert await db.pool.fetchval("SELECT status FROM cases WHERE id = $1", busy_case) == "on_scene"
+
+
+async def test_the_timeline_is_the_cases_events_in_words_for_the_room(
+    db: Database, room: access.Principal, firenze: access.Principal, referrer_id: int
+):
+    referral_id, case_id = await new_case(db, referrer_id, status="on_scene")
+    _, other_case = await new_case(db, referrer_id, status="on_scene")
+    await casework.add_note(db, room, case_id, "Prima nota")
+    await casework.add_note(db, room, other_case, "Nota di un altro caso")
+    async with db.action() as tx:
+        tx.emit(support_event("booking.held", "booking:77", {"case_id": case_id}))
+    sent = await handovers.send(db, room, case_id)
+    await handovers.decide(db, firenze, sent.id, Status.REJECTED, "Non residente")
+
+    async with db.pool.acquire() as conn:
+        entries = await casefile.timeline(conn, case_id, referral_id, access.read_tags(room))
+        later = await casefile.timeline(
+            conn, case_id, referral_id, access.read_tags(room), after=entries[1]["seq"]
+        )
+
+    assert [e["type"] for e in entries] == [
+        "case.note_added",
+        "booking.held",
+        "case.handover_sent",
+        "handover.rejected",
+    ]  # not the other case's note, not the service's dossier, not the referrer's status
+    note, _, _, rejected = entries
+    assert (note["who"], note["what"], note["detail"]) == ("Operator Test", "Nota", "Prima nota")
+    assert (rejected["who"], rejected["why"]) == ("Territorial Test", "Non residente")
+    assert [e["type"] for e in later] == ["case.handover_sent", "handover.rejected"]
+
+
+async def test_the_case_file_gathers_referral_assessment_units_bookings_notes_and_handovers(
+    db: Database, room: access.Principal, referrer_id: int
+):
+    referral_id, case_id = await new_case(
+        db, referrer_id, status="on_scene", residence=PISTOIA, needs=["shelter_bed"]
+    )
+    async with db.pool.acquire() as conn:
+        await conn.execute(
+            'UPDATE referrals SET assessment = \'{"urgency": "giallo"}\'::jsonb WHERE id = $1',
+            referral_id,
+        )
+        unit_id = await conn.fetchval("SELECT id FROM units WHERE name = 'UTES test'")
+        await conn.execute(
+            "INSERT INTO assignments (case_id, unit_id, dispatched_by, dispatched_at, on_scene_at)"
+            " VALUES ($1, $2, $3, now(), now())",
+            case_id,
+            unit_id,
+            room.user_id,
+        )
+        resource = await conn.fetchval(
+            "INSERT INTO resources (zone_id, type, name, provider, capacity)"
+            " VALUES ('firenze', 'shelter_bed', 'Casa Accoglienza', 'Caritas', 10) RETURNING id"
+        )
+        await conn.execute(
+            "INSERT INTO bookings (case_id, resource_id, quantity, status, requested_by,"
+            " created_at, updated_at) VALUES ($1, $2, 1, 'held', 'user:1', now(), now())",
+            case_id,
+            resource,
+        )
+    await casework.add_note(db, room, case_id, "Nota")
+
+    async with db.pool.acquire() as conn:
+        file = await casefile.load_case(conn, case_id)
+        missing = await casefile.load_case(conn, 999999)
+
+    assert missing is None
+    assert file is not None
+    detail = casework.CaseDetail(**file, as_of=0)  # the API's schema accepts it
+    assert detail.status_label == "Unità sul posto"
+    assert detail.competent_zone == {"id": "pistoiese", "name": "Pistoiese"}
+    assert detail.assessment == {"urgency": "giallo"}
+    referral = detail.referral
+    assert referral["referrer"]["name"] == "PS test"
+    assert referral["residence_municipality"]["zone_id"] == "pistoiese"
+    assert referral["callback"]["name"] == "Referente test"
+    assert "assessment" not in referral
+    assert [a["unit_name"] for a in detail.assignments] == ["UTES test"]
+    assert detail.assignments[0]["active"] is True
+    assert detail.assignments[0]["dispatched_by"]["name"] == "Operator Test"
+    assert [(b["resource_name"], b["type_label"], b["active"]) for b in detail.bookings] == [
+        ("Casa Accoglienza", "Posto letto in struttura", True)
+    ]
+    assert [n["body"] for n in detail.notes] == ["Nota"]
+    assert detail.handovers == []
+    assert "handover_sent" in detail.allowed

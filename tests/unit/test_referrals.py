@@ -1,0 +1,290 @@
+"""The referral's state machine, claim rules, decisions, queue order and merge suggestions."""
+
+from datetime import UTC, datetime, timedelta
+from itertools import product
+
+import pytest
+
+from dispatch import access, referrals
+from dispatch.errors import DomainError, IllegalTransition, Refused
+from dispatch.referrals import Claim, Decision, Sighting, Status, Urgency
+from dispatch.states import move
+
+NOW = datetime(2026, 1, 15, 3, 0, tzinfo=UTC)
+ME, OTHER = 7, 8
+ALLOWED = {
+    (Status.RECEIVED, Status.IN_ASSESSMENT),
+    (Status.IN_ASSESSMENT, Status.RECEIVED),
+    (Status.IN_ASSESSMENT, Status.ACTIVATED),
+    (Status.IN_ASSESSMENT, Status.NOT_PERTINENT),
+    (Status.IN_ASSESSMENT, Status.REDIRECTED),
+    (Status.IN_ASSESSMENT, Status.MERGED),
+}
+
+
+@pytest.mark.parametrize(("current", "target"), list(product(Status, Status)))
+def test_every_move_of_the_table_passes_and_every_other_raises(current, target):
+    if (current, target) in ALLOWED:
+        assert move("referral", referrals.TRANSITIONS, current, target) is target
+    else:
+        with pytest.raises(IllegalTransition) as raised:
+            move("referral", referrals.TRANSITIONS, current, target)
+        assert (raised.value.current, raised.value.target) == (current.value, target.value)
+
+
+def test_decided_referrals_are_final():
+    closed = set(Status) - referrals.OPEN
+    assert all(not referrals.TRANSITIONS.get(s) for s in closed)
+
+
+# ---- claim, release, reassign ----------------------------------------------------------------
+
+
+def test_a_received_referral_is_claimed_by_its_first_operator():
+    assert referrals.claim(Claim(Status.RECEIVED, None), ME) == Claim(Status.IN_ASSESSMENT, ME)
+
+
+@pytest.mark.parametrize("who", [ME, OTHER])
+def test_second_claim_of_a_referral_is_refused_even_by_its_holder(who):
+    with pytest.raises(Refused):
+        referrals.claim(Claim(Status.IN_ASSESSMENT, ME), who)
+
+
+@pytest.mark.parametrize("status", sorted(set(Status) - referrals.OPEN))
+def test_a_decided_referral_cannot_be_claimed(status):
+    with pytest.raises(IllegalTransition):
+        referrals.claim(Claim(status, ME), OTHER)
+
+
+def test_the_holder_releases_a_referral_back_to_the_queue():
+    assert referrals.release(Claim(Status.IN_ASSESSMENT, ME), ME) == Claim(Status.RECEIVED, None)
+
+
+@pytest.mark.parametrize(
+    "current", [Claim(Status.IN_ASSESSMENT, OTHER), Claim(Status.RECEIVED, None)]
+)
+def test_only_the_holder_releases(current):
+    with pytest.raises(Refused):
+        referrals.release(current, ME)
+
+
+@pytest.mark.parametrize("current", [Claim(Status.RECEIVED, None), Claim(Status.IN_ASSESSMENT, ME)])
+def test_a_supervisor_reassigns_an_open_referral(current):
+    assert referrals.reassign_checked(current, OTHER) == Claim(Status.IN_ASSESSMENT, OTHER)
+
+
+def test_reassigning_to_the_holder_is_refused():
+    with pytest.raises(Refused):
+        referrals.reassign_checked(Claim(Status.IN_ASSESSMENT, ME), ME)
+
+
+@pytest.mark.parametrize("status", sorted(set(Status) - referrals.OPEN))
+def test_a_decided_referral_cannot_be_reassigned(status):
+    with pytest.raises(Refused):
+        referrals.reassign_checked(Claim(status, ME), OTHER)
+
+
+# ---- decisions ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("decision", "status"),
+    [
+        (Decision.ACTIVATE, Status.ACTIVATED),
+        (Decision.NOT_PERTINENT, Status.NOT_PERTINENT),
+        (Decision.REDIRECT, Status.REDIRECTED),
+        (Decision.MERGE, Status.MERGED),
+    ],
+)
+def test_the_holder_decides(decision, status):
+    held = Claim(Status.IN_ASSESSMENT, ME)
+    assert referrals.decide(held, ME, decision, reason="motivo", merge_into=3) is status
+
+
+@pytest.mark.parametrize("decision", list(Decision))
+@pytest.mark.parametrize(
+    "current", [Claim(Status.RECEIVED, None), Claim(Status.IN_ASSESSMENT, OTHER)]
+)
+def test_nobody_but_the_holder_decides(decision, current):
+    with pytest.raises(Refused):
+        referrals.decide(current, ME, decision, reason="motivo", merge_into=3)
+
+
+@pytest.mark.parametrize("decision", [Decision.NOT_PERTINENT, Decision.REDIRECT])
+@pytest.mark.parametrize("reason", [None, "", "   "])
+def test_not_pertinent_and_redirect_need_a_reason(decision, reason):
+    with pytest.raises(DomainError):
+        referrals.decide(Claim(Status.IN_ASSESSMENT, ME), ME, decision, reason=reason)
+
+
+def problems(decision, **given):
+    values = {"reason": None, "urgency": None, "redirect_to": None, "merge_into": None}
+    return [f for f, _ in referrals.decision_problems(decision, referral_id=1, **values | given)]
+
+
+@pytest.mark.parametrize(
+    ("decision", "given", "missing"),
+    [
+        (Decision.ACTIVATE, {}, ["assessment.urgency"]),
+        (Decision.ACTIVATE, {"urgency": Urgency.VERDE}, []),
+        (Decision.NOT_PERTINENT, {}, ["reason"]),
+        (Decision.NOT_PERTINENT, {"reason": "non è un'emergenza sociale"}, []),
+        (Decision.REDIRECT, {}, ["reason", "redirect_to"]),
+        (Decision.REDIRECT, {"reason": "competenza", "redirect_to": " "}, ["redirect_to"]),
+        (Decision.REDIRECT, {"reason": "competenza", "redirect_to": "SST Prato"}, []),
+        (Decision.MERGE, {}, ["merge_into"]),
+        (Decision.MERGE, {"merge_into": 1}, ["merge_into"]),
+        (Decision.MERGE, {"merge_into": 2}, []),
+    ],
+)
+def test_what_each_decision_requires(decision, given, missing):
+    assert problems(decision, **given) == missing
+
+
+def test_a_merge_target_must_exist_be_another_and_not_merged():
+    referrals.check_merge_target(1, 2, Status.ACTIVATED)
+    with pytest.raises(DomainError):
+        referrals.check_merge_target(1, 2, None)
+    with pytest.raises(DomainError):
+        referrals.check_merge_target(1, 1, Status.RECEIVED)
+    with pytest.raises(Refused):
+        referrals.check_merge_target(1, 2, Status.MERGED)
+
+
+# ---- queue order --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("assessed", "proposed", "expected"),
+    [
+        (Urgency.VERDE, Urgency.ROSSO, Urgency.VERDE),
+        (None, Urgency.ROSSO, Urgency.ROSSO),
+        (None, None, Urgency.GIALLO),
+    ],
+)
+def test_the_queue_orders_by_the_assessed_urgency_else_the_proposal_else_giallo(
+    assessed, proposed, expected
+):
+    assert referrals.queue_urgency(assessed, proposed) is expected
+
+
+def test_the_queue_puts_the_most_urgent_first_then_the_longest_waiting():
+    waiting = [
+        ("verde old", Urgency.VERDE, 100.0),
+        ("giallo new", Urgency.GIALLO, 300.0),
+        ("rosso new", Urgency.ROSSO, 500.0),
+        ("giallo old", Urgency.GIALLO, 200.0),
+        ("rosso old", Urgency.ROSSO, 400.0),
+    ]
+    ordered = sorted(waiting, key=lambda w: referrals.queue_key(w[1], w[2]))
+    assert [w[0] for w in ordered] == [
+        "rosso old",
+        "rosso new",
+        "giallo old",
+        "giallo new",
+        "verde old",
+    ]
+
+
+# ---- merge suggestions --------------------------------------------------------------------
+
+
+def sighting(id_, **changes):
+    base = {
+        "id": id_,
+        "status": Status.RECEIVED,
+        "municipality_code": "048017",
+        "municipality_name": "Firenze",
+        "lat": None,
+        "lon": None,
+        "phone": "",
+        "description": "x",
+        "received_at": NOW - timedelta(hours=1),
+    }
+    return Sighting(**(base | changes))
+
+
+def test_suggestions_explain_why_and_put_the_likeliest_first():
+    subject = sighting(
+        1,
+        phone="+39 055 123 4567",
+        lat=43.7700,
+        lon=11.2500,
+        description="Donna con due bambini dorme in auto nel parcheggio della stazione",
+    )
+    others = [
+        sighting(2, municipality_code="048033", municipality_name="Prato"),  # nothing in common
+        sighting(3),  # same municipality only
+        sighting(4, municipality_code="100005", phone="0551234567"),  # same phone
+        sighting(
+            5,
+            description="Donna con bambini dorme in auto presso parcheggio stazione",
+            lat=43.7750,
+            lon=11.2500,
+        ),
+    ]
+    found = referrals.merge_candidates(subject, others, NOW)
+    assert [c.id for c in found] == [5, 4, 3]
+    five = found[0].reasons
+    assert five[0].startswith("descrizione simile (")
+    assert five[1] == "a 0,6 km"
+    assert five[2] == "stesso comune (Firenze)"
+    assert found[1].reasons == ("stesso numero da richiamare",)
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        sighting(1),  # itself
+        sighting(2, status=Status.MERGED),
+        sighting(3, received_at=NOW - timedelta(hours=72, seconds=1)),
+        sighting(4, municipality_code="048033", lat=43.9, lon=11.0, phone="1234"),
+    ],
+)
+def test_itself_merged_old_or_unrelated_referrals_are_not_suggested(other):
+    subject = sighting(1, lat=43.77, lon=11.25, phone="1234")
+    assert referrals.merge_candidates(subject, [other], NOW) == []
+
+
+@pytest.mark.parametrize(
+    ("raw", "digits"),
+    [
+        ("+39 055 123456", "055123456"),
+        ("0039 333 1234567", "3331234567"),
+        ("333-123.4567", "3331234567"),
+    ],
+)
+def test_phone_numbers_compare_without_the_italian_prefix(raw, digits):
+    assert referrals.phone_digits(raw) == digits
+
+
+# ---- events -------------------------------------------------------------------------------
+
+OPERATOR = access.Principal(role=access.Role.OPERATOR, name="Mario Rossi", user_id=ME)
+
+
+def test_room_events_go_to_the_room_only_with_who_and_when():
+    claimed = referrals.referral_claimed(5, "pistoiese", OPERATOR, NOW)
+    assert claimed.type == "referral.claimed"
+    assert claimed.audience == frozenset({access.ROOM})
+    assert (claimed.zone, claimed.subject, claimed.actor) == ("pistoiese", "referral:5", "user:7")
+    assert claimed.payload == {
+        "id": 5,
+        "holder_id": ME,
+        "holder_name": "Mario Rossi",
+        "at": NOW.isoformat(),
+    }
+    opened = referrals.case_opened(
+        9,
+        5,
+        "SEUS-2026-000005",
+        OPERATOR,
+        NOW,
+        zone="pistoiese",
+        urgency=Urgency.ROSSO,
+        needs=["meals"],
+        skills=[],
+        language=None,
+    )
+    assert opened.audience == frozenset({access.ROOM})
+    assert opened.payload["case_id"] == 9 and opened.payload["urgency"] == "rosso"
