@@ -234,7 +234,14 @@ async def book(
 
 
 async def record_request(
-    tx: Tx, case_id: int, resource_id: int, quantity: int, note: str, *, actor: str
+    tx: Tx,
+    case_id: int,
+    resource_id: int,
+    quantity: int,
+    note: str,
+    *,
+    actor: str,
+    unit_id: int | None = None,
 ) -> BookingOut:
     """Record a resource request (a unit tablet's): nothing is counted until the room holds it.
 
@@ -254,7 +261,11 @@ async def record_request(
     )
     out = await read(tx.conn, booking_id)
     assert out is not None
-    tx.emit(basket.booking_event(_facts(out), previous=None, available=out.available, actor=actor))
+    tx.emit(
+        basket.booking_event(
+            _facts(out), previous=None, available=out.available, actor=actor, unit_id=unit_id
+        )
+    )
     return out
 
 

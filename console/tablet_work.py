@@ -10,7 +10,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 from starlette.requests import Request
 from starlette.responses import Response
 
-from console import errors, idempotency, services
+from console import bookings, errors, idempotency, services
 from console import fleet_queries as q
 from console.api import operation
 from console.db import Database, Tx
@@ -217,25 +217,16 @@ async def request_resource(
                     errors.FieldProblem("type", "no active resource of this type in the zone")
                 ],
             )
-        booking_id: int = await tx.conn.fetchval(
-            "INSERT INTO bookings (case_id, resource_id, quantity, status, requested_by, note,"
-            " created_at, updated_at) VALUES ($1, $2, $3, 'requested', $4, $5, $6, $6)"
-            " RETURNING id",
+        booking = await bookings.record_request(
+            tx,
             case["id"],
             resource["id"],
             body.quantity,
-            access.unit_tag(unit["id"]),
             body.note,
-            tx.now,
+            actor=access.unit_tag(unit["id"]),
+            unit_id=unit["id"],
         )
-        ref = assignments.ResourceRef(
-            resource["id"], resource["name"], resource["type"], resource["provider"]
-        )
-        tx.emit(
-            assignments.booking_requested(
-                q.case_ref(case), booking_id, ref, body.quantity, body.note, q.unit_ref(unit), by
-            )
-        )
+        booking_id = booking.id
         return 201, RequestView(
             id=booking_id,
             resource_name=resource["name"],

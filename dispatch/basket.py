@@ -200,8 +200,10 @@ def booking_event(
     available: int,
     actor: str,
     reason: str | None = None,
+    unit_id: int | None = None,
 ) -> NewEvent:
-    """`booking.<held|confirmed|started|released|cancelled|expired|requested>` for the room.
+    """`booking.<held|confirmed|started|released|cancelled|expired|requested>` for the room
+    (and the unit that asked for it, when a unit did).
 
     On the case's subject, so the case's timeline shows it; `available` is what the resource
     has left after the move.
@@ -209,7 +211,8 @@ def booking_event(
     return NewEvent(
         type=EVENT_TYPES[facts.status],
         subject=f"case:{facts.case_id}",
-        audience=frozenset({access.ROOM}),
+        audience=frozenset({access.ROOM})
+        | (frozenset({access.unit_tag(unit_id)}) if unit_id is not None else frozenset()),
         payload={
             "id": facts.id,
             "case_id": facts.case_id,

@@ -229,9 +229,11 @@ async def test_a_requested_booking_is_held_under_the_same_capacity_rule(db):
     resource_id = await new_resource(db, capacity=1)
     async with db.action(T0) as tx:
         asked = await bookings.record_request(
-            tx, case_id, resource_id, 1, "coperte", actor="unit:1"
+            tx, case_id, resource_id, 1, "coperte", actor="unit:1", unit_id=1
         )
     assert asked.status is Status.REQUESTED and asked.available == 1
+    [requested] = await logged(db, "booking.requested")
+    assert set(requested["audience"]) == {"room", "unit:1"}  # the asking unit hears of it
     taken = await book(db, case_id, resource_id)
     assert await step(db, asked.id, Status.HELD) == Full(0)
     await step(db, taken.id, Status.CANCELLED)

@@ -309,8 +309,6 @@ def test_room_events_go_to_the_room_and_unit_events_to_the_unit_as_well():
     checked = assignments.unit_checked_in(CASE, UNIT, 5, NOW, CREW, lat=None, lon=None, note="")
     recalled = assignments.unit_recalled(UNIT, 5, CASE, OPERATOR, "no")
     note = assignments.case_note_added(CASE, 1, "testo", "UTES 7", NOW, CREW, [7, 8])
-    resource = assignments.ResourceRef(3, "Dormitorio", "shelter_bed", "Caritas")
-    booking = assignments.booking_requested(CASE, 2, resource, 1, "", UNIT, CREW)
 
     assert changed.audience == {access.ROOM, "unit:7"}
     assert (changed.payload["previous"], changed.payload["status"]) == ("en_route", "on_scene")
@@ -318,10 +316,9 @@ def test_room_events_go_to_the_room_and_unit_events_to_the_unit_as_well():
     assert checked.audience == {access.ROOM}
     assert recalled.audience == {"unit:7"}
     assert note.audience == {access.ROOM, "unit:7", "unit:8"}
-    assert booking.audience == {access.ROOM, "unit:7"}
     assert dispatched.payload["status"] == "unit_dispatched"
     assert released.payload["how"] == "recalled" and released.payload["status"] == "open"
-    for event in (changed, dispatched, on_scene, released, checked, recalled, note, booking):
+    for event in (changed, dispatched, on_scene, released, checked, recalled, note):
         assert event.zone == "firenze" and event.actor in ("user:3", "user:9")
         assert event.payload["case_id"] == 41  # the case timeline finds it
         assert "by" in event.payload or "author_name" in event.payload
