@@ -25,23 +25,33 @@ PAGE_TITLES = {
 }
 
 
-# The sections of the console: (path, Italian label, who may open it).
-NAV: list[tuple[str, str, access.Permission]] = [
-    ("/", "Sala", access.Permission.VIEW_ROOM),
-    ("/coda", "Coda segnalazioni", access.Permission.ASSESS),
-    ("/segnalazioni/nuova", "Nuova segnalazione", access.Permission.VIEW_REFERRALS),
-    ("/unita", "Unità operative", access.Permission.VIEW_UNITS),
-    ("/risorse", "Paniere risorse", access.Permission.VIEW_BASKET),
-    ("/tablet", "Intervento", access.Permission.UNIT_TABLET),
-    ("/segnalazioni", "Le mie segnalazioni", access.Permission.VIEW_OWN_REFERRALS),
-    ("/passaggi", "Passaggi in carico", access.Permission.DECIDE_HANDOVER),
+_P = access.Permission
+
+# The sections of the console: (path, Italian label, what one needs to open it).
+NAV: list[tuple[str, str, frozenset[access.Permission]]] = [
+    ("/", "Sala", frozenset({_P.VIEW_ROOM})),
+    ("/coda", "Coda segnalazioni", frozenset({_P.ASSESS})),
+    (
+        "/segnalazioni/nuova",
+        "Nuova segnalazione",
+        frozenset({_P.VIEW_REFERRALS, _P.SUBMIT_REFERRAL}),
+    ),
+    ("/unita", "Unità operative", frozenset({_P.VIEW_UNITS})),
+    ("/risorse", "Paniere risorse", frozenset({_P.VIEW_BASKET})),
+    ("/tablet", "Intervento", frozenset({_P.UNIT_TABLET})),
+    ("/segnalazioni", "Le mie segnalazioni", frozenset({_P.VIEW_OWN_REFERRALS})),
+    ("/passaggi", "Passaggi in carico", frozenset({_P.DECIDE_HANDOVER})),
 ]
 
 
 def nav_for(principal: access.Principal | None) -> list[tuple[str, str]]:
     if principal is None:
         return []
-    return [(href, label) for href, label, needed in NAV if access.can(principal, needed)]
+    return [
+        (href, label)
+        for href, label, needed in NAV
+        if all(access.can(principal, p) for p in needed)
+    ]
 
 
 def render(request: Request, name: str, status_code: int = 200, **context: Any) -> Response:
@@ -131,7 +141,7 @@ async def tablet_login_submit(request: Request) -> Response:
         return _login_form(
             request, "tablet_login.html", exc.status, error=detail, page_title="Accesso tablet"
         )
-    response = RedirectResponse("/", status_code=303)
+    response = RedirectResponse("/tablet", status_code=303)
     accounts.set_session_cookie(response, request, cookie)
     return response
 

@@ -7,7 +7,7 @@ process); anything that must happen once is claimed in PostgreSQL by the job its
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -35,6 +35,18 @@ async def purge_sessions(db: Database, policy: SessionPolicy) -> int:
     return purged
 
 
+IDEMPOTENCY_RETENTION = timedelta(days=7)
+
+
+async def purge_idempotency_keys(db: Database, now: datetime | None = None) -> int:
+    """Forget idempotency keys older than a week: a client resends within minutes, not days."""
+    status: str = await db.pool.execute(
+        "DELETE FROM idempotency_keys WHERE created_at < $1",
+        (now or datetime.now(UTC)) - IDEMPOTENCY_RETENTION,
+    )
+    return int(status.split()[-1])
+
+
 def start(db: Database, policy: SessionPolicy) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone=UTC)
     scheduler.add_job(
@@ -43,6 +55,15 @@ def start(db: Database, policy: SessionPolicy) -> AsyncIOScheduler:
         minutes=10,
         args=[db, policy],
         id="purge_sessions",
+        coalesce=True,
+        max_instances=1,
+    )
+    scheduler.add_job(
+        purge_idempotency_keys,
+        "interval",
+        hours=1,
+        args=[db],
+        id="purge_idempotency_keys",
         coalesce=True,
         max_instances=1,
     )

@@ -547,10 +547,12 @@ async def test_the_tablet_login_page_opens_a_unit_session_with_a_device_token(
             data={"token": people["unit"].secret, "csrf_token": form_token(no_csrf)},
         )
         assert opened.status_code == 303
-        assert opened.headers["location"] == "/"
+        assert opened.headers["location"] == "/tablet"  # straight to the unit's assignment
         cookie = opened.cookies[auth.SESSION_COOKIE]
         assert "HttpOnly" in set_cookie_header(opened, auth.SESSION_COOKIE)
 
+        tablet_page = await client.get("/tablet")
+        assert tablet_page.status_code == 200
         live = await client.get("/")
         assert live.status_code == 200
         assert "Tablet unità operativa" in live.text

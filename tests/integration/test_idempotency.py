@@ -136,3 +136,21 @@ async def test_an_operator_enters_a_phone_referral_for_a_named_referrer(db, peop
     with pytest.raises(errors.ValidationFailed) as refused:
         await intake.submit(db, other, referral(referrer_id=other.referrer_id), "k2")
     assert refused.value.problems[0].field == "referrer_id"
+
+
+async def test_idempotency_keys_older_than_a_week_are_purged_and_recent_ones_kept(db):
+    from datetime import UTC, datetime, timedelta
+
+    from console import scheduler
+
+    now = datetime.now(UTC)
+    for key, age in (("old", timedelta(days=8)), ("recent", timedelta(days=6))):
+        await db.pool.execute(
+            "INSERT INTO idempotency_keys (scope, key, request_hash, status, response, created_at)"
+            " VALUES ('referrer:1', $1, '\\x00', 201, '{}'::jsonb, $2)",
+            key,
+            now - age,
+        )
+    assert await scheduler.purge_idempotency_keys(db, now) == 1
+    left = await db.pool.fetch("SELECT key FROM idempotency_keys WHERE scope = 'referrer:1'")
+    assert [r["key"] for r in left] == ["recent"]
