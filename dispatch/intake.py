@@ -53,6 +53,13 @@ class Channel(enum.StrEnum):
     PHONE = "phone"  # an operator who took it by phone
 
 
+CHANNEL_REASONS = {
+    Channel.API: "ricevuta dal sistema dell'ente",
+    Channel.WEB: "ricevuta dal modulo web dell'ente",
+    Channel.PHONE: "ricevuta per telefono in centrale",
+}
+
+
 REFERRER_KIND_LABELS = {
     "police": "Polizia di Stato",
     "carabinieri": "Carabinieri",
@@ -346,6 +353,6 @@ def referral_received(referral: Received, actor: str) -> NewEvent:
             "channel": referral.channel.value,
             "entered_by": referral.entered_by,
             "received_at": referral.received_at.isoformat(),
-            "reason": f"received via {referral.channel.value}",
+            "reason": CHANNEL_REASONS[referral.channel],
         },
     )
