@@ -1,0 +1,261 @@
+"""The milestone's "done when", in real browsers: an operator takes a referral from the API to an
+accepted handover on the console's pages, while the unit's tablet (a second browser context)
+follows its part live, and the territorial service (a third) accepts the handover.
+
+Debian's chromium driven by Playwright (sync API); nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+
+from tests import support
+from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS
+
+FIRENZE = "048017"
+ACTION_MS = 5_000  # every click, fill and navigation
+LIVE_MS = 5_000  # every wait for something to show up on a page
+FAILURE_SHOTS = Path("/tmp/seus-flow")
+
+DESCRIPTION = "Uomo senza dimora al freddo davanti alla stazione, chiede un posto per la notte."
+
+
+async def _unit_available_near_firenze(database_url: str, person: support.Person) -> int:
+    conn = await asyncpg.connect(database_url)
+    try:
+        unit_id: int = await conn.fetchval(
+            "SELECT unit_id FROM users WHERE id = $1", person.user_id
+        )
+        await conn.execute(
+            "UPDATE units SET status = 'available', zones = '{firenze}', base_lat = 43.78,"
+            " base_lon = 11.24, base_label = 'Misericordia di Firenze (demo)' WHERE id = $1",
+            unit_id,
+        )
+        return unit_id
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+def unit_id(database_url: str, people: dict[str, support.Person]) -> int:
+    """people["unit"]'s unit, available at a base in Firenze (before the browser starts: the
+    Playwright sync API keeps an event loop running in this thread, asyncio.run needs none)."""
+    return asyncio.run(_unit_available_near_firenze(database_url, people["unit"]))
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    """Asked for after the database, console and unit fixtures (they use asyncio.run)."""
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (scripts/test does).")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, timeout=30_000
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def contexts(browser: Browser, request: pytest.FixtureRequest) -> Iterator[list[BrowserContext]]:
+    """Fresh browser contexts (separate cookies and storage), made on demand; if the test fails,
+    a screenshot of each open page goes to /tmp/seus-flow."""
+    made: list[BrowserContext] = []
+    failed_before = request.session.testsfailed
+    yield made
+    try:
+        if request.session.testsfailed > failed_before:  # the call phase is reported by now
+            FAILURE_SHOTS.mkdir(parents=True, exist_ok=True)
+            for n, context in enumerate(made):
+                for m, page in enumerate(context.pages):
+                    page.screenshot(path=str(FAILURE_SHOTS / f"context{n}-page{m}.png"))
+    finally:
+        for context in made:
+            context.close()
+
+
+def new_page(browser: Browser, contexts: list[BrowserContext]) -> Page:
+    context = browser.new_context(
+        locale="it-IT", timezone_id="Europe/Rome", viewport={"width": 1280, "height": 900}
+    )
+    context.set_default_timeout(ACTION_MS)
+    contexts.append(context)
+    return context.new_page()
+
+
+def log_in(page: Page, console: support.Console, person: support.Person, path: str) -> None:
+    """Open `path`, get sent to the login page, log in, land back on `path`."""
+    page.goto(console.url + path)
+    expect(page).to_have_url(console.url + f"/login?next={path}", timeout=LIVE_MS)
+    page.get_by_label("Nome utente").fill(person.username)
+    page.get_by_label("Password").fill(person.password)
+    page.get_by_role("button", name="Accedi").click()
+    expect(page).to_have_url(console.url + path, timeout=LIVE_MS)
+    expect(page.locator("#live-status")).to_have_text("In linea", timeout=LIVE_MS)
+
+
+def bearer(secret: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {secret}"}
+
+
+def test_an_operator_takes_a_referral_to_an_accepted_handover_while_the_tablet_follows_live(
+    start_console, people, unit_id, browser, contexts
+):
+    console = start_console()
+    referrer = people["referrer"]
+
+    # -- the operator's browser: logged in, on the queue, which is empty ----------------------
+    room = new_page(browser, contexts)
+    log_in(room, console, people["operator"], "/coda")
+    expect(room.get_by_role("heading", name="Coda segnalazioni")).to_be_visible()
+    expect(room.locator("#queue-empty")).to_have_text("Nessuna segnalazione in attesa.")
+    room.evaluate("window.testNotReloaded = true")
+
+    # -- the referrer's system posts a referral; it arrives in the queue live -----------------
+    with httpx.Client(base_url=console.url, timeout=10) as api:
+        posted = api.post(
+            "/api/v1/referrals",
+            json={
+                "trigger": "poverty_homelessness",
+                "urgency": "giallo",
+                "place": {"municipality": FIRENZE, "address": "Piazza della Stazione"},
+                "people": {"count": 1, "minors": 0, "age_band": "30_64", "sex": "m"},
+                "description": DESCRIPTION,
+                "callback": {"name": "Infermiera di turno", "phone": "+39 055 000000"},
+            },
+            headers={**bearer(referrer.secret), "Idempotency-Key": uuid.uuid4().hex},
+        )
+    assert posted.status_code == 201, posted.text
+    referral_id = posted.json()["id"]
+    number = posted.json()["case_number"]
+
+    item = room.locator(f'.queue-item[data-id="{referral_id}"]')
+    expect(item).to_be_visible(timeout=LIVE_MS)
+    expect(item.locator(".queue-number")).to_have_text(number)
+    expect(item.locator(".queue-where")).to_contain_text("Firenze")
+    expect(room.locator("#queue-count")).to_have_text("1")
+    assert room.evaluate("window.testNotReloaded") is True  # live, not a reload
+
+    # -- claim from the queue: the page opens the assessment ----------------------------------
+    item.get_by_role("button", name=f"Prendi in carico {number}").click()
+    expect(room).to_have_url(console.url + f"/coda/{referral_id}", timeout=LIVE_MS)
+    expect(room.locator("#referral-status")).to_have_text("In valutazione")
+    expect(room.locator("#referral-holder")).to_have_text("in valutazione da te")
+    expect(room.locator("#assessment-fields")).to_be_enabled()
+
+    # -- assess and activate ------------------------------------------------------------------
+    room.locator('input[name="urgency"][value="giallo"]').check()
+    room.locator('input[name="risk_factors"][value="no_shelter"]').check()
+    room.locator('input[name="needs"][value="shelter_bed"]').check()
+    room.get_by_label("Note della valutazione").fill("Valutazione riservata alla sala.")
+    room.locator('input[name="decision"][value="activate"]').check()
+    room.get_by_role("button", name="Conferma decisione").click()
+    expect(room).to_have_url(re.compile(re.escape(console.url) + r"/casi/\d+$"), timeout=LIVE_MS)
+    case_id = int(room.url.rsplit("/", 1)[1])
+    expect(room.locator("#case-number")).to_have_text(number)
+    expect(room.locator("#case-status")).to_have_text("Aperto", timeout=LIVE_MS)
+    expect(room.locator("#live-status")).to_have_text("In linea", timeout=LIVE_MS)
+    room.evaluate("window.testNotReloaded = true")
+
+    # -- the unit's tablet, in a browser of its own: no assignment yet ------------------------
+    tablet = new_page(browser, contexts)
+    tablet.goto(console.url + "/tablet/login")
+    tablet.get_by_label("Codice del dispositivo").fill(people["unit"].secret)
+    tablet.get_by_role("button", name="Collega il tablet").click()
+    expect(tablet).to_have_url(console.url + "/tablet", timeout=LIVE_MS)
+    expect(tablet.locator("#live-status")).to_have_text("In linea", timeout=LIVE_MS)
+    expect(tablet.locator("#tablet-unit")).to_have_text("UTES test")
+    expect(tablet.locator("#tablet-status")).to_have_text("Disponibile")
+    expect(tablet.locator("#assignment-none")).to_be_visible()
+    expect(tablet.locator("#assignment-body")).to_be_hidden()
+    expect(tablet.get_by_role("button", name="Presa visione")).to_be_disabled()
+    tablet.evaluate("window.testNotReloaded = true")
+
+    # -- the operator dispatches the recommended unit; the tablet shows it live ---------------
+    room.get_by_role("button", name=re.compile(r"^Invia unità")).click()
+    first = room.locator("#recommendations > li").first
+    expect(first).to_have_attribute("data-unit-id", str(unit_id), timeout=LIVE_MS)
+    expect(first.locator(".item-head strong")).to_have_text("UTES test")
+    first.get_by_role("button", name="Invia UTES test", exact=True).click()
+    expect(room.locator("#dispatch-status")).to_have_text("UTES test inviata.", timeout=LIVE_MS)
+    expect(room.locator("#case-status")).to_have_text("Unità inviata", timeout=LIVE_MS)
+    expect(room.locator("#assignments")).to_contain_text("UTES test")
+
+    expect(tablet.locator("#assignment-body")).to_be_visible(timeout=LIVE_MS)
+    expect(tablet.locator("#a-number")).to_have_text(number)
+    expect(tablet.locator("#a-place")).to_contain_text("Piazza della Stazione, Firenze")
+    expect(tablet.locator("#a-description")).to_have_text(DESCRIPTION)
+    expect(tablet.locator("#a-callback")).to_contain_text("+39 055 000000")
+    expect(tablet.locator("#tablet-status")).to_have_text("Assegnata")
+    expect(tablet.locator("#assignment")).not_to_contain_text("Valutazione riservata")
+    assert tablet.evaluate("window.testNotReloaded") is True
+
+    # -- the crew reports from the tablet; the case page follows live ------------------------
+    assignment = room.locator('#assignments li:has-text("UTES test") .status-badge')
+    for button, tablet_label, case_label in [
+        ("Presa visione", "Presa visione", None),
+        ("In viaggio", "In viaggio", None),
+        ("Sul posto", "Sul posto", "Unità sul posto"),
+    ]:
+        tablet.get_by_role("button", name=button, exact=True).click()
+        expect(tablet.locator("#tablet-status")).to_have_text(tablet_label, timeout=LIVE_MS)
+        expect(assignment).to_have_text(tablet_label, timeout=LIVE_MS)
+        if case_label:
+            expect(room.locator("#case-status")).to_have_text(case_label, timeout=LIVE_MS)
+    expect(tablet.locator("#outbox-count")).to_have_text("Tutto inviato")
+    on_scene = room.locator('#timeline .timeline-entry[data-type="case.unit_on_scene"]')
+    expect(on_scene).to_have_count(1, timeout=LIVE_MS)
+    assert room.evaluate("window.testNotReloaded") is True
+
+    # -- the operator sends the handover (the page asks for confirmation) ----------------------
+    room.get_by_role("button", name=re.compile(r"^Invia passaggio")).click()
+    expect(room.locator("#handover-confirm-text")).to_contain_text("zona Firenze")
+    room.get_by_role("button", name="Conferma invio").click()
+    expect(room.locator("#case-status")).to_have_text("Passaggio inviato", timeout=LIVE_MS)
+    expect(room.locator("#handover-confirm")).to_be_hidden()
+    handover = room.locator("#handovers li.handover")
+    expect(handover).to_have_count(1, timeout=LIVE_MS)
+
+    # -- Firenze's territorial service sees it with its dossier, and accepts it -------------
+    service = new_page(browser, contexts)
+    log_in(service, console, people["territorial"], "/passaggi")
+    card = service.locator("#handover-list > li.handover")
+    expect(card).to_have_count(1, timeout=LIVE_MS)
+    expect(card.locator(".item-head")).to_contain_text(f"Caso {number}")
+    expect(card.locator(".item-meta")).to_contain_text("Operator Test (centrale operativa)")
+    dossier = card.locator(".dossier")
+    expect(dossier).to_contain_text(DESCRIPTION)
+    expect(dossier).to_contain_text("UTES test")  # what was done
+    expect(dossier).to_contain_text("Firenze, Piazza della Stazione")
+    expect(dossier).not_to_contain_text("Valutazione riservata")
+    expect(service.locator("#pending-count")).to_have_text("1")
+    card.get_by_role("button", name="Accetta").click()
+    expect(service.locator("#handovers-error")).to_be_hidden()
+    expect(card).to_have_count(0, timeout=LIVE_MS)  # no longer waiting for a decision
+    expect(service.locator("#pending-count")).to_have_text("0", timeout=LIVE_MS)
+
+    # -- the case page shows it accepted, live; the referrer reads "handed over" -------------
+    expect(room.locator("#case-status")).to_have_text("Passaggio accettato", timeout=LIVE_MS)
+    expect(handover.locator(".status-badge")).to_have_text(
+        re.compile("accettato", re.IGNORECASE), timeout=LIVE_MS
+    )
+    accepted = room.locator('#timeline .timeline-entry[data-type="handover.accepted"]')
+    expect(accepted).to_have_count(1, timeout=LIVE_MS)
+    assert room.evaluate("window.testNotReloaded") is True
+    assert room.url == console.url + f"/casi/{case_id}"
+
+    with httpx.Client(base_url=console.url, timeout=10) as api:
+        status = api.get(f"/api/v1/referrals/{referral_id}", headers=bearer(referrer.secret))
+    assert status.status_code == 200, status.text
+    assert status.json()["status"] == "handed_over"
