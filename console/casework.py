@@ -15,7 +15,7 @@ from console import casefile, errors, eventlog, guard, pages, progress, services
 from console.api import operation
 from console.db import Database
 from console.schemas import Request as RequestModel
-from dispatch import access, cases, referrals
+from dispatch import access, cases, referrals, units
 
 # -- schemas ----------------------------------------------------------------------------------
 
@@ -23,6 +23,13 @@ from dispatch import access, cases, referrals
 class PersonRef(BaseModel):
     id: int
     name: str
+
+
+class CaseUnit(BaseModel):
+    id: int
+    name: str
+    status: str
+    status_label: str
 
 
 class RoomCase(BaseModel):
@@ -39,6 +46,7 @@ class RoomCase(BaseModel):
     owner: PersonRef | None
     flagged: bool
     flag_reason: str | None = Field(description="Why the last handover was rejected, if flagged")
+    units: list[CaseUnit] = Field(description="Units on the case now (active assignments)")
     opened_at: datetime
     updated_at: datetime
 
@@ -205,6 +213,7 @@ async def room_cases(conn: asyncpg.Connection, *, include_closed: bool) -> list[
         " c.opened_at, c.id LIMIT 1000",
         include_closed,
     )
+    on_case = await active_units(conn, [r["id"] for r in rows])
     found = []
     for r in rows:
         status = cases.Status(r["status"])
@@ -225,8 +234,30 @@ async def room_cases(conn: asyncpg.Connection, *, include_closed: bool) -> list[
                 owner=PersonRef(id=r["owner_id"], name=r["owner_name"]) if r["owner_id"] else None,
                 flagged=r["flagged"],
                 flag_reason=r["flag_reason"] if r["flagged"] else None,
+                units=on_case.get(r["id"], []),
                 opened_at=r["opened_at"],
                 updated_at=r["updated_at"],
+            )
+        )
+    return found
+
+
+async def active_units(conn: asyncpg.Connection, case_ids: list[int]) -> dict[int, list[CaseUnit]]:
+    """The units on each case now: its active assignments, in dispatch order."""
+    rows = await conn.fetch(
+        "SELECT a.case_id, u.id, u.name, u.status FROM assignments a"
+        " JOIN units u ON u.id = a.unit_id WHERE a.case_id = ANY($1::bigint[])"
+        " AND a.done_at IS NULL AND a.cancelled_at IS NULL ORDER BY a.id",
+        case_ids,
+    )
+    found: dict[int, list[CaseUnit]] = {}
+    for r in rows:
+        found.setdefault(r["case_id"], []).append(
+            CaseUnit(
+                id=r["id"],
+                name=r["name"],
+                status=r["status"],
+                status_label=casefile.label_of(units.STATUS_LABELS, units.Status, r["status"]),
             )
         )
     return found
@@ -423,4 +454,30 @@ async def case_page(request: Request) -> Response:
     )
 
 
-page_routes: list[BaseRoute] = [Route("/casi/{id}", case_page, methods=["GET"])]
+# The list's filters, as kept in the address (?filtro=...): value -> Italian label.
+CASE_FILTERS = {"tutti": "Tutti", "miei": "Miei", "respinti": "Passaggio respinto"}
+
+
+async def cases_page(request: Request) -> Response:
+    """The room's open cases, live; the filter lives in the address."""
+    session = await guard.session_of(request)
+    if session is None:
+        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+    principal = session.principal
+    require_case_reader(principal)
+    chosen = request.query_params.get("filtro", "tutti")
+    return pages.render(
+        request,
+        "cases.html",
+        principal=principal,
+        csrf_token=session.csrf_token,
+        page_title="Casi aperti",
+        filters=CASE_FILTERS,
+        chosen=chosen if chosen in CASE_FILTERS else "tutti",
+    )
+
+
+page_routes: list[BaseRoute] = [
+    Route("/casi", cases_page, methods=["GET"]),
+    Route("/casi/{id}", case_page, methods=["GET"]),
+]

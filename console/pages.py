@@ -31,6 +31,7 @@ _P = access.Permission
 NAV: list[tuple[str, str, frozenset[access.Permission]]] = [
     ("/", "Sala", frozenset({_P.VIEW_ROOM})),
     ("/coda", "Coda segnalazioni", frozenset({_P.ASSESS})),
+    ("/casi", "Casi aperti", frozenset({_P.MANAGE_CASES})),
     (
         "/segnalazioni/nuova",
         "Nuova segnalazione",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import asyncpg
 from pydantic import AwareDatetime, BaseModel, Field
@@ -260,9 +260,25 @@ def refused(detail: str) -> errors.Conflict:
     return error
 
 
+Body = TypeVar("Body", bound=BaseModel)
+
+
 def respond(answer: Answer) -> Response:
     headers = {"Idempotent-Replayed": "true"} if answer.replayed else {}
     return JSONResponse(answer.body, status_code=answer.status, headers=headers)
+
+
+async def keyed(
+    request: Request,
+    principal: access.Principal,
+    body: Body,
+    act: Callable[[Database, access.Principal, Body, str], Awaitable[Answer]],
+) -> Response:
+    """An outbox action's endpoint: `act` with the request's Idempotency-Key (which the
+    operation requires, so it is there), answered as `respond` does."""
+    key = idempotency.key_of(request)
+    assert key is not None
+    return respond(await act(services.of(request).db, principal, body, key))
 
 
 def utc(at: datetime | None) -> datetime | None:
@@ -384,9 +400,7 @@ async def _case_follows(
 async def post_status(
     request: Request, principal: access.Principal, body: StatusIn, _: None
 ) -> Response:
-    key = idempotency.key_of(request)
-    assert key is not None
-    return respond(await report_status(services.of(request).db, principal, body, key))
+    return await keyed(request, principal, body, report_status)
 
 
 # ---- the page ------------------------------------------------------------------------------

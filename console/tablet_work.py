@@ -10,7 +10,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 from starlette.requests import Request
 from starlette.responses import Response
 
-from console import bookings, errors, idempotency, services
+from console import bookings, errors
 from console import fleet_queries as q
 from console.api import operation
 from console.db import Database, Tx
@@ -25,9 +25,9 @@ from console.tablet import (
     Longitude,
     NoteView,
     RequestView,
+    keyed,
     once,
     refused,
-    respond,
     type_label,
     utc,
 )
@@ -116,9 +116,7 @@ async def check_in(db: Database, by: access.Principal, body: CheckInIn, key: str
 async def post_check_in(
     request: Request, principal: access.Principal, body: CheckInIn, _: None
 ) -> Response:
-    key = idempotency.key_of(request)
-    assert key is not None
-    return respond(await check_in(services.of(request).db, principal, body, key))
+    return await keyed(request, principal, body, check_in)
 
 
 class NoteIn(RequestBody):
@@ -172,9 +170,7 @@ async def add_note(db: Database, by: access.Principal, body: NoteIn, key: str) -
 async def post_note(
     request: Request, principal: access.Principal, body: NoteIn, _: None
 ) -> Response:
-    key = idempotency.key_of(request)
-    assert key is not None
-    return respond(await add_note(services.of(request).db, principal, body, key))
+    return await keyed(request, principal, body, add_note)
 
 
 class ResourceRequestIn(RequestBody):
@@ -258,6 +254,4 @@ async def request_resource(
 async def post_resource_request(
     request: Request, principal: access.Principal, body: ResourceRequestIn, _: None
 ) -> Response:
-    key = idempotency.key_of(request)
-    assert key is not None
-    return respond(await request_resource(services.of(request).db, principal, body, key))
+    return await keyed(request, principal, body, request_resource)

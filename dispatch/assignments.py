@@ -333,20 +333,15 @@ def case_note_added(
     by: access.Principal,
     unit_ids: Iterable[int],
 ) -> NewEvent:
-    """To the room and the units on the case: a note on the case."""
-    return NewEvent(
-        type="case.note_added",
-        subject=f"case:{case.id}",
-        audience=_room_and(*unit_ids),
-        payload={
-            "id": note_id,
-            "case_id": case.id,
-            "case_number": case.number,
-            "author": actor_of(by),
-            "author_name": author_name,
-            "body": body,
-            "at": at.isoformat(),
-        },
-        actor=actor_of(by),
-        zone=case.zone,
+    """To the room and the units on the case: a note on the case (cases.note_added's event)."""
+    return cases.note_added(
+        case.id,
+        case.number,
+        case.zone,
+        note_id,
+        body,
+        by,
+        at,
+        author_name=author_name,
+        unit_ids=unit_ids,
     )

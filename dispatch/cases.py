@@ -7,7 +7,7 @@ open -> unit_dispatched -> on_scene -> resources_in_place -> handover_sent
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -183,18 +183,22 @@ def note_added(
     body: str,
     author: access.Principal,
     at: datetime,
+    *,
+    author_name: str | None = None,
+    unit_ids: Iterable[int] = (),
 ) -> NewEvent:
-    """A note of the room on the case (same payload as a unit's note from its tablet)."""
+    """A note on the case, to the room and to `unit_ids` (the units on the case, when a unit
+    writes it from its tablet); `author_name` when it is not the principal's (a unit's name)."""
     return NewEvent(
         type="case.note_added",
         subject=f"case:{case_id}",
-        audience=frozenset({access.ROOM}),
+        audience=frozenset({access.ROOM, *(access.unit_tag(u) for u in unit_ids)}),
         payload={
             "id": note_id,
             "case_id": case_id,
             "case_number": case_number,
             "author": actor_of(author),
-            "author_name": author.name,
+            "author_name": author.name if author_name is None else author_name,
             "body": body,
             "at": at.isoformat(),
         },

@@ -2,24 +2,20 @@
 // The page is rendered with its `as_of`; the live stream resumes after it and applies the
 // referral's events. Free text is always set with textContent.
 import { LiveStream } from "./live.js";
+import { api } from "./api.js";
+import { STATUS_LABELS as LIVE_LABELS, TIME_ZONE, announce, el } from "./format.js";
 
 const STATUS_LABELS = {
   received: "In attesa", in_assessment: "In valutazione", activated: "Presa in carico attivata",
   not_pertinent: "Non pertinente", redirected: "Reindirizzata", merged: "Unita a un'altra segnalazione",
 };
-const LIVE_LABELS = {
-  connecting: "Connessione…", live: "In linea", reconnecting: "Riconnessione…",
-  offline: "Non in linea", ended: "Sessione terminata",
-};
 const DECISION_KEYS = { a: "activate", n: "not_pertinent", r: "redirect", u: "merge" };
 const URGENCY_KEYS = { 1: "rosso", 2: "giallo", 3: "verde" };
-const TIME_ZONE = "Europe/Rome";
 
 const page = document.getElementById("assessment-page");
 const $ = (id) => document.getElementById(id);
 const form = $("assessment-form");
 const fields = $("assessment-fields");
-const csrf = document.querySelector('meta[name="csrf-token"]')?.content ?? "";
 const referralId = Number(page.dataset.referralId);
 const userId = Number(page.dataset.userId);
 const canReassign = page.dataset.canReassign === "true";
@@ -33,17 +29,8 @@ const state = {
 };
 let busy = false;
 
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
-
 function say(text) {
-  const announcer = $("state-announcer");
-  announcer.textContent = "";
-  setTimeout(() => { announcer.textContent = text; }, 50);
+  announce($("state-announcer"), text);
 }
 
 // ---- what the page shows follows the state ----
@@ -105,15 +92,9 @@ function apply(event) {
 // ---- calls ----
 
 async function call(path, body) {
-  const response = await fetch(path, {
-    method: "POST",
-    credentials: "same-origin",
-    headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
-    body: JSON.stringify(body ?? {}),
-  });
-  let data = null;
-  try { data = await response.json(); } catch { data = null; }
-  return { ok: response.ok, status: response.status, data };
+  const result = await api("POST", path, body ?? {});
+  if (result.status === 0) throw new Error("unreachable"); // each caller says what was not done
+  return result;
 }
 
 function showError(box, data, status) {

@@ -2,14 +2,8 @@
 // Numbers come from GET /api/v1/resources (read at log position `as_of`); events after that
 // position update them. Admins edit a row in place (PATCH) or add a resource (POST).
 import { LiveStream } from "./live.js";
-
-const STATUS_LABELS = {
-  connecting: "Connessione…",
-  live: "In linea",
-  reconnecting: "Riconnessione…",
-  offline: "Non in linea",
-  ended: "Sessione terminata",
-};
+import { api } from "./api.js";
+import { STATUS_LABELS, announce as say } from "./format.js";
 const HIGHLIGHT_MS = 3000;
 const EDITABLE = [
   ["name", "Nome", "text", 200],
@@ -23,7 +17,6 @@ const EDITABLE = [
 
 const root = document.getElementById("basket");
 const canEdit = root.dataset.canEdit === "true";
-const csrf = document.querySelector('meta[name="csrf-token"]')?.content ?? "";
 const zoneSelect = document.getElementById("zone-select");
 const typeFilter = document.getElementById("type-filter");
 const tbody = document.getElementById("basket-rows");
@@ -65,28 +58,16 @@ function clearError() {
 }
 
 function announce(message) {
-  announcer.textContent = "";
-  setTimeout(() => { announcer.textContent = message; }, 50);
+  say(announcer, message);
 }
 
-async function failure(response) {
-  let data = null;
-  try { data = await response.json(); } catch { data = null; }
+/** The text of a failed call (api.js's), with the basket's own case of a capacity too low. */
+function failure(result) {
+  const data = result.data;
   if (data?.error === "capacity_below_counted") {
     return `La capacità non può scendere sotto ${data.counted}: tante unità sono già prenotate o in uso.`;
   }
-  const fields = Array.isArray(data?.errors) ? data.errors.map((e) => `${e.field}: ${e.message}`) : [];
-  const detail = typeof data?.detail === "string" && data.detail ? data.detail : `Errore ${response.status}.`;
-  return fields.length ? `${detail} ${fields.join("; ")}` : detail;
-}
-
-async function api(method, url, body) {
-  return fetch(url, {
-    method,
-    credentials: "same-origin",
-    headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRF-Token": csrf },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
+  return result.detail;
 }
 
 function level(resource) {
@@ -278,9 +259,10 @@ async function saveEdit(id, row) {
   if (!Object.keys(changes).length) { stopEdit(); return; }
   errorEl.textContent = "";
   try {
-    const response = await api("PATCH", `/api/v1/resources/${id}`, changes);
-    if (!response.ok) { errorEl.textContent = await failure(response); return; }
-    resources.set(id, await response.json());
+    const result = await api("PATCH", `/api/v1/resources/${id}`, changes);
+    if (result.status === 0) throw new Error("unreachable");
+    if (!result.ok) { errorEl.textContent = failure(result); return; }
+    resources.set(id, result.data);
     announce(`${current.name}: modifiche salvate.`);
     stopEdit();
   } catch {
@@ -294,9 +276,10 @@ newForm?.addEventListener("submit", async (submit) => {
   const data = Object.fromEntries(new FormData(newForm).entries());
   const body = { ...data, zone_id: zone, capacity: Number(data.capacity) };
   try {
-    const response = await api("POST", "/api/v1/resources", body);
-    if (response.status !== 201) { showError(await failure(response)); return; }
-    const created = await response.json();
+    const result = await api("POST", "/api/v1/resources", body);
+    if (result.status === 0) throw new Error("unreachable");
+    if (result.status !== 201) { showError(failure(result)); return; }
+    const created = result.data;
     resources.set(created.id, created);
     newForm.reset();
     render();
@@ -315,13 +298,11 @@ async function load() {
   const params = new URLSearchParams({ zone });
   if (type) params.set("type", type);
   try {
-    const response = await fetch(`/api/v1/resources?${params}`, {
-      credentials: "same-origin", headers: { Accept: "application/json" },
-    });
+    const result = await api("GET", `/api/v1/resources?${params}`);
     if (token !== loadToken) return;
-    if (!response.ok) { showError(await failure(response)); return; }
-    const data = await response.json();
-    if (token !== loadToken) return;
+    if (result.status === 0) throw new Error("unreachable");
+    if (!result.ok) { showError(failure(result)); return; }
+    const data = result.data;
     clearError();
     resources.clear();
     for (const resource of data.resources) resources.set(resource.id, resource);

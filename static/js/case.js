@@ -1,24 +1,17 @@
 // The case page (/casi/{id}): the whole file, live. Every action calls the JSON API; every
 // change arrives as an event on the live stream, and the page re-reads what it changed.
 import { LiveStream } from "./live.js";
+import { api as callApi } from "./api.js";
+import { STATUS_LABELS, TIME_ZONE, announce as say, el } from "./format.js";
 
-const TIME_ZONE = "Europe/Rome";
 const REFRESH_DELAY_MS = 120;
 const HIGHLIGHT_MS = 4000;
-const STATUS_LABELS = {
-  connecting: "Connessione…",
-  live: "In linea",
-  reconnecting: "Riconnessione…",
-  offline: "Non in linea",
-  ended: "Sessione terminata",
-};
 
 const $ = (id) => document.getElementById(id);
 const page = $("case-page");
 const caseId = Number(page.dataset.caseId);
 const canManage = page.dataset.canManage === "true";
 const user = page.dataset.user || "";
-const csrf = document.querySelector('meta[name="csrf-token"]')?.content ?? "";
 const labels = JSON.parse($("case-labels")?.textContent || "{}");
 const seqKey = `seus.case.lastSeq:${caseId}:${user}`;
 
@@ -31,13 +24,6 @@ let initialised = false;
 function label(table, code) {
   if (code === null || code === undefined || code === "") return "";
   return labels[table]?.[code] ?? String(code);
-}
-
-function el(tag, className = "", text = null) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== null && text !== undefined) node.textContent = String(text);
-  return node;
 }
 
 function time(iso, { withDate = true } = {}) {
@@ -68,26 +54,9 @@ function button(text, className, onClick) {
 }
 
 async function api(method, url, body) {
-  const init = { method, credentials: "same-origin", headers: { Accept: "application/json" } };
-  if (method !== "GET") init.headers["X-CSRF-Token"] = csrf;
-  if (body !== undefined) {
-    init.headers["Content-Type"] = "application/json";
-    init.body = JSON.stringify(body);
-  }
-  let response;
-  try {
-    response = await fetch(url, init);
-  } catch {
-    return { ok: false, status: 0, data: null, detail: "Server non raggiungibile: riprova." };
-  }
-  let data = null;
-  try { data = await response.json(); } catch { data = null; }
-  let detailText = typeof data?.detail === "string" ? data.detail : `Errore ${response.status}.`;
-  if (Array.isArray(data?.errors) && data.errors.length) {
-    detailText += " " + data.errors.map((e) => `${e.field}: ${e.message}`).join("; ");
-  }
-  if (response.status === 401) detailText = "Sessione scaduta: accedi di nuovo.";
-  return { ok: response.ok, status: response.status, data, detail: detailText };
+  const result = await callApi(method, url, body);
+  if (result.status === 401) result.detail = "Sessione scaduta: accedi di nuovo.";
+  return result;
 }
 
 function showError(message) {
@@ -97,9 +66,7 @@ function showError(message) {
 }
 
 function announce(text) {
-  const node = $("live-announcer");
-  node.textContent = "";
-  setTimeout(() => { node.textContent = text; }, 50);
+  say($("live-announcer"), text);
 }
 
 function fact(list, term, value) {

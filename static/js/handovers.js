@@ -1,20 +1,13 @@
 // The territorial service's page (/passaggi): its zone's handovers, live, each with its
 // dossier (always rendered as text), accept, or reject with a reason.
 import { LiveStream } from "./live.js";
+import { api as callApi } from "./api.js";
+import { STATUS_LABELS, TIME_ZONE, announce as say, el } from "./format.js";
 
-const TIME_ZONE = "Europe/Rome";
-const STATUS_LABELS = {
-  connecting: "Connessione…",
-  live: "In linea",
-  reconnecting: "Riconnessione…",
-  offline: "Non in linea",
-  ended: "Sessione terminata",
-};
 
 const $ = (id) => document.getElementById(id);
 const page = $("handovers-page");
 const user = page.dataset.user || "";
-const csrf = document.querySelector('meta[name="csrf-token"]')?.content ?? "";
 const labels = JSON.parse($("handover-labels")?.textContent || "{}");
 const seqKey = `seus.handovers.lastSeq:${user}`;
 const filter = $("handover-filter");
@@ -22,13 +15,6 @@ const filter = $("handover-filter");
 function label(table, code) {
   if (code === null || code === undefined || code === "") return "";
   return labels[table]?.[code] ?? String(code);
-}
-
-function el(tag, className = "", text = null) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== null && text !== undefined) node.textContent = String(text);
-  return node;
 }
 
 function when(iso) {
@@ -43,32 +29,12 @@ function when(iso) {
   return node;
 }
 
-async function api(method, url, body) {
-  const init = { method, credentials: "same-origin", headers: { Accept: "application/json" } };
-  if (method !== "GET") init.headers["X-CSRF-Token"] = csrf;
-  if (body !== undefined) {
-    init.headers["Content-Type"] = "application/json";
-    init.body = JSON.stringify(body);
-  }
-  let response;
-  try {
-    response = await fetch(url, init);
-  } catch {
-    return { ok: false, status: 0, data: null, detail: "Server non raggiungibile: riprova." };
-  }
-  let data = null;
-  try { data = await response.json(); } catch { data = null; }
-  let detail = typeof data?.detail === "string" ? data.detail : `Errore ${response.status}.`;
-  if (Array.isArray(data?.errors) && data.errors.length) {
-    detail += " " + data.errors.map((e) => e.message).join("; ");
-  }
-  return { ok: response.ok, status: response.status, data, detail };
+function api(method, url, body) {
+  return callApi(method, url, body, { fieldErrors: "message" });
 }
 
 function announce(text) {
-  const node = $("live-announcer");
-  node.textContent = "";
-  setTimeout(() => { node.textContent = text; }, 50);
+  say($("live-announcer"), text);
 }
 
 function showError(message) {

@@ -1,14 +1,14 @@
 // Referral intake: the form (POST /api/v1/referrals, idempotent) and, for a referrer's web user,
 // the live status of its own referrals (referral.progressed events).
 import { LiveStream } from "./live.js";
+import { api } from "./api.js";
+import { STATUS_LABELS, TIME_ZONE } from "./format.js";
 
-const TIME_ZONE = "Europe/Rome";
 const page = document.getElementById("intake-page");
 const form = document.getElementById("referral-form");
 const errorBox = document.getElementById("referral-errors");
 const done = document.getElementById("referral-done");
 const announcer = document.getElementById("referral-announcer");
-const csrf = document.querySelector('meta[name="csrf-token"]')?.content ?? "";
 
 // ---- Idempotency-Key: one per form fill, kept until the referral is received ----
 
@@ -178,15 +178,13 @@ function showProblems(detail, problems = []) {
   errorBox.focus();
 }
 
-async function describeFailure(response) {
-  let data = null;
-  try { data = await response.json(); } catch { data = null; }
-  const problems = Array.isArray(data?.errors) ? data.errors : [];
-  let detail = typeof data?.detail === "string" && data.detail ? data.detail : `Invio non riuscito (errore ${response.status}).`;
-  if (response.status === 422) detail = "La segnalazione non è stata inviata: correggere i campi indicati.";
-  if (response.status === 401) detail = "Sessione scaduta: accedere di nuovo. La segnalazione non è stata inviata.";
-  if (response.status === 413) detail = "Testo troppo lungo: la segnalazione non è stata inviata.";
-  return { detail, problems, code: data?.error };
+/** The form's own words for a failed send (api.js's answer), with the fields at fault. */
+function describeFailure(result) {
+  let detail = result.detail;
+  if (result.status === 422) detail = "La segnalazione non è stata inviata: correggere i campi indicati.";
+  if (result.status === 401) detail = "Sessione scaduta: accedere di nuovo. La segnalazione non è stata inviata.";
+  if (result.status === 413) detail = "Testo troppo lungo: la segnalazione non è stata inviata.";
+  return { detail, problems: result.errors, code: result.data?.error };
 }
 
 // ---- sending ----
@@ -215,21 +213,21 @@ async function send() {
   form.setAttribute("aria-busy", "true");
   idempotencyKey ??= newKey();
   try {
-    const response = await fetch("/api/v1/referrals", {
-      method: "POST",
-      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf, "Idempotency-Key": idempotencyKey },
-      body: JSON.stringify(referralBody()),
-      credentials: "same-origin",
+    const response = await api("POST", "/api/v1/referrals", referralBody(), {
+      headers: { "Idempotency-Key": idempotencyKey },
+      fallback: (status) => `Invio non riuscito (errore ${status}).`,
+      fieldErrors: "none",
     });
+    if (response.status === 0) throw new Error("unreachable");
     if (response.status === 201) {
-      const answer = await response.json();
+      const answer = response.data;
       idempotencyKey = null; // received: the next fill is a new referral
       form.reset();
       showDone(answer);
       upsertRow({ ...answer, updated_at: answer.received_at });
       return;
     }
-    const failure = await describeFailure(response);
+    const failure = describeFailure(response);
     if (response.status === 409 && failure.code === "conflict") {
       // This key was already used for a referral with other data (a lost answer, then an edit).
       idempotencyKey = null;
@@ -353,14 +351,6 @@ function reloadSoon() {
   clearTimeout(reloadTimer);
   reloadTimer = setTimeout(reload, 300);
 }
-
-const STATUS_LABELS = {
-  connecting: "Connessione…",
-  live: "In linea",
-  reconnecting: "Riconnessione…",
-  offline: "Non in linea",
-  ended: "Sessione terminata",
-};
 
 if (table) {
   const statusEl = document.getElementById("live-status");

@@ -2,6 +2,9 @@
 // State comes from GET /api/v1/queue with its `as_of`; the live stream resumes after it and
 // every later referral event is applied here. Free text is always set with textContent.
 import { LiveStream } from "./live.js";
+import { api } from "./api.js";
+import { STATUS_LABELS, el } from "./format.js";
+import { createSound } from "./sound.js";
 
 const URGENCY_RANK = { rosso: 0, giallo: 1, verde: 2 };
 const URGENCY_LABELS = { rosso: "Rosso", giallo: "Giallo", verde: "Verde" };
@@ -10,10 +13,6 @@ const CLAIM_TARGET_S = 5 * 60; // presa visione: default target, every urgency (
 const HIGHLIGHT_MS = 6000;
 const BEEP_GAP_MS = 1000;
 const REFETCH_DELAY_MS = 150;
-const STATUS_LABELS = {
-  connecting: "Connessione…", live: "In linea", reconnecting: "Riconnessione…",
-  offline: "Non in linea", ended: "Sessione terminata",
-};
 
 const root = document.getElementById("queue-page");
 const list = document.getElementById("queue-list");
@@ -24,7 +23,6 @@ const countEl = document.getElementById("queue-count");
 const statusEl = document.getElementById("live-status");
 const announcer = document.getElementById("live-announcer");
 const audioToggle = document.getElementById("audio-toggle");
-const csrf = document.querySelector('meta[name="csrf-token"]')?.content ?? "";
 const userId = Number(root.dataset.userId);
 const seqKey = `seus.queue.lastSeq:${root.dataset.user || ""}`;
 const muteKey = "seus.room.muted"; // shared with the live page: one switch for the room
@@ -42,7 +40,6 @@ let clockOffsetMs = 0; // server time - browser time
 let selectedId = null;
 
 // ---- storage (may be unavailable: never fatal) ----
-function storageGet(storage, key) { try { return storage.getItem(key); } catch { return null; } }
 function storageSet(storage, key, value) { try { storage.setItem(key, value); } catch { /* ignore */ } }
 
 // ---- loading and applying ----
@@ -127,13 +124,6 @@ function onEvent(event) {
 function byQueueOrder(a, b) {
   return (URGENCY_RANK[a.urgency] ?? 1) - (URGENCY_RANK[b.urgency] ?? 1)
     || new Date(a.received_at) - new Date(b.received_at) || a.id - b.id;
-}
-
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
 }
 
 function peopleText(entry) {
@@ -290,19 +280,13 @@ document.addEventListener("keydown", (key) => {
 
 async function claim(id) {
   errorEl.hidden = true;
-  let response;
-  try {
-    response = await fetch(`/api/v1/referrals/${id}/claim`, {
-      method: "POST", credentials: "same-origin", headers: { "X-CSRF-Token": csrf },
-    });
-  } catch {
-    showError("Server non raggiungibile: presa in carico non riuscita.");
-    return;
-  }
-  if (response.ok) { location.assign(`/coda/${id}`); return; }
-  let data = null;
-  try { data = await response.json(); } catch { data = null; }
-  showError(typeof data?.detail === "string" ? data.detail : `Presa in carico non riuscita (errore ${response.status}).`);
+  const result = await api("POST", `/api/v1/referrals/${id}/claim`, undefined, {
+    fallback: (status) => `Presa in carico non riuscita (errore ${status}).`,
+    fieldErrors: "none",
+  });
+  if (result.status === 0) { showError("Server non raggiungibile: presa in carico non riuscita."); return; }
+  if (result.ok) { location.assign(`/coda/${id}`); return; }
+  showError(result.detail);
 }
 
 function showError(text) {
@@ -312,36 +296,14 @@ function showError(text) {
 
 // ---- new referrals: visual and audible alert (mutable) ----
 
-let muted = storageGet(localStorage, muteKey) === "1";
-let audioContext = null;
-let lastBeep = 0;
-
-function audio() {
-  const Context = window.AudioContext ?? window.webkitAudioContext;
-  if (!audioContext && Context) audioContext = new Context();
-  if (audioContext?.state === "suspended") audioContext.resume().catch(() => {});
-  return audioContext;
-}
-
-function beep() {
-  const now = Date.now();
-  if (muted || now - lastBeep < BEEP_GAP_MS) return;
-  lastBeep = now;
-  const ctx = audio();
-  if (!ctx || ctx.state !== "running") return;
-  for (const [offset, pitch] of [[0, 880], [0.18, 1175]]) {
-    const start = ctx.currentTime + offset;
-    const oscillator = ctx.createOscillator();
-    const gain = ctx.createGain();
-    oscillator.frequency.value = pitch;
-    gain.gain.setValueAtTime(0.0001, start);
-    gain.gain.exponentialRampToValueAtTime(0.2, start + 0.01);
-    gain.gain.exponentialRampToValueAtTime(0.0001, start + 0.15);
-    oscillator.connect(gain).connect(ctx.destination);
-    oscillator.start(start);
-    oscillator.stop(start + 0.2);
-  }
-}
+const sound = createSound({
+  toggle: audioToggle,
+  storageKey: muteKey,
+  tones: [[0, 880], [0.18, 1175]],
+  decay: 0.15,
+  length: 0.2,
+  gapMs: BEEP_GAP_MS,
+});
 
 function alertNew(ids) {
   const now = Date.now();
@@ -357,25 +319,8 @@ function alertNew(ids) {
     : `${ids.length} nuove segnalazioni in coda.`;
   announcer.textContent = "";
   setTimeout(() => { announcer.textContent = text; }, 50);
-  beep();
+  sound.play();
 }
-
-function showMuted() {
-  audioToggle.setAttribute("aria-pressed", String(!muted));
-  audioToggle.textContent = muted ? "Audio disattivato" : "Audio attivo";
-  audioToggle.classList.toggle("is-off", muted);
-}
-
-audioToggle.addEventListener("click", () => {
-  muted = !muted;
-  storageSet(localStorage, muteKey, muted ? "1" : "0");
-  showMuted();
-  if (!muted) audio();
-});
-const unlock = () => { if (!muted) audio(); };
-document.addEventListener("pointerdown", unlock, { once: true });
-document.addEventListener("keydown", unlock, { once: true });
-showMuted();
 
 // ---- start: read the queue, then follow the log from its as_of ----
 

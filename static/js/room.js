@@ -1,10 +1,12 @@
 // The live page: connection status, event feed, room messages, audio cue.
 import { LiveStream } from "./live.js";
+import { api } from "./api.js";
+import { STATUS_LABELS, TIME_ZONE } from "./format.js";
+import { createSound } from "./sound.js";
 
 const MAX_ITEMS = 200;
 const HIGHLIGHT_MS = 4000;
 const BEEP_GAP_MS = 1000;
-const TIME_ZONE = "Europe/Rome";
 
 const TYPE_LABELS = {
   "room.message_posted": "Messaggio",
@@ -18,14 +20,6 @@ const LOGOUT_REASONS = {
   expired: "sessione scaduta",
   idle: "inattività",
   revoked: "sessione revocata",
-};
-
-const STATUS_LABELS = {
-  connecting: "Connessione…",
-  live: "In linea",
-  reconnecting: "Riconnessione…",
-  offline: "Non in linea",
-  ended: "Sessione terminata",
 };
 
 const room = document.getElementById("live-room");
@@ -189,58 +183,7 @@ function forgetSession() {
 
 // ---- audio cue ----
 
-let muted = storageGet(localStorage, muteKey) === "1";
-let audioContext = null;
-let lastBeep = 0;
-
-function audio() {
-  if (!audioContext) {
-    const Context = window.AudioContext ?? window.webkitAudioContext;
-    if (!Context) return null;
-    audioContext = new Context();
-  }
-  if (audioContext.state === "suspended") audioContext.resume().catch(() => {});
-  return audioContext;
-}
-
-function beep() {
-  const now = Date.now();
-  if (muted || now - lastBeep < BEEP_GAP_MS) return;
-  lastBeep = now;
-  const ctx = audio();
-  if (!ctx || ctx.state !== "running") return;
-  const start = ctx.currentTime;
-  const oscillator = ctx.createOscillator();
-  const gain = ctx.createGain();
-  oscillator.type = "sine";
-  oscillator.frequency.value = 880;
-  gain.gain.setValueAtTime(0.0001, start);
-  gain.gain.exponentialRampToValueAtTime(0.2, start + 0.01);
-  gain.gain.exponentialRampToValueAtTime(0.0001, start + 0.25);
-  oscillator.connect(gain).connect(ctx.destination);
-  oscillator.start(start);
-  oscillator.stop(start + 0.3);
-}
-
-function showMuted() {
-  audioToggle.setAttribute("aria-pressed", String(!muted));
-  audioToggle.textContent = muted ? "Audio disattivato" : "Audio attivo";
-  audioToggle.classList.toggle("is-off", muted);
-}
-
-audioToggle.addEventListener("click", () => {
-  muted = !muted;
-  storageSet(localStorage, muteKey, muted ? "1" : "0");
-  showMuted();
-  if (!muted) audio(); // a click is a user gesture: browsers let audio start now
-});
-
-// Browsers only start audio after a user gesture: unlock it on the first one.
-function unlockAudio() {
-  if (!muted) audio();
-}
-document.addEventListener("pointerdown", unlockAudio, { once: true });
-document.addEventListener("keydown", unlockAudio, { once: true });
+const sound = createSound({ toggle: audioToggle, storageKey: muteKey, gapMs: BEEP_GAP_MS });
 
 // ---- live stream ----
 
@@ -262,7 +205,7 @@ const live = new LiveStream({
     if (!item || !isLive) return;
     highlight(item);
     announce(event);
-    if (actorOf(event) !== user || event.type !== "room.message_posted") beep();
+    if (actorOf(event) !== user || event.type !== "room.message_posted") sound.play();
   },
   onStatus(status) {
     statusEl.dataset.status = status;
@@ -273,7 +216,6 @@ const live = new LiveStream({
 });
 
 showPosition(live.lastSeq);
-showMuted();
 feedEmpty.hidden = feed.children.length > 0;
 window.addEventListener("pagehide", saveFeed);
 document.addEventListener("visibilitychange", () => {
@@ -291,7 +233,6 @@ if (form) {
   const textarea = form.elements.namedItem("body");
   const button = form.querySelector('button[type="submit"]');
   const errorBox = document.getElementById("room-message-error");
-  const csrf = document.querySelector('meta[name="csrf-token"]')?.content ?? "";
   let pending = false;
 
   const clearError = () => {
@@ -319,19 +260,9 @@ if (form) {
     errorBox.hidden = false;
   };
 
-  const describeFailure = async (response) => {
-    let data = null;
-    try { data = await response.json(); } catch { data = null; }
-    const errors = Array.isArray(data?.errors) ? data.errors : [];
-    const messages = errors.map((e) => String(e?.message ?? "")).filter(Boolean);
-    let detail = typeof data?.detail === "string" && data.detail ? data.detail : null;
-    if (!detail) {
-      detail = response.status === 401 || response.status === 403
-        ? "Sessione non valida: accedi di nuovo."
-        : `Invio non riuscito (errore ${response.status}).`;
-    }
-    return [detail, messages];
-  };
+  const failureText = (status) => (status === 401 || status === 403
+    ? "Sessione non valida: accedi di nuovo."
+    : `Invio non riuscito (errore ${status}).`);
 
   form.addEventListener("submit", async (submitEvent) => {
     submitEvent.preventDefault();
@@ -341,16 +272,15 @@ if (form) {
     button.disabled = true;
     form.setAttribute("aria-busy", "true");
     try {
-      const response = await fetch("/api/v1/room/messages", {
-        method: "POST",
-        headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
-        body: JSON.stringify({ body: textarea.value }),
-        credentials: "same-origin",
+      const result = await api("POST", "/api/v1/room/messages", { body: textarea.value }, {
+        fallback: failureText,
+        fieldErrors: "none",
       });
-      if (response.status === 201) {
+      if (result.status === 0) throw new Error("unreachable");
+      if (result.status === 201) {
         textarea.value = "";
       } else {
-        showError(...(await describeFailure(response)));
+        showError(result.detail, result.errors.map((e) => String(e?.message ?? "")).filter(Boolean));
       }
     } catch {
       showError("Server non raggiungibile: il messaggio non è stato inviato.");

@@ -3,8 +3,10 @@
 // Idempotency-Key and is sent in order; a failed send is retried with backoff; a resend of the
 // same key gets the server's first answer, so nothing is applied twice and nothing is lost.
 import { LiveStream, backoffDelay } from "./live.js";
+import { api } from "./api.js";
+import { STATUS_LABELS as LIVE_LABELS, TIME_ZONE, announce as say, el, romeTime } from "./format.js";
+import { createSound } from "./sound.js";
 
-const TIME_ZONE = "Europe/Rome";
 const SEND_TIMEOUT_MS = 15000;
 const RETRY_MIN_MS = 1000;
 const RETRY_MAX_MS = 30000;
@@ -36,13 +38,6 @@ const BUTTON_LABELS = {
   available: "Disponibile",
   off_duty: "Fuori servizio",
 };
-const LIVE_LABELS = {
-  connecting: "Connessione…",
-  live: "In linea",
-  reconnecting: "Riconnessione…",
-  offline: "Non in linea",
-  ended: "Sessione terminata",
-};
 const URGENCY_LABELS = { rosso: "Rosso", giallo: "Giallo", verde: "Verde" };
 const REQUEST_STATUS = {
   requested: "richiesta", held: "prenotata", confirmed: "confermata", in_use: "in uso",
@@ -58,23 +53,9 @@ const FINAL = new Set([400, 404, 409, 413, 415, 422]); // the server said no: do
 
 const root = document.getElementById("tablet");
 const unitId = root.dataset.unitId;
-const csrf = document.querySelector('meta[name="csrf-token"]')?.content ?? "";
 const $ = (id) => document.getElementById(id);
 
 // ---- small helpers ----
-
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined && text !== null) node.textContent = String(text);
-  return node;
-}
-
-function romeTime(iso) {
-  const date = new Date(iso);
-  if (!iso || Number.isNaN(date.getTime())) return "—";
-  return date.toLocaleTimeString("it-IT", { timeZone: TIME_ZONE, hour: "2-digit", minute: "2-digit" });
-}
 
 function newKey() {
   if (crypto.randomUUID) return crypto.randomUUID();
@@ -83,9 +64,7 @@ function newKey() {
 }
 
 function announce(text) {
-  const announcer = $("live-announcer");
-  announcer.textContent = "";
-  setTimeout(() => { announcer.textContent = text; }, 50);
+  say($("live-announcer"), text);
 }
 
 let alertTimer = null;
@@ -127,33 +106,14 @@ let sending = false;
 let retryTimer = null;
 let blocked = null; // "session" when only a new login can help
 
-async function send(item) {
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), SEND_TIMEOUT_MS);
-  try {
-    return await fetch(PATHS[item.kind], {
-      method: "POST",
-      credentials: "same-origin",
-      headers: {
-        "Content-Type": "application/json",
-        "X-CSRF-Token": csrf,
-        "Idempotency-Key": item.key,
-      },
-      body: JSON.stringify(item.body),
-      signal: controller.signal,
-    });
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-async function detailOf(response) {
-  try {
-    const data = await response.json();
-    return typeof data?.detail === "string" ? data.detail : `errore ${response.status}`;
-  } catch {
-    return `errore ${response.status}`;
-  }
+/** One send of an outbox item: status 0 when the network is down or there is no answer in time. */
+function send(item) {
+  return api("POST", PATHS[item.kind], item.body, {
+    headers: { "Idempotency-Key": item.key },
+    timeoutMs: SEND_TIMEOUT_MS,
+    fallback: (status) => `errore ${status}`,
+    fieldErrors: "none",
+  });
 }
 
 /** Send the outbox in order, one at a time; stop at the first failure and retry later. */
@@ -164,31 +124,27 @@ async function pump() {
   try {
     while (outbox.length) {
       const item = outbox[0];
-      let response;
-      try {
-        response = await send(item);
-      } catch {
-        response = null; // network down, or no answer in time
-      }
-      if (response && response.ok) {
+      const result = await send(item);
+      const answered = result.status !== 0; // 0: network down, or no answer in time
+      if (answered && result.ok) {
         outbox = outbox.filter((i) => i.key !== item.key);
         saveOutbox();
-        await applyAnswer(item, response);
+        applyAnswer(item, result.data);
         continue;
       }
-      if (response && FINAL.has(response.status)) {
+      if (answered && FINAL.has(result.status)) {
         outbox = outbox.filter((i) => i.key !== item.key);
         saveOutbox();
-        showAlert(`«${item.label}» non accettata: ${await detailOf(response)}`, true);
+        showAlert(`«${item.label}» non accettata: ${result.detail}`, true);
         continue;
       }
-      if (response && (response.status === 401 || response.status === 403)) {
+      if (answered && (result.status === 401 || result.status === 403)) {
         blocked = "session";
         showAlert("Sessione del tablet scaduta: le azioni restano qui. Accedi di nuovo dal tablet per inviarle.", true);
         break;
       }
       item.tries = (item.tries ?? 0) + 1;
-      item.last_error = response ? `errore ${response.status}` : "server non raggiungibile";
+      item.last_error = answered ? `errore ${result.status}` : "server non raggiungibile";
       saveOutbox();
       retryTimer = setTimeout(pump, backoffDelay(item.tries - 1, RETRY_MIN_MS, RETRY_MAX_MS));
       break;
@@ -201,9 +157,7 @@ async function pump() {
 }
 
 /** What the server answered becomes what is shown (the network may drop before a refresh). */
-async function applyAnswer(item, response) {
-  let data;
-  try { data = await response.json(); } catch { return; }
+function applyAnswer(item, data) {
   if (!state || !data) return;
   if (item.kind === "status" && data.unit) {
     state.unit = data.unit;
@@ -358,56 +312,25 @@ function scheduleRefresh(delay = 150) {
 
 // ---- a new assignment: at once, with a sound ----
 
-let muted = localStorage.getItem("seus.tablet.muted") === "1";
-let audioContext = null;
-
-function audio() {
-  const Context = window.AudioContext ?? window.webkitAudioContext;
-  if (!audioContext && Context) audioContext = new Context();
-  if (audioContext?.state === "suspended") audioContext.resume().catch(() => {});
-  return audioContext;
-}
-
-function alarm() {
-  const ctx = muted ? null : audio();
-  if (!ctx || ctx.state !== "running") return;
-  for (let i = 0; i < 3; i++) {
-    const start = ctx.currentTime + i * 0.35;
-    const oscillator = ctx.createOscillator();
-    const gain = ctx.createGain();
-    oscillator.frequency.value = i === 2 ? 1175 : 880;
-    gain.gain.setValueAtTime(0.0001, start);
-    gain.gain.exponentialRampToValueAtTime(0.3, start + 0.02);
-    gain.gain.exponentialRampToValueAtTime(0.0001, start + 0.3);
-    oscillator.connect(gain).connect(ctx.destination);
-    oscillator.start(start);
-    oscillator.stop(start + 0.32);
-  }
-}
+const sound = createSound({
+  toggle: $("audio-toggle"),
+  storageKey: "seus.tablet.muted",
+  tones: [[0, 880], [0.35, 880], [0.7, 1175]],
+  peak: 0.3,
+  attack: 0.02,
+  decay: 0.3,
+  length: 0.32,
+  unlockOn: ["pointerdown"],
+});
 
 function newAssignment(assignment) {
   $("tablet-alert").hidden = true; // what was said about an earlier assignment no longer holds
   const panel = $("assignment");
   panel.classList.add("is-new");
   setTimeout(() => panel.classList.remove("is-new"), 8000);
-  alarm();
+  sound.play();
   announce(`Nuovo intervento ${assignment.case_number}: ${assignment.place?.municipality ?? ""}`);
 }
-
-function showMuted() {
-  const toggle = $("audio-toggle");
-  toggle.setAttribute("aria-pressed", String(!muted));
-  toggle.textContent = muted ? "Audio disattivato" : "Audio attivo";
-  toggle.classList.toggle("is-off", muted);
-}
-
-$("audio-toggle").addEventListener("click", () => {
-  muted = !muted;
-  try { localStorage.setItem("seus.tablet.muted", muted ? "1" : "0"); } catch { /* ignore */ }
-  showMuted();
-  if (!muted) audio();
-});
-document.addEventListener("pointerdown", () => { if (!muted) audio(); }, { once: true });
 
 // ---- actions ----
 
@@ -495,7 +418,6 @@ document.addEventListener("visibilitychange", () => {
   }
 });
 
-showMuted();
 render();
 refresh().then(pump);
 live.start();

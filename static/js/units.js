@@ -1,17 +1,10 @@
 // The units board (/unita): every unit by zone and status, its case and time in status, live.
 import { LiveStream } from "./live.js";
+import { STATUS_LABELS, el, romeTime } from "./format.js";
 
-const TIME_ZONE = "Europe/Rome";
 const REFRESH_DEBOUNCE_MS = 250;
 const TICK_MS = 30000;
 
-const STATUS_LABELS = {
-  connecting: "Connessione…",
-  live: "In linea",
-  reconnecting: "Riconnessione…",
-  offline: "Non in linea",
-  ended: "Sessione terminata",
-};
 const SKILL_LABELS = {
   cultural_mediation: "mediazione culturale",
   minors: "minori",
@@ -43,13 +36,6 @@ let board = { units: [], zones: [] };
 
 // ---- small helpers ----
 
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined && text !== null) node.textContent = String(text);
-  return node;
-}
-
 /** "12 min", "3 h 05 min", "2 g 4 h": how long since `iso`. */
 export function elapsed(iso, now = Date.now()) {
   const ms = now - new Date(iso).getTime();
@@ -59,14 +45,6 @@ export function elapsed(iso, now = Date.now()) {
   const hours = Math.floor(minutes / 60);
   if (hours < 24) return `${hours} h ${String(minutes % 60).padStart(2, "0")} min`;
   return `${Math.floor(hours / 24)} g ${hours % 24} h`;
-}
-
-function romeTime(iso, withDate = false) {
-  const date = new Date(iso);
-  if (Number.isNaN(date.getTime())) return "—";
-  return withDate
-    ? date.toLocaleString("it-IT", { timeZone: TIME_ZONE, dateStyle: "short", timeStyle: "short" })
-    : date.toLocaleTimeString("it-IT", { timeZone: TIME_ZONE, hour: "2-digit", minute: "2-digit" });
 }
 
 // ---- filters (kept in the address, so a reload or a shared link keeps them) ----

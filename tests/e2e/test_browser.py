@@ -6,20 +6,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests import support
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 TIMEOUT_MS = 10_000
 SCREENSHOT = Path("/tmp/seus-live.png")
 
@@ -47,20 +37,8 @@ def browser() -> Iterator[Browser]:
     """One browser per test, asked for after the database and console fixtures: while the
     Playwright sync API runs, the thread has a running event loop, and those fixtures use
     asyncio.run."""
-    if not CHROMIUM.exists():
-        pytest.fail(
-            f"{CHROMIUM} is missing: the browser tests drive Debian's chromium and never "
-            "download one. Install it (apt-get install chromium), or run scripts/test, "
-            "which does."
-        )
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, timeout=30_000
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with support.browser() as launched:
+        yield launched
 
 
 @pytest.fixture

@@ -16,10 +16,9 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests import support
-from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS
 
 FIRENZE = "048017"
 ACTION_MS = 5_000  # every click, fill and navigation
@@ -55,16 +54,8 @@ def unit_id(database_url: str, people: dict[str, support.Person]) -> int:
 @pytest.fixture
 def browser() -> Iterator[Browser]:
     """Asked for after the database, console and unit fixtures (they use asyncio.run)."""
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (scripts/test does).")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, timeout=30_000
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with support.browser() as launched:
+        yield launched
 
 
 @pytest.fixture

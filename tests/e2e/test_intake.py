@@ -8,13 +8,12 @@ import copy
 import json
 import uuid
 from collections.abc import Coroutine, Iterator
-from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from console.intake_schemas import EXAMPLE
 from tests import support
@@ -344,21 +343,11 @@ async def test_an_operator_enters_a_phone_referral_through_the_same_api_with_its
 
 # -- in a browser ----------------------------------------------------------------------------
 
-CHROMIUM = Path("/usr/bin/chromium")
-
 
 @pytest.fixture
 def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing (apt-get install chromium, or run scripts/test)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"], timeout=30_000
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with support.browser() as launched:
+        yield launched
 
 
 def in_thread(coroutine: Coroutine[Any, Any, Any]) -> Any:

@@ -10,13 +10,13 @@ from typing import Any
 
 import asyncpg
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from console.db import Database, create_pool
 from dispatch import access
 from dispatch.events import NewEvent
 from tests import support
-from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS
+from tests.e2e.test_browser import TIMEOUT_MS
 
 REFERRER_KEY = "api-key-referrer"
 
@@ -220,16 +220,8 @@ def in_thread(coroutine: Any) -> Any:
 
 @pytest.fixture
 def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (see scripts/test).")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, timeout=30_000
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with support.browser() as launched:
+        yield launched
 
 
 def queue_as(browser: Browser, console: support.Console, person: support.Person) -> Page:

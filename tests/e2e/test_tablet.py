@@ -14,10 +14,9 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Route, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Route, expect
 
 from tests import fleet_support, support
-from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS
 
 TIMEOUT_MS = 10_000
 
@@ -241,16 +240,8 @@ async def test_a_dispatch_reaches_only_its_units_tablet_whose_reports_move_the_c
 @pytest.fixture
 def browser() -> Iterator[Browser]:
     """Asked for after the database and console fixtures (they use asyncio.run)."""
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (scripts/test does).")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, timeout=30_000
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with support.browser() as launched:
+        yield launched
 
 
 @pytest.fixture

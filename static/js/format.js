@@ -1,0 +1,35 @@
+// Small helpers the pages share: element creation, screen-reader announcements, the live
+// status labels and times in Europe/Rome.
+
+export const TIME_ZONE = "Europe/Rome";
+
+export const STATUS_LABELS = {
+  connecting: "Connessione…",
+  live: "In linea",
+  reconnecting: "Riconnessione…",
+  offline: "Non in linea",
+  ended: "Sessione terminata",
+};
+
+/** A new element; text (when given) is always set as text, never as HTML. */
+export function el(tag, className = "", text = null) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== null && text !== undefined) node.textContent = String(text);
+  return node;
+}
+
+/** Say `text` in a live region (emptied first, so the same text is said again). */
+export function announce(node, text) {
+  node.textContent = "";
+  setTimeout(() => { node.textContent = text; }, 50);
+}
+
+/** "14:05" in Rome (or "dd/mm/yy, 14:05" withDate); "—" when there is no valid time. */
+export function romeTime(iso, withDate = false) {
+  const date = new Date(iso);
+  if (!iso || Number.isNaN(date.getTime())) return "—";
+  return withDate
+    ? date.toLocaleString("it-IT", { timeZone: TIME_ZONE, dateStyle: "short", timeStyle: "short" })
+    : date.toLocaleTimeString("it-IT", { timeZone: TIME_ZONE, hour: "2-digit", minute: "2-digit" });
+}
