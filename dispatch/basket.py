@@ -294,7 +294,7 @@ def case_moved(
         payload={
             "case_id": case_id,
             "case_number": case_number,
-            "from": previous.value,
+            "previous": previous.value,
             "status": target.value,
             "reason": "prima risorsa attivata",
             "booking_id": booking_id,

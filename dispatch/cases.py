@@ -217,7 +217,7 @@ def closed(
         payload={
             "case_id": case_id,
             "case_number": case_number,
-            "from": previous.value,
+            "previous": previous.value,
             "status": Status.CLOSED.value,
             "reason": reason,
         },

@@ -128,7 +128,7 @@ async def test_a_booking_lives_held_confirmed_in_use_released_with_an_event_at_e
         "resources_in_place"
     )
     [moved] = await logged(db, "case.status_changed")
-    assert moved["payload"]["from"] == "on_scene"
+    assert moved["payload"]["previous"] == "on_scene"
     assert moved["payload"]["status"] == "resources_in_place"
     assert moved["audience"] == [access.ROOM]
     [told] = await logged(db, "referral.progressed")

@@ -369,7 +369,7 @@ async def test_closing_follows_the_table_and_tells_the_referrer(
     assert closed.status == "closed"
     events = by_type(await events_since(db, before))
     assert events["case.closed"]["payload"]["reason"] == "Concluso"
-    assert events["case.closed"]["payload"]["from"] == "handover_accepted"
+    assert events["case.closed"]["payload"]["previous"] == "handover_accepted"
     assert events["referral.progressed"]["payload"]["status"] == "closed"
     assert await db.pool.fetchval("SELECT status FROM cases WHERE id = $1", busy_case) == "on_scene"
 

@@ -174,7 +174,7 @@ def test_closing_records_who_from_where_and_why() -> None:
     assert event.type == "case.closed"
     assert event.audience == frozenset({access.ROOM})
     assert event.actor == "user:4"
-    assert event.payload["from"] == "handover_accepted"
+    assert event.payload["previous"] == "handover_accepted"
     assert event.payload["status"] == "closed"
     assert event.payload["reason"] == "Fatto"
     assert event.payload["case_id"] == 7
