@@ -11,13 +11,14 @@ import contextlib
 import logging
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
 import asyncpg
 import uvicorn
 
-from console import config, demo, geography, logs
+from console import config, demo, geography, logs, policies
 from console.app import create_app
 from console.db import Database, create_pool
 from console.embedded import EmbeddedPostgres, EmbeddedRedis
@@ -75,6 +76,7 @@ async def prepare(settings: config.Settings, seed_demo: bool) -> None:
     conn = await asyncpg.connect(settings.database_url)
     try:
         added = await geography.ensure_loaded(conn)
+        await policies.ensure_seeded(conn, datetime.now(UTC))
     finally:
         await conn.close()
     if added:

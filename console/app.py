@@ -23,6 +23,7 @@ from console import (
     assessment,
     bookings,
     casework,
+    clockwork,
     errors,
     fleet,
     handovers,
@@ -129,6 +130,9 @@ def create_app(settings: Settings) -> Starlette:
         )
         app.state.services = Services(settings, db, redis, hub, bus, limiter)
         timers = scheduler.start(db, settings.session_policy)
+        clock_runner = clockwork.Runner(db, timers)
+        hub.watchers.append(clock_runner.observe)
+        clock_runner.start()
         log.info("console ready", extra={"head": hub.head})
         try:
             yield

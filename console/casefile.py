@@ -229,6 +229,11 @@ async def load_handovers(
     ]
 
 
+QUIET_CLOCK_EVENTS = frozenset(
+    {"clock.started", "clock.met", "clock.cancelled", "clock.paused", "clock.resumed"}
+)
+
+
 async def case_events(
     conn: asyncpg.Connection,
     case_id: int,
@@ -241,17 +246,20 @@ async def case_events(
     """The case's events that `tags` may see, oldest first.
 
     An event belongs to the case when its subject is the case or its referral, or its payload
-    names the case (`case_id`): see docs/cases.md.
+    names the case (`case_id`): see docs/cases.md. Of its clocks, only warnings, breaches and
+    urgency re-targets are told: starts and stops are bookkeeping, on the clocks themselves.
     """
     rows: list[asyncpg.Record] = await conn.fetch(
         "SELECT seq, type, subject, payload, actor, at FROM events"
         " WHERE (subject = ANY($1::text[]) OR payload->>'case_id' = $2)"
-        " AND audience && $3::text[] AND seq > $4 ORDER BY seq LIMIT $5",
+        " AND audience && $3::text[] AND seq > $4 AND NOT (type = ANY($6::text[]))"
+        " ORDER BY seq LIMIT $5",
         [f"case:{case_id}", f"referral:{referral_id}"],
         str(case_id),
         sorted(tags),
         after,
         limit,
+        sorted(QUIET_CLOCK_EVENTS),
     )
     return rows
 

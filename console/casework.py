@@ -144,6 +144,16 @@ class CaseCloseIn(RequestModel):
         return _printable(value)
 
 
+class CaseUrgencyIn(RequestModel):
+    urgency: Literal["rosso", "giallo", "verde"] = Field(description="The new urgency code")
+    reason: str = Field(min_length=1, max_length=2000, description="Why the code changes")
+
+    @field_validator("reason")
+    @classmethod
+    def printable(cls, value: str) -> str:
+        return _printable(value)
+
+
 class CaseState(BaseModel):
     id: int
     case_number: str
@@ -387,6 +397,73 @@ async def close_case(
         flagged=False,
         seq=tx.logged[-1].seq,
     )
+
+
+async def change_urgency(
+    db: Database, principal: access.Principal, case_id: int, urgency: str, reason: str
+) -> CaseState:
+    """Re-code an open case: its clocks keep the time counted and take the new targets."""
+    async with db.action() as tx:
+        row = await tx.conn.fetchrow(
+            "SELECT case_number, status, zone_id, urgency, flagged FROM cases WHERE id = $1"
+            " FOR UPDATE",
+            case_id,
+        )
+        if row is None:
+            raise errors.NotFound("Caso non trovato.")
+        if row["status"] == cases.Status.CLOSED:
+            raise errors.Conflict("Il caso è chiuso: il codice non cambia più.")
+        if row["urgency"] == urgency:
+            raise errors.Conflict(f"Il caso ha già il codice {urgency}.")
+        await tx.conn.execute(
+            "UPDATE cases SET urgency = $2, updated_at = $3 WHERE id = $1", case_id, urgency, tx.now
+        )
+        active = await tx.conn.fetch(
+            "SELECT id FROM assignments WHERE case_id = $1 AND done_at IS NULL"
+            " AND cancelled_at IS NULL",
+            case_id,
+        )
+        tx.emit(
+            cases.urgency_changed(
+                case_id,
+                row["case_number"],
+                row["zone_id"],
+                row["urgency"],
+                urgency,
+                reason,
+                principal,
+                [a["id"] for a in active],
+            )
+        )
+    status = cases.Status(row["status"])
+    return CaseState(
+        id=case_id,
+        case_number=row["case_number"],
+        status=status.value,
+        status_label=cases.STATUS_LABELS[status],
+        flagged=row["flagged"],
+        seq=tx.logged[0].seq,
+    )
+
+
+@operation(
+    "POST",
+    "/api/v1/cases/{id}/urgency",
+    summary="Change an open case's urgency code (its clocks take the new targets)",
+    body=CaseUrgencyIn,
+    response=CaseState,
+    permission=access.Permission.MANAGE_CASES,
+    errors=(404, 409),
+    tag="cases",
+    description="The time already counted on every open clock of the case and of its units is"
+    " kept; the targets become the new code's. 409 when the case is closed or already has it.",
+    example={"urgency": "rosso", "reason": "Il PS segnala che la persona ha minori con sé."},
+)
+async def post_urgency(
+    request: Request, principal: access.Principal, body: CaseUrgencyIn, _: None
+) -> CaseState:
+    db = services.of(request).db
+    return await change_urgency(db, principal, _case_id(request), body.urgency, body.reason)
 
 
 @operation(

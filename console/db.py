@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import asyncpg
 
-from console import eventlog
+from console import clockwork, eventlog
 from dispatch.events import Event, NewEvent
 
 CommitListener = Callable[[Sequence[Event]], None]
@@ -54,10 +54,11 @@ class Database:
 
     @asynccontextmanager
     async def action(self, now: datetime | None = None) -> AsyncIterator[Tx]:
-        """Run one use case: rows and their events commit together, then are published."""
+        """Run one use case: rows, clocks and events commit together, then are published."""
         async with self.pool.acquire(timeout=5) as conn, conn.transaction():
             tx = Tx(conn=conn, now=now or datetime.now(UTC))
             yield tx
+            await clockwork.track(tx)  # the clocks move with the workflow, in this transaction
             tx.logged = await eventlog.append(conn, tx.pending, tx.now)
         if tx.logged:
             for listener in self.listeners:

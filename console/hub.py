@@ -11,7 +11,7 @@ import asyncio
 import collections
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import asyncpg
 
@@ -82,6 +82,7 @@ class Hub:
         self._inbox: asyncio.Queue[object] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self._poll_queued = False
+        self.watchers: list[Callable[[Sequence[Event]], None]] = []  # in-process consumers
 
     async def start(self) -> None:
         self.head = await eventlog.head(self.pool)
@@ -166,5 +167,10 @@ class Hub:
             for sub in list(self.subscribers):
                 if session and sub.principal.session_id == session:
                     sub.end(CLOSE_SESSION_ENDED)
+        for watcher in self.watchers:
+            try:
+                watcher((event,))
+            except Exception:
+                log.exception("hub watcher failed", extra={"seq": event.seq})
         metrics.EVENT_HEAD.set(event.seq)
         metrics.EVENT_LAG.observe(max(0.0, time.time() - event.at.timestamp()))

@@ -21,6 +21,11 @@ EVENT_LAG = Histogram(
     "From an event's commit time to its delivery to this instance's sockets",
     buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
+CLOCK_LATENESS = Histogram(
+    "seus_clock_lateness_seconds",
+    "From a clock warning's or breach's due time to its event being written",
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60, 600, 3600),
+)
 BUS_ERRORS = Counter("seus_bus_errors_total", "Redis fan-out failures (publish or subscribe)")
 
 

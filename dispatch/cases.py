@@ -76,6 +76,10 @@ EVENT_LABELS = {
     "case.status_changed": "Stato del caso",
     "case.note_added": "Nota",
     "case.closed": "Caso chiuso",
+    "case.urgency_changed": "Codice di urgenza cambiato",
+    "clock.warned": "Tempo in scadenza",
+    "clock.breached": "Tempo scaduto",
+    "clock.retargeted": "Tempo ricalcolato per il nuovo codice",
     "case.unit_dispatched": "Unità inviata",
     "case.unit_on_scene": "Unità sul posto",
     "case.unit_released": "Intervento dell'unità concluso",
@@ -128,6 +132,10 @@ def event_label(event_type: str, payload: Mapping[str, Any]) -> str:
         label = f"{label}: {DECISION_LABELS.get(decision, decision)}"
     if event_type == "case.unit_released" and payload.get("how") == "recalled":
         label = EVENT_LABELS["unit.recalled"]
+    if event_type.startswith("clock.") and isinstance(payload.get("label"), str):
+        label = f"{label}: {payload['label']}"
+    if event_type == "case.urgency_changed" and isinstance(payload.get("urgency"), str):
+        label = f"{label}: {payload.get('previous')} → {payload['urgency']}"
     status = payload.get("status")
     if event_type.endswith("status_changed") and isinstance(status, str):
         label = f"{label}: {_status_label(event_type, status)}"
@@ -220,6 +228,34 @@ def closed(
             "previous": previous.value,
             "status": Status.CLOSED.value,
             "reason": reason,
+        },
+        actor=actor_of(by),
+        zone=zone,
+    )
+
+
+def urgency_changed(
+    case_id: int,
+    case_number: str,
+    zone: str,
+    previous: str,
+    urgency: str,
+    reason: str,
+    by: access.Principal,
+    assignment_ids: Iterable[int],
+) -> NewEvent:
+    """The room re-coded the case: its open clocks (and its units') take the new targets."""
+    return NewEvent(
+        type="case.urgency_changed",
+        subject=f"case:{case_id}",
+        audience=frozenset({access.ROOM}),
+        payload={
+            "case_id": case_id,
+            "case_number": case_number,
+            "previous": previous,
+            "urgency": urgency,
+            "reason": reason,
+            "assignment_ids": sorted(assignment_ids),
         },
         actor=actor_of(by),
         zone=zone,

@@ -56,11 +56,23 @@ class Target:
 
 
 @dataclass(frozen=True, slots=True)
+class Rules:
+    """The workflow moments (`dispatch.sla.Trigger` values) that move a milestone's clock."""
+
+    starts_on: frozenset[str] = frozenset()
+    pauses_on: frozenset[str] = frozenset()
+    resumes_on: frozenset[str] = frozenset()
+    stops_on: frozenset[str] = frozenset()
+    cancels_on: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
 class Policy:
     milestone: Milestone
     targets: dict[str, Target]  # by urgency: "rosso", "giallo", "verde"
     calendar: Calendar = field(default_factory=Calendar)
     warnings: tuple[float, ...] = (0.5, 0.8)
+    rules: Rules = field(default_factory=Rules)
 
     def target_for(self, urgency: str) -> Target:
         return self.targets[urgency]
@@ -171,6 +183,36 @@ def retarget(clock: Clock, policy: Policy, urgency: str, now: datetime) -> Clock
     return replace(clock, budget=budget)
 
 
+def _rules(starts: str, stops: str, cancels: str = "") -> Rules:
+    return Rules(
+        starts_on=frozenset(starts.split()),
+        stops_on=frozenset(stops.split()),
+        cancels_on=frozenset(cancels.split()),
+    )
+
+
+DEFAULT_RULES: dict[Milestone, Rules] = {
+    Milestone.REFERRAL_CLAIMED: _rules(
+        "referral_received referral_released",
+        "referral_claimed referral_reassigned",
+        "referral_decided",
+    ),
+    Milestone.ASSESSMENT_DECIDED: _rules("referral_received", "referral_decided"),
+    Milestone.UNIT_ON_SCENE: _rules("unit_dispatched", "unit_on_scene", "unit_released"),
+    Milestone.HANDOVER_SENT: _rules(
+        "case_opened handover_rejected", "handover_sent", "case_closed"
+    ),
+    # The territorial service's answer stops it, acceptance or rejection alike.
+    Milestone.HANDOVER_ACCEPTED: _rules(
+        "handover_sent", "handover_accepted handover_rejected", "case_closed"
+    ),
+    # Each check-in meets the running clock and starts the next one.
+    Milestone.UNIT_CHECK_IN: _rules(
+        "unit_on_scene unit_checked_in", "unit_checked_in", "unit_released"
+    ),
+}
+
+
 def default_policies() -> dict[Milestone, Policy]:
     """DESIGN.md section 5's defaults, the seed of the editable policy table."""
     minutes, hours = timedelta(minutes=1), timedelta(hours=1)
@@ -179,7 +221,7 @@ def default_policies() -> dict[Milestone, Policy]:
         return {u: target for u in ("rosso", "giallo", "verde")}
 
     working = Calendar(kind=Kind.WORKING_DAYS)
-    return {
+    policies = {
         Milestone.REFERRAL_CLAIMED: Policy(Milestone.REFERRAL_CLAIMED, same(Target(5 * minutes))),
         Milestone.ASSESSMENT_DECIDED: Policy(
             Milestone.ASSESSMENT_DECIDED,
@@ -210,3 +252,4 @@ def default_policies() -> dict[Milestone, Policy]:
         ),
         Milestone.UNIT_CHECK_IN: Policy(Milestone.UNIT_CHECK_IN, same(Target(30 * minutes))),
     }
+    return {m: replace(p, rules=DEFAULT_RULES[m]) for m, p in policies.items()}

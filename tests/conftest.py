@@ -7,12 +7,13 @@ import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
 import pytest
 
-from console import geography
+from console import geography, policies
 from console.config import Settings
 from console.db import Database, create_pool
 from console.embedded import EmbeddedPostgres, EmbeddedRedis, _with_database
@@ -71,6 +72,7 @@ async def _prepare(dsn: str) -> None:
     conn = await asyncpg.connect(dsn)
     try:
         await geography.ensure_loaded(conn)
+        await policies.ensure_seeded(conn, datetime.now(UTC))
     finally:
         await conn.close()
 

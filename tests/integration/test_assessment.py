@@ -53,7 +53,7 @@ async def new_referral(db: Database, **options: Any) -> int:
 async def events_after(db: Database, seq: int) -> list[dict[str, Any]]:
     rows = await db.pool.fetch(
         "SELECT seq, type, subject, zone, audience, payload, actor FROM events WHERE seq > $1"
-        " ORDER BY seq",
+        " AND type NOT LIKE 'clock.%' ORDER BY seq",
         seq,
     )
     return [dict(r) for r in rows]
