@@ -23,16 +23,20 @@ from console import (
     assessment,
     bookings,
     casework,
+    clockboard,
     clockwork,
     errors,
     fleet,
     handovers,
+    indicators,
     intake,
     live,
     ops,
     pages,
+    policies,
     room,
     scheduler,
+    supervision,
 )
 from console.bus import Bus
 from console.config import Settings
@@ -46,7 +50,21 @@ from dispatch.errors import DomainError, IllegalTransition, Refused
 log = logging.getLogger("seus.app")
 
 # The areas of the console: importing them registers their API operations; each lists its pages.
-AREAS = (pages, accounts, room, intake, assessment, casework, fleet, bookings, handovers)
+AREAS = (
+    pages,
+    accounts,
+    room,
+    intake,
+    assessment,
+    casework,
+    fleet,
+    bookings,
+    handovers,
+    clockboard,
+    policies,
+    supervision,
+    indicators,
+)
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 

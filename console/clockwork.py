@@ -36,7 +36,7 @@ log = logging.getLogger("seus.clocks")
 
 OPEN_STATES = ["running", "paused", "breached"]
 
-_COLUMNS = (
+COLUMNS = (
     "id, milestone, kind, subject_id, referral_id, case_id, assignment_id, unit_id, case_number,"
     " zone_id, urgency, state, budget, counted, running_since, warnings, warned, breached_at,"
     " calendar"
@@ -152,7 +152,7 @@ async def track(tx: Tx) -> None:
     keys = sla.keys_of(moments)
     subjects = await _subjects(conn, keys)
     open_rows = await conn.fetch(
-        f"SELECT {_COLUMNS} FROM clocks WHERE state = ANY($4) AND ("
+        f"SELECT {COLUMNS} FROM clocks WHERE state = ANY($4) AND ("
         " (kind = 'referral' AND subject_id = ANY($1)) OR (kind = 'case' AND subject_id = ANY($2))"
         " OR (kind = 'assignment' AND subject_id = ANY($3))) ORDER BY id FOR UPDATE",
         sorted(keys[Kind.REFERRAL]),
@@ -215,7 +215,7 @@ async def fire_due(db: Database, now: datetime | None = None, batch: int = BATCH
     """Fire what is due in one transaction; returns how many clocks it moved."""
     async with db.action(now) as tx:
         rows = await tx.conn.fetch(
-            f"SELECT {_COLUMNS} FROM clocks WHERE due_at <= $1 AND state = 'running'"
+            f"SELECT {COLUMNS} FROM clocks WHERE due_at <= $1 AND state = 'running'"
             " ORDER BY due_at LIMIT $2 FOR UPDATE SKIP LOCKED",
             tx.now,
             batch,

@@ -36,6 +36,9 @@ class Permission(enum.StrEnum):
     VIEW_BASKET = "view_basket"
     EDIT_BASKET = "edit_basket"
     DECIDE_HANDOVER = "decide_handover"  # a territorial service: accept or reject
+    SUPERVISE = "supervise"  # the supervisor's room: escalations, shift notes, staffing
+    VIEW_INDICATORS = "view_indicators"  # activity and SLA indicators, CSV export
+    EDIT_POLICIES = "edit_policies"  # SLA targets, calendars and rules
 
 
 _P = Permission
@@ -55,7 +58,7 @@ _ROOM = frozenset(
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.OPERATOR: _ROOM,
-    Role.SUPERVISOR: _ROOM | {_P.REASSIGN},
+    Role.SUPERVISOR: _ROOM | {_P.REASSIGN, _P.SUPERVISE, _P.VIEW_INDICATORS},
     Role.ADMIN: frozenset(
         {
             _P.VIEW_OWN,
@@ -65,6 +68,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             _P.VIEW_UNITS,
             _P.VIEW_BASKET,
             _P.EDIT_BASKET,
+            _P.VIEW_INDICATORS,
+            _P.EDIT_POLICIES,
         }
     ),
     Role.UNIT: frozenset({_P.VIEW_OWN, _P.UNIT_TABLET}),

@@ -28,7 +28,7 @@ PRINCIPALS = {
     ("role", "allowed"),
     [
         (Role.OPERATOR, ROOM_WORK),
-        (Role.SUPERVISOR, ROOM_WORK | {P.REASSIGN}),
+        (Role.SUPERVISOR, ROOM_WORK | {P.REASSIGN, P.SUPERVISE, P.VIEW_INDICATORS}),
         (
             Role.ADMIN,
             {
@@ -39,6 +39,8 @@ PRINCIPALS = {
                 P.VIEW_UNITS,
                 P.VIEW_BASKET,
                 P.EDIT_BASKET,
+                P.VIEW_INDICATORS,
+                P.EDIT_POLICIES,
             },
         ),
         (Role.UNIT, {P.VIEW_OWN, P.UNIT_TABLET}),
