@@ -33,9 +33,9 @@ from console import (
     live,
     ops,
     pages,
-    policies,
     room,
     scheduler,
+    sla_admin,
     supervision,
 )
 from console.bus import Bus
@@ -61,7 +61,7 @@ AREAS = (
     bookings,
     handovers,
     clockboard,
-    policies,
+    sla_admin,
     supervision,
     indicators,
 )
