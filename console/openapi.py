@@ -102,6 +102,8 @@ def _operation(op: Operation, components: dict[str, Any]) -> dict[str, Any]:
     ok: dict[str, Any] = {"description": "OK"}
     if op.response is not None:
         ok["content"] = {"application/json": {"schema": _schema(op.response, components)}}
+    if "content" in op.extra:  # a non-JSON answer (a CSV download)
+        ok["content"] = op.extra["content"]
     codes = set(op.errors) | {500}
     if op.auth:
         codes |= {401}

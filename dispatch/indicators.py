@@ -1,0 +1,178 @@
+"""Indicators for a period: the period's bounds, counts by key, medians and 90th percentiles.
+
+A period is a pair of days in Europe/Rome, both included. It covers the UTC instants from
+00:00 Rome of its first day (included) to 00:00 Rome of the day after its last (excluded), so
+a day is 23 or 25 hours long when the clocks change.
+
+Percentiles use linear interpolation between the closest ranks: numpy's default ("linear"),
+R's type 7, Excel's PERCENTILE.INC. For n sorted values x[0..n-1] and a percent p, h is
+(n - 1) * p / 100 and the result is x[floor(h)] + (h - floor(h)) * (x[floor(h) + 1] -
+x[floor(h)]). The median is the 50th percentile: the middle value of an odd count, the mean of
+the two middle ones of an even count. Arithmetic is exact (fractions); one value is its own
+median and percentile; no values have none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from fractions import Fraction
+from typing import TypeVar
+
+from dispatch.calendars import ROME
+
+DEFAULT_DAYS = 30  # the default period: the last 30 days, today included
+MAX_DAYS = 366  # the longest period one may ask for: a leap year
+
+
+# ---- periods --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """Days in Europe/Rome, both included."""
+
+    first: date
+    last: date
+
+    @property
+    def days(self) -> int:
+        return (self.last - self.first).days + 1
+
+    def bounds(self) -> tuple[datetime, datetime]:
+        """The UTC instants [start, end) the period covers."""
+        return start_of_day(self.first), start_of_day(self.last + timedelta(days=1))
+
+
+def start_of_day(day: date) -> datetime:
+    """00:00 in Rome of `day`, as a UTC instant (midnight exists every day in Rome)."""
+    return datetime.combine(day, time(0), tzinfo=ROME).astimezone(UTC)
+
+
+def rome_day(instant: datetime) -> date:
+    """The day in Rome an aware instant falls on."""
+    if instant.tzinfo is None:
+        raise ValueError("a naive datetime has no place in time")
+    return instant.astimezone(ROME).date()
+
+
+def default_period(now: datetime, days: int = DEFAULT_DAYS) -> Period:
+    """The last `days` days up to today in Rome, today included."""
+    last = rome_day(now)
+    return Period(last - timedelta(days=days - 1), last)
+
+
+def period_of(first: date | None, last: date | None, now: datetime) -> Period:
+    """The period asked for; a missing end is today (Rome), a missing start the default span."""
+    last = last if last is not None else rome_day(now)
+    first = first if first is not None else last - timedelta(days=DEFAULT_DAYS - 1)
+    return Period(first, last)
+
+
+def period_problems(period: Period) -> list[tuple[str, str]]:
+    """What is wrong with a period, by field ("from", "to"), in Italian."""
+    if period.first > period.last:
+        return [("from", "la data iniziale è successiva a quella finale")]
+    if period.days > MAX_DAYS:
+        return [("to", f"il periodo supera {MAX_DAYS} giorni ({period.days})")]
+    return []
+
+
+# ---- counting -------------------------------------------------------------------------------
+
+K = TypeVar("K", bound=Hashable)
+
+
+def ranked(
+    counts: Mapping[K, int], order: Sequence[K] = (), *, zeros: bool = True
+) -> list[tuple[K, int]]:
+    """Counts by key, most frequent first.
+
+    Ties keep `order`'s order, then keys not in `order` by their text; with `zeros`, every key
+    of `order` is listed even when it has no count. The same counts always give the same list.
+    """
+    merged: dict[K, int] = dict.fromkeys(order, 0) if zeros else {}
+    for key, count in counts.items():
+        merged[key] = merged.get(key, 0) + count
+    rank = {key: i for i, key in enumerate(order)}
+    return sorted(
+        merged.items(),
+        key=lambda item: (-item[1], rank.get(item[0], len(rank)), str(item[0])),
+    )
+
+
+def count_by(
+    keys: Iterable[K], order: Sequence[K] = (), *, zeros: bool = True
+) -> list[tuple[K, int]]:
+    """How many times each key occurs, ordered as `ranked` orders counts."""
+    counts: dict[K, int] = {}
+    for key in keys:
+        counts[key] = counts.get(key, 0) + 1
+    return ranked(counts, order, zeros=zeros)
+
+
+# ---- percentiles ----------------------------------------------------------------------------
+
+
+def percentile(values: Sequence[int | float | Fraction], percent: int) -> Fraction:
+    """The `percent`-th percentile by linear interpolation (numpy's default, R type 7)."""
+    if not values:
+        raise ValueError("no values: no percentile")
+    if not 0 <= percent <= 100:
+        raise ValueError(f"percent out of 0..100: {percent}")
+    ordered = sorted(Fraction(v) for v in values)
+    h = Fraction((len(ordered) - 1) * percent, 100)
+    low = int(h)  # floor: h is not negative
+    if low + 1 >= len(ordered):
+        return ordered[low]
+    return ordered[low] + (h - low) * (ordered[low + 1] - ordered[low])
+
+
+def median(values: Sequence[int | float | Fraction]) -> Fraction:
+    return percentile(values, 50)
+
+
+def seconds(elapsed: timedelta) -> Fraction:
+    """A duration in seconds, exactly (to the microsecond)."""
+    return Fraction(elapsed // timedelta(microseconds=1), 1_000_000)
+
+
+@dataclass(frozen=True, slots=True)
+class Durations:
+    """How many durations, their median and 90th percentile in seconds (None when none)."""
+
+    count: int
+    median_s: float | None
+    p90_s: float | None
+
+
+def summarize(elapsed: Sequence[timedelta]) -> Durations:
+    if not elapsed:
+        return Durations(0, None, None)
+    values = [seconds(e) for e in elapsed]
+    return Durations(len(values), float(median(values)), float(percentile(values, 90)))
+
+
+def elapsed(started_at: datetime, ended_at: datetime) -> timedelta:
+    """Real time between two aware instants (UTC arithmetic: DST changes do not count)."""
+    return ended_at.astimezone(UTC) - started_at.astimezone(UTC)
+
+
+# ---- CSV cells ------------------------------------------------------------------------------
+
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(text: str) -> str:
+    """Text a spreadsheet will not run as a formula: a leading = + - @ (or tab, CR) gets '."""
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
+def number_text(value: float | None) -> str:
+    """A number for a CSV cell: integral values without decimals, none as an empty cell."""
+    if value is None:
+        return ""
+    if float(value).is_integer():
+        return str(int(value))
+    return repr(round(float(value), 3))

@@ -1,0 +1,311 @@
+// Indicators for a period (/indicatori): referrals by category, referrer and zone; time to
+// each milestone; breaches. The figures come from GET /api/v1/indicators?from=&to= (the same
+// numbers as the CSV link); the period lives in the address. Two charts are inline SVG bars
+// built here, each with a title and a description; every text is set with textContent.
+import { api } from "./api.js";
+import { el } from "./format.js";
+
+const SVG = "http://www.w3.org/2000/svg";
+const $ = (id) => document.getElementById(id);
+
+const form = $("period-form");
+const fromInput = $("period-from");
+const toInput = $("period-to");
+const csvLink = $("csv-link");
+const errorEl = $("indicators-error");
+const loadingEl = $("indicators-loading");
+const body = $("indicators-body");
+const periodEl = $("indicators-period");
+
+const count = new Intl.NumberFormat("it-IT");
+const share = new Intl.NumberFormat("it-IT", { style: "percent", maximumFractionDigits: 1 });
+const ISO_DAY = /^\d{4}-\d{2}-\d{2}$/;
+
+const initial = { from: fromInput.value, to: toInput.value }; // as the server read the address
+let loading = 0; // the number of the latest request: older answers are dropped
+
+// ---- formatting ----
+
+/** "28/03/2026" from "2026-03-28", without passing through a time zone. */
+function day(iso) {
+  const [y, m, d] = String(iso).split("-");
+  return `${d}/${m}/${y}`;
+}
+
+/** A duration in seconds, in Italian: "45 s", "4 min 05 s", "1 h 30 min", "2 g 3 h". */
+export function duration(seconds) {
+  if (seconds === null || seconds === undefined) return "—";
+  const s = Math.round(seconds);
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, "0")} s`;
+  if (s < 86400) return `${Math.floor(s / 3600)} h ${String(Math.floor((s % 3600) / 60)).padStart(2, "0")} min`;
+  return `${Math.floor(s / 86400)} g ${Math.floor((s % 86400) / 3600)} h`;
+}
+
+function exactSeconds(seconds) {
+  return seconds === null || seconds === undefined ? "" : `${count.format(seconds)} secondi`;
+}
+
+// ---- the period ----
+
+function periodFromAddress() {
+  const params = new URLSearchParams(location.search);
+  return { from: params.get("from") || initial.from, to: params.get("to") || initial.to };
+}
+
+function query({ from, to }) {
+  const params = new URLSearchParams();
+  if (from) params.set("from", from);
+  if (to) params.set("to", to);
+  return params.toString();
+}
+
+function clearFieldErrors() {
+  for (const [input, id] of [[fromInput, "period-from-error"], [toInput, "period-to-error"]]) {
+    input.removeAttribute("aria-invalid");
+    const note = $(id);
+    note.textContent = "";
+    note.hidden = true;
+  }
+}
+
+function showFieldError(field, message) {
+  const [input, id] = field === "from" ? [fromInput, "period-from-error"] : [toInput, "period-to-error"];
+  input.setAttribute("aria-invalid", "true");
+  const note = $(id);
+  note.textContent = message;
+  note.hidden = false;
+}
+
+/** The same checks as the server's, before asking it. */
+function localProblems({ from, to }) {
+  const problems = [];
+  if (!ISO_DAY.test(from)) problems.push(["from", "indica il giorno iniziale"]);
+  if (!ISO_DAY.test(to)) problems.push(["to", "indica il giorno finale"]);
+  if (!problems.length && from > to) problems.push(["from", "la data iniziale è successiva a quella finale"]);
+  return problems;
+}
+
+function showError(text) {
+  errorEl.replaceChildren(el("p", "", text));
+  errorEl.hidden = false;
+}
+
+// ---- reading ----
+
+async function load(period) {
+  const mine = ++loading;
+  clearFieldErrors();
+  errorEl.hidden = true;
+  loadingEl.hidden = false;
+  loadingEl.textContent = "Caricamento degli indicatori…";
+  const result = await api("GET", `/api/v1/indicators?${query(period)}`, undefined, { fieldErrors: "none" });
+  if (mine !== loading) return;
+  loadingEl.hidden = true;
+  if (result.status === 401) {
+    location.assign(`/login?next=${encodeURIComponent(location.pathname + location.search)}`);
+    return;
+  }
+  if (!result.ok) {
+    for (const problem of result.errors) {
+      const field = String(problem.field).replace(/^query\./, "");
+      if (field !== "from" && field !== "to") continue;
+      showFieldError(field, problem.type === "period" ? problem.message : "data non valida (formato AAAA-MM-GG)");
+    }
+    showError(`Impossibile leggere gli indicatori: ${result.detail}`);
+    body.hidden = true;
+    return;
+  }
+  render(result.data);
+}
+
+// ---- rendering ----
+
+function cell(text, className = "") {
+  return el("td", className, text);
+}
+
+function countRows(tbody, rows, total) {
+  tbody.replaceChildren(
+    ...rows.map((row) => {
+      const tr = el("tr");
+      const th = el("th", "", row.label);
+      th.scope = "row";
+      tr.append(th, cell(count.format(row.count), "num"), cell(total ? share.format(row.count / total) : "—", "num"));
+      return tr;
+    }),
+  );
+}
+
+function durationCell(seconds) {
+  const td = cell(duration(seconds), "num");
+  if (seconds !== null && seconds !== undefined) td.title = exactSeconds(seconds);
+  return td;
+}
+
+function timeRows(tbody, milestones) {
+  tbody.replaceChildren(
+    ...milestones.map((m) => {
+      const tr = el("tr");
+      const th = el("th", "", m.label);
+      th.scope = "row";
+      tr.append(th, cell(count.format(m.count), "num"), durationCell(m.median_s), durationCell(m.p90_s));
+      return tr;
+    }),
+  );
+}
+
+function urgencyRows(tbody, milestones) {
+  const rows = [];
+  for (const m of milestones) {
+    for (const u of m.by_urgency) {
+      if (!u.count) continue;
+      const tr = el("tr");
+      tr.dataset.urgency = u.urgency;
+      const th = el("th", "", m.label);
+      th.scope = "row";
+      const code = cell("", "urgency-cell");
+      const known = ["rosso", "giallo", "verde"].includes(u.urgency);
+      code.append(el("span", known ? `urgency-badge urgency-${u.urgency}` : "urgency-badge", u.label));
+      tr.append(th, code, cell(count.format(u.count), "num"), durationCell(u.median_s), durationCell(u.p90_s));
+      rows.push(tr);
+    }
+  }
+  tbody.replaceChildren(...rows);
+  return rows.length;
+}
+
+function breachRows(tbody, breaches) {
+  tbody.replaceChildren(
+    ...breaches.map((b) => {
+      const tr = el("tr");
+      if (b.still_open) tr.classList.add("has-open");
+      const th = el("th", "", b.label);
+      th.scope = "row";
+      tr.append(th, cell(count.format(b.count), "num"), cell(count.format(b.still_open), "num"));
+      return tr;
+    }),
+  );
+}
+
+function svg(tag, attributes = {}) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, String(value));
+  return node;
+}
+
+/**
+ * Horizontal bars, one per row: the label above its bar, the count after it. The SVG is an
+ * image with a title and a description that says every figure (the table next to it too).
+ */
+export function barChart(figure, { id, title, rows, total }) {
+  const WIDTH = 560;
+  const ROW = 42;
+  const BAR = 16;
+  const VALUE_ROOM = 90;
+  const height = Math.max(rows.length, 1) * ROW + 4;
+  const max = Math.max(1, ...rows.map((r) => r.count));
+  const chart = svg("svg", {
+    viewBox: `0 0 ${WIDTH} ${height}`,
+    role: "img",
+    "aria-labelledby": `${id}-title ${id}-desc`,
+    class: "bars",
+    preserveAspectRatio: "xMinYMin meet",
+  });
+  const titleNode = svg("title", { id: `${id}-title` });
+  titleNode.textContent = title;
+  const desc = svg("desc", { id: `${id}-desc` });
+  desc.textContent = rows.length
+    ? `Totale ${count.format(total)}. ` + rows.map((r) => `${r.label}: ${count.format(r.count)}`).join("; ") + "."
+    : "Nessun dato nel periodo.";
+  chart.append(titleNode, desc);
+  rows.forEach((row, i) => {
+    const y = i * ROW;
+    const label = svg("text", { x: 0, y: y + 14, class: "bar-label" });
+    label.textContent = row.label;
+    const width = ((WIDTH - VALUE_ROOM) * row.count) / max;
+    const bar = svg("rect", { x: 0, y: y + 20, width: Math.max(width, row.count ? 2 : 0), height: BAR, rx: 3, class: "bar" });
+    const value = svg("text", { x: width + 8, y: y + 20 + BAR - 3, class: "bar-value" });
+    value.textContent = total ? `${count.format(row.count)} (${share.format(row.count / total)})` : count.format(row.count);
+    chart.append(label, bar, value);
+  });
+  const caption = el("figcaption", "visually-hidden", title);
+  figure.replaceChildren(chart, caption);
+}
+
+function render(data) {
+  const period = { from: data.first_day, to: data.last_day };
+  fromInput.value = period.from;
+  toInput.value = period.to;
+  csvLink.href = `/api/v1/indicators.csv?${query(period)}`;
+  csvLink.setAttribute("download", `indicatori-${period.from}-${period.to}.csv`);
+  const span = `dal ${day(period.from)} al ${day(period.to)}`;
+  periodEl.textContent = `Periodo ${span} (ora italiana)`;
+  document.title = `Indicatori ${span} · SEUS · Centrale operativa`;
+
+  const referrals = data.referrals;
+  $("referrals-total").textContent = count.format(referrals.total);
+  countRows($("by-trigger"), referrals.by_trigger.rows, referrals.total);
+  countRows($("by-kind"), referrals.by_referrer_kind.rows, referrals.total);
+  countRows($("by-zone"), referrals.by_zone.rows, referrals.total);
+  $("by-zone-table").hidden = referrals.by_zone.rows.length === 0;
+  $("by-zone-empty").hidden = referrals.by_zone.rows.length !== 0;
+  barChart($("chart-trigger"), {
+    id: "chart-trigger-svg",
+    title: `Segnalazioni per categoria, ${span}`,
+    rows: referrals.by_trigger.rows,
+    total: referrals.total,
+  });
+  barChart($("chart-kind"), {
+    id: "chart-kind-svg",
+    title: `Segnalazioni per ente segnalante, ${span}`,
+    rows: referrals.by_referrer_kind.rows,
+    total: referrals.total,
+  });
+
+  timeRows($("times"), data.time_to_milestone);
+  const withUrgency = urgencyRows($("times-urgency"), data.time_to_milestone);
+  $("times-urgency-table").hidden = withUrgency === 0;
+  $("times-urgency-empty").hidden = withUrgency !== 0;
+  breachRows($("breaches"), data.breaches);
+  $("indicators-as-of").textContent = `Cifre lette in un'unica istantanea (registro eventi fino al n. ${data.as_of}).`;
+  body.hidden = false;
+}
+
+// ---- the form, the presets and the address ----
+
+function go(period, push = true) {
+  const problems = localProblems(period);
+  if (problems.length) {
+    clearFieldErrors();
+    for (const [field, message] of problems) showFieldError(field, message);
+    (problems[0][0] === "from" ? fromInput : toInput).focus();
+    return;
+  }
+  if (push) {
+    const url = `${location.pathname}?${query(period)}`;
+    if (url !== location.pathname + location.search) history.pushState(period, "", url);
+  }
+  load(period);
+}
+
+form.addEventListener("submit", (event) => {
+  event.preventDefault();
+  go({ from: fromInput.value, to: toInput.value });
+});
+
+for (const link of document.querySelectorAll(".period-preset")) {
+  link.addEventListener("click", (event) => {
+    event.preventDefault();
+    go({ from: link.dataset.from, to: link.dataset.to });
+  });
+}
+
+window.addEventListener("popstate", () => {
+  const period = periodFromAddress();
+  fromInput.value = period.from;
+  toInput.value = period.to;
+  go(period, false);
+});
+
+go(initial, false);

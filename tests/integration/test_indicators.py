@@ -1,0 +1,368 @@
+"""Indicators against real PostgreSQL: a small seeded dataset, figures worked out by hand.
+
+The period is 28-30 March 2026 in Rome, across the spring change: it covers the UTC instants
+[2026-03-27T23:00Z, 2026-03-30T22:00Z).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import UTC, date, datetime, timedelta
+
+import asyncpg
+import pytest
+
+from console import errors, indicators
+from console.db import Database
+from dispatch.indicators import Period
+from tests import support
+
+FIRENZE, PISTOIA, PRATO = "048017", "047014", "100005"
+PERIOD = Period(date(2026, 3, 28), date(2026, 3, 30))
+HOSTILE_ZONE = '=HYPERLINK("http://evil.example","Pratese")'
+
+
+def utc(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+START, END = utc("2026-03-27T23:00:00"), utc("2026-03-30T22:00:00")
+
+
+async def _referrer(conn: asyncpg.Connection, name: str) -> int:
+    found: int = await conn.fetchval("SELECT id FROM referrers WHERE name = $1", name)
+    return found
+
+
+async def add_referral(
+    conn: asyncpg.Connection,
+    referrer: int,
+    trigger: str,
+    municipality: str,
+    received_at: datetime,
+    confirmed: str | None = None,
+) -> int:
+    referral_id = await support.make_referral(
+        conn, referrer_id=referrer, trigger=trigger, municipality=municipality
+    )
+    assessment = json.dumps({"trigger": confirmed}) if confirmed else None
+    await conn.execute(
+        "UPDATE referrals SET received_at = $2, assessment = $3::text::jsonb WHERE id = $1",
+        referral_id,
+        received_at,
+        assessment,
+    )
+    return referral_id
+
+
+async def add_clock(
+    conn: asyncpg.Connection,
+    referral_id: int,
+    milestone: str,
+    state: str,
+    started_at: datetime,
+    *,
+    ended_at: datetime | None = None,
+    breached_at: datetime | None = None,
+    urgency: str = "giallo",
+) -> int:
+    """A clock row as the clock machinery leaves it; each clock measures its own subject."""
+    clock_id: int = await conn.fetchval(
+        "INSERT INTO clocks (milestone, kind, subject_id, referral_id, case_number, zone_id,"
+        " urgency, state, budget, counted, running_since, warnings, breached_at, calendar,"
+        " started_at, ended_at, updated_at)"
+        " SELECT $2::text, 'referral', 100000 + (SELECT count(*) FROM clocks), id, case_number,"
+        " zone_id, $3::text, $4::text, interval '5 minutes', interval '0', $5::timestamptz,"
+        " '{0.5,0.8}', $6::timestamptz, $9::jsonb, $7::timestamptz, $8::timestamptz,"
+        " coalesce($8::timestamptz, $7::timestamptz) FROM referrals WHERE id = $1"
+        " RETURNING id",
+        referral_id,
+        milestone,
+        urgency,
+        state,
+        started_at if state == "running" else None,
+        breached_at,
+        started_at,
+        ended_at,
+        json.dumps({"kind": "24x7"}),
+    )
+    return clock_id
+
+
+@pytest.fixture
+async def seeded(db: Database, people: dict[str, support.Person]) -> None:
+    async with db.pool.acquire() as conn:
+        hospital = await _referrer(conn, "PS test")
+        police = await _referrer(conn, "PM test")
+        await conn.execute("UPDATE zones SET name = $1 WHERE id = 'pratese'", HOSTILE_ZONE)
+        first = await add_referral(conn, hospital, "violence", FIRENZE, START)  # first instant
+        await add_referral(conn, police, "violence", FIRENZE, utc("2026-03-29T12:00:00"))
+        await add_referral(conn, hospital, "abandonment", PISTOIA, END - timedelta(seconds=1))
+        await add_referral(
+            conn,
+            hospital,
+            "abandonment",
+            PRATO,
+            utc("2026-03-28T09:00:00"),
+            confirmed="poverty_homelessness",  # the room re-coded it
+        )
+        await add_referral(conn, police, "violence", FIRENZE, START - timedelta(seconds=1))
+        await add_referral(conn, hospital, "calamity", PISTOIA, END)  # first instant after
+
+        t = utc("2026-03-29T08:00:00")
+        met = "met"
+        # Presa visione met in the period: 60, 120 and 300 seconds.
+        await add_clock(
+            conn,
+            first,
+            "referral_claimed",
+            met,
+            t,
+            ended_at=t + timedelta(seconds=60),
+            urgency="rosso",
+        )
+        await add_clock(
+            conn, first, "referral_claimed", met, t, ended_at=t + timedelta(seconds=120)
+        )
+        # (this one started before the period: it counts by when it ended)
+        await add_clock(
+            conn,
+            first,
+            "referral_claimed",
+            met,
+            START - timedelta(seconds=1),
+            ended_at=START + timedelta(seconds=299),
+        )
+        # ... and ones that do not count: ended outside the period, cancelled, still running.
+        await add_clock(
+            conn, first, "referral_claimed", met, END - timedelta(minutes=1), ended_at=END
+        )
+        await add_clock(
+            conn,
+            first,
+            "referral_claimed",
+            met,
+            START - timedelta(minutes=9),
+            ended_at=START - timedelta(seconds=1),
+        )
+        await add_clock(
+            conn, first, "referral_claimed", "cancelled", t, ended_at=t + timedelta(seconds=10)
+        )
+        await add_clock(conn, first, "referral_claimed", "running", t)
+        # Valutazione: 900 and 1800 seconds (verde).
+        for elapsed in (900, 1800):
+            await add_clock(
+                conn,
+                first,
+                "assessment_decided",
+                met,
+                t,
+                ended_at=t + timedelta(seconds=elapsed),
+                urgency="verde",
+            )
+        # Unità sul posto: breached after an hour, met at 90 minutes; counts in both sections.
+        await add_clock(
+            conn,
+            first,
+            "unit_on_scene",
+            met,
+            t,
+            urgency="rosso",
+            breached_at=t + timedelta(hours=1),
+            ended_at=t + timedelta(minutes=90),
+        )
+        # Breaches: one still open, one cancelled after it, one just after the period.
+        await add_clock(
+            conn, first, "handover_sent", "breached", t, breached_at=utc("2026-03-30T10:00:00")
+        )
+        await add_clock(
+            conn,
+            first,
+            "referral_claimed",
+            "cancelled",
+            t,
+            breached_at=t + timedelta(minutes=5),
+            ended_at=t + timedelta(minutes=20),
+        )
+        await add_clock(conn, first, "handover_sent", "breached", t, breached_at=END)
+
+
+def rows_of(breakdown: indicators.Breakdown) -> list[tuple[str, str, int]]:
+    return [(r.key, r.label, r.count) for r in breakdown.rows]
+
+
+async def test_referrals_are_counted_by_category_referrer_kind_and_zone_within_the_period(
+    db, seeded
+):
+    found = await indicators.read(db.pool, PERIOD)
+
+    assert (found.first_day, found.last_day) == (date(2026, 3, 28), date(2026, 3, 30))
+    assert (found.starts_at, found.ends_at) == (START, END)
+    assert found.referrals.total == 4
+    assert rows_of(found.referrals.by_trigger) == [
+        ("violence", "Violenza e abuso (Codice Rosa)", 2),
+        ("abandonment", "Abbandono", 1),
+        ("poverty_homelessness", "Povertà e senza dimora", 1),
+        ("family_conflict", "Conflitto familiare e maltrattamento", 0),
+        ("loss_of_self_sufficiency", "Perdita di autosufficienza", 0),
+        ("dependency", "Dipendenze", 0),
+        ("minors_at_risk", "Minori in grave rischio", 0),
+        ("calamity", "Calamità ed emergenza climatica", 0),
+    ]
+    assert found.referrals.by_trigger.total == 4
+    assert rows_of(found.referrals.by_referrer_kind) == [
+        ("hospital", "Ospedale / pronto soccorso", 3),
+        ("municipal_police", "Polizia municipale", 1),
+        ("police", "Polizia di Stato", 0),
+        ("carabinieri", "Carabinieri", 0),
+        ("social_service", "Servizio sociale territoriale", 0),
+        ("prefecture", "Prefettura", 0),
+        ("municipality", "Comune", 0),
+        ("other", "Altro ente competente", 0),
+    ]
+    assert rows_of(found.referrals.by_zone) == [
+        ("firenze", "Firenze", 2),
+        ("pratese", HOSTILE_ZONE, 1),  # ties by name: "=" sorts before "P"
+        ("pistoiese", "Pistoiese", 1),
+    ]
+    assert found.referrals.by_zone.total == 4
+    assert found.as_of >= 0
+
+
+async def test_time_to_each_milestone_counts_the_clocks_met_in_the_period(db, seeded):
+    found = await indicators.read(db.pool, PERIOD)
+
+    summary = {
+        m.milestone: (m.label, m.count, m.median_s, m.p90_s) for m in found.time_to_milestone
+    }
+    assert summary == {
+        "referral_claimed": ("Presa visione", 3, 120.0, 264.0),  # [60, 120, 300]
+        "assessment_decided": ("Valutazione", 2, 1350.0, 1710.0),  # [900, 1800]
+        "unit_on_scene": ("Unità sul posto", 1, 5400.0, 5400.0),  # late, still met
+        "handover_sent": ("Invio passaggio in carico", 0, None, None),
+        "handover_accepted": ("Risposta del servizio territoriale", 0, None, None),
+        "unit_check_in": ("Check-in di sicurezza", 0, None, None),
+    }
+    assert [m.milestone for m in found.time_to_milestone] == list(summary)  # workflow order
+    claimed = found.time_to_milestone[0]
+    assert [(u.urgency, u.label, u.count, u.median_s, u.p90_s) for u in claimed.by_urgency] == [
+        ("rosso", "Rosso", 1, 60.0, 60.0),
+        ("giallo", "Giallo", 2, 210.0, 282.0),  # [120, 300]: 120 + 0.9 * 180
+        ("verde", "Verde", 0, None, None),
+    ]
+
+
+async def test_breaches_count_by_when_the_target_ran_out_and_say_how_many_are_still_open(
+    db, seeded
+):
+    found = await indicators.read(db.pool, PERIOD)
+
+    assert [(b.milestone, b.count, b.still_open) for b in found.breaches] == [
+        ("referral_claimed", 1, 0),  # cancelled afterwards
+        ("assessment_decided", 0, 0),
+        ("unit_on_scene", 1, 0),  # met late
+        ("handover_sent", 1, 1),  # the one at the period's end is outside
+        ("handover_accepted", 0, 0),
+        ("unit_check_in", 0, 0),
+    ]
+
+
+async def test_an_empty_period_has_zeros_and_no_percentiles(db, seeded):
+    found = await indicators.read(db.pool, Period(date(2025, 1, 1), date(2025, 1, 31)))
+
+    assert found.referrals.total == 0
+    assert found.referrals.by_zone.rows == []
+    assert {r.count for r in found.referrals.by_trigger.rows} == {0}
+    assert all(m.count == 0 and m.median_s is None for m in found.time_to_milestone)
+    assert all(b.count == 0 for b in found.breaches)
+
+
+async def test_the_csv_has_the_same_numbers_and_defuses_formulas(db, seeded):
+    found = await indicators.read(db.pool, PERIOD)
+    text = indicators.csv_text(found)
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+
+    assert text.endswith("\r\n")
+    assert rows[0] == ["section", "key", "label", "count", "median_s", "p90_s", "still_open"]
+    assert {len(row) for row in rows} == {7}
+    by = {(row[0], row[1]): row[2:] for row in rows[1:]}
+    assert by[("period", "first_day")][0] == "2026-03-28"
+    assert by[("period", "last_day")][0] == "2026-03-30"
+    assert by[("referrals", "total")] == ["Segnalazioni ricevute", "4", "", "", ""]
+    assert by[("referrals_by_trigger", "violence")] == [
+        "Violenza e abuso (Codice Rosa)",
+        "2",
+        "",
+        "",
+        "",
+    ]
+    assert by[("referrals_by_trigger", "calamity")][1] == "0"
+    assert by[("referrals_by_referrer_kind", "hospital")][1] == "3"
+    assert by[("referrals_by_zone", "firenze")] == ["Firenze", "2", "", "", ""]
+    assert by[("referrals_by_zone", "pratese")] == ["'" + HOSTILE_ZONE, "1", "", "", ""]
+    assert by[("time_to_milestone", "referral_claimed")] == [
+        "Presa visione",
+        "3",
+        "120",
+        "264",
+        "",
+    ]
+    assert by[("time_to_milestone", "assessment_decided")] == [
+        "Valutazione",
+        "2",
+        "1350",
+        "1710",
+        "",
+    ]
+    assert by[("time_to_milestone", "handover_sent")] == [
+        "Invio passaggio in carico",
+        "0",
+        "",
+        "",
+        "",
+    ]
+    assert by[("time_to_milestone_by_urgency", "referral_claimed/giallo")] == [
+        "Presa visione · Giallo",
+        "2",
+        "210",
+        "282",
+        "",
+    ]
+    assert by[("breaches", "handover_sent")] == ["Invio passaggio in carico", "1", "", "", "1"]
+    assert by[("breaches", "unit_on_scene")] == ["Unità sul posto", "1", "", "", "0"]
+    assert not any(cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row)
+    assert indicators.csv_filename(PERIOD) == "indicatori-2026-03-28-2026-03-30.csv"
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"from": "2026-04-02", "to": "2026-04-01"}, "query.from"),
+        ({"from": "2026-01-01", "to": "2027-01-02"}, "query.to"),  # 367 days
+        ({"from": "2026-02-30"}, "query.from"),
+        ({"from": "2026-03-01T00:00"}, "query.from"),
+        ({"to": "1767225600"}, "query.to"),
+        ({"to": "1999-12-31"}, "query.to"),
+        ({"da": "2026-01-01"}, "query.da"),
+    ],
+)
+def test_a_bad_period_is_refused_by_field(params, field):
+    from console.api import read_query
+
+    class FakeRequest:
+        query_params = params
+
+    with pytest.raises(errors.ValidationFailed) as refused:
+        query = read_query(FakeRequest(), indicators.IndicatorsQuery)  # type: ignore[arg-type]
+        indicators.period_asked(query, utc("2026-05-11T08:00:00"))  # type: ignore[arg-type]
+    assert [p.field for p in refused.value.problems] == [field]
+
+
+def test_a_period_of_a_whole_leap_year_is_accepted_and_defaults_fill_the_rest():
+    now = utc("2026-05-11T08:00:00")
+    whole = indicators.IndicatorsQuery.model_validate({"from": "2028-01-01", "to": "2028-12-31"})
+    assert indicators.period_asked(whole, now) == Period(date(2028, 1, 1), date(2028, 12, 31))
+    default = indicators.IndicatorsQuery.model_validate({})
+    assert indicators.period_asked(default, now) == Period(date(2026, 4, 12), date(2026, 5, 11))
