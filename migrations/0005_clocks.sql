@@ -68,15 +68,18 @@ CREATE INDEX clocks_case_idx ON clocks (case_id);
 CREATE INDEX clocks_started_idx ON clocks (started_at);
 
 -- A breach escalates to the supervisors on shift; it stays until one acknowledges it.
+-- Only clock_id is a foreign key: the firing transaction holds that clock's row, while a key
+-- check on the referral or case would wait for an action holding it FOR UPDATE, and that
+-- action may be waiting for the clock: a deadlock. The ids are copied from the clock.
 CREATE TABLE escalations (
     id bigserial PRIMARY KEY,
     clock_id bigint NOT NULL UNIQUE REFERENCES clocks (id),  -- a clock breaches once
     milestone text NOT NULL,
-    referral_id bigint REFERENCES referrals (id),
-    case_id bigint REFERENCES cases (id),
-    unit_id bigint REFERENCES units (id),
+    referral_id bigint,
+    case_id bigint,
+    unit_id bigint,
     case_number text NOT NULL,
-    zone_id text NOT NULL REFERENCES zones (id),
+    zone_id text NOT NULL,
     urgency text NOT NULL,
     due_at timestamptz NOT NULL,                  -- when the breach came due
     raised_at timestamptz NOT NULL,               -- when it fired (later after a restart)
