@@ -24,7 +24,7 @@ import asyncpg
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from console import metrics, policies
-from dispatch import access, clocks, sla
+from dispatch import clocks, sla, supervision
 from dispatch.clocks import Clock, Milestone, State
 from dispatch.events import Event, NewEvent
 from dispatch.sla import Kind, Tracked
@@ -190,27 +190,6 @@ async def track(tx: Tx) -> None:
 BATCH = 500
 
 
-def escalation_raised(
-    escalation_id: int, tracked: Tracked, context: dict[str, Any], due_at: datetime
-) -> NewEvent:
-    return NewEvent(
-        type="escalation.raised",
-        subject=f"escalation:{escalation_id}",
-        audience=frozenset({access.SUPERVISORS}),
-        payload={
-            "escalation_id": escalation_id,
-            "clock_id": tracked.id,
-            "milestone": tracked.milestone.value,
-            "label": sla.MILESTONE_LABELS[tracked.milestone],
-            "urgency": tracked.urgency,
-            "due_at": due_at.isoformat(),
-            **context,
-        },
-        actor="system",
-        zone=context["zone_id"],
-    )
-
-
 async def fire_due(db: Database, now: datetime | None = None, batch: int = BATCH) -> int:
     """Fire what is due in one transaction; returns how many clocks it moved."""
     async with db.action(now) as tx:
@@ -254,7 +233,7 @@ async def _escalate(tx: Tx, tracked: Tracked, context: dict[str, Any], due_at: d
         tx.now,
     )
     if escalation_id is not None:
-        tx.emit(escalation_raised(escalation_id, tracked, context, due_at))
+        tx.emit(supervision.escalation_raised(escalation_id, tracked, context, due_at))
 
 
 async def next_due(pool: asyncpg.Pool) -> datetime | None:

@@ -77,6 +77,11 @@ EVENT_LABELS = {
     "case.note_added": "Nota",
     "case.closed": "Caso chiuso",
     "case.urgency_changed": "Codice di urgenza cambiato",
+    "case.reassigned": "Caso riassegnato",
+    "escalation.raised": "Escalation: tempo scaduto",
+    "escalation.acknowledged": "Escalation confermata dal supervisore",
+    "shift_note.written": "Consegna di turno registrata",
+    "shift_note.acknowledged": "Consegna di turno letta",
     "clock.warned": "Tempo in scadenza",
     "clock.breached": "Tempo scaduto",
     "clock.retargeted": "Tempo ricalcolato per il nuovo codice",
@@ -134,6 +139,8 @@ def event_label(event_type: str, payload: Mapping[str, Any]) -> str:
         label = EVENT_LABELS["unit.recalled"]
     if event_type.startswith("clock.") and isinstance(payload.get("label"), str):
         label = f"{label}: {payload['label']}"
+    if event_type == "case.reassigned" and isinstance(payload.get("to_name"), str):
+        label = f"{label}: {payload.get('from_name') or 'nessuno'} → {payload['to_name']}"
     if event_type == "case.urgency_changed" and isinstance(payload.get("urgency"), str):
         label = f"{label}: {payload.get('previous')} → {payload['urgency']}"
     status = payload.get("status")
