@@ -356,3 +356,29 @@ async def make_case(
         now,
     )
     return referral_id, case_id
+
+
+# Stands in for the Web Audio API: counts the tones the page starts (each alarm is 3 tones),
+# and is "running" without a user gesture.
+COUNT_TONES = """
+(() => {
+  window.__tones = 0;
+  class Node { connect(next) { return next ?? this; } }
+  window.AudioContext = class {
+    constructor() { this.state = "running"; this.currentTime = 0; this.destination = new Node(); }
+    resume() { return Promise.resolve(); }
+    createOscillator() {
+      const node = new Node();
+      node.frequency = { value: 0 };
+      node.start = () => { window.__tones += 1; };
+      node.stop = () => {};
+      return node;
+    }
+    createGain() {
+      const node = new Node();
+      node.gain = { setValueAtTime() {}, exponentialRampToValueAtTime() {} };
+      return node;
+    }
+  };
+})();
+"""

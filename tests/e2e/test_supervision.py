@@ -24,31 +24,6 @@ ACTION_MS = 5_000
 LIVE_MS = 15_000  # a breach: the 3-second target, then the scheduler's wake-up
 FAILURE_SHOTS = Path("/tmp/seus-supervision")
 
-# Stands in for the Web Audio API: counts the tones the page starts (each alarm is 3 tones),
-# and is "running" without a user gesture.
-COUNT_TONES = """
-(() => {
-  window.__tones = 0;
-  class Node { connect(next) { return next ?? this; } }
-  window.AudioContext = class {
-    constructor() { this.state = "running"; this.currentTime = 0; this.destination = new Node(); }
-    resume() { return Promise.resolve(); }
-    createOscillator() {
-      const node = new Node();
-      node.frequency = { value: 0 };
-      node.start = () => { window.__tones += 1; };
-      node.stop = () => {};
-      return node;
-    }
-    createGain() {
-      const node = new Node();
-      node.gain = { setValueAtTime() {}, exponentialRampToValueAtTime() {} };
-      return node;
-    }
-  };
-})();
-"""
-
 
 async def _prepare(database_url: str) -> support.Person:
     """A second supervisor (the incoming shift) and a 3-second claim target for every code."""
@@ -105,7 +80,7 @@ def open_room(
         locale="it-IT", timezone_id="Europe/Rome", viewport={"width": 1400, "height": 1000}
     )
     context.set_default_timeout(ACTION_MS)
-    context.add_init_script(COUNT_TONES)
+    context.add_init_script(support.COUNT_TONES)
     contexts.append(context)
     page = context.new_page()
     page.goto(console.url + "/supervisione")
