@@ -82,6 +82,27 @@ async def open_clocks(
     return [view_of(r) for r in rows]
 
 
+ASSIGNMENT_MILESTONES = sorted(
+    m.value for m, k in sla.MILESTONE_KIND.items() if k is sla.Kind.ASSIGNMENT
+)
+
+
+async def open_clocks_of_assignment(
+    conn: asyncpg.Connection, assignment_id: int
+) -> list[ClockView]:
+    """The open clocks of one unit's assignment (on scene, check-in), as `open_clocks` orders.
+
+    Read through the one-open-clock-per-subject index: what the tablet asks on every event."""
+    rows = await conn.fetch(
+        f"SELECT {clockwork.COLUMNS} FROM clocks WHERE kind = 'assignment' AND subject_id = $1"
+        " AND milestone = ANY($2::text[]) AND state IN ('running', 'paused', 'breached')"
+        " ORDER BY state <> 'breached', breached_at, deadline NULLS LAST, id",
+        assignment_id,
+        ASSIGNMENT_MILESTONES,
+    )
+    return [view_of(r) for r in rows]
+
+
 MILESTONES: list[dict[str, Any]] = [
     {"milestone": m.value, "label": sla.MILESTONE_LABELS[m]} for m in Milestone
 ]

@@ -17,9 +17,10 @@ from pydantic import AwareDatetime, BaseModel, Field
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from console import errors, guard, idempotency, pages, progress, services
+from console import clockboard, errors, guard, idempotency, pages, progress, services
 from console import fleet_queries as q
 from console.api import operation
+from console.clockboard import ClockView
 from console.db import Database, Tx
 from console.schemas import Request as RequestBody
 from dispatch import access, assignments, basket, cases, units
@@ -92,6 +93,12 @@ class TabletView(BaseModel):
     assignment: AssignmentView | None
     notes: list[NoteView]
     requests: list[RequestView]
+    clocks: list[ClockView] = Field(
+        default_factory=list,
+        description="The open SLA clocks of the current assignment (on scene, safety check-in):"
+        " the tablet counts down from `deadline`; `clock.*` events to the unit carry the same"
+        " fields",
+    )
 
 
 def _unit_state(row: asyncpg.Record) -> UnitState:
@@ -157,6 +164,7 @@ async def view(conn: asyncpg.Connection, unit_id: int) -> TabletView:
     return TabletView(
         unit=_unit_state(unit),
         assignment=assignment,
+        clocks=await clockboard.open_clocks_of_assignment(conn, current["id"]),
         notes=[NoteView(**dict(n)) for n in notes],
         requests=[
             RequestView(

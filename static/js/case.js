@@ -1,11 +1,19 @@
 // The case page (/casi/{id}): the whole file, live. Every action calls the JSON API; every
 // change arrives as an event on the live stream, and the page re-reads what it changed.
+// "Tempi": the open SLA clocks of the case, its units and its referral, read once from
+// GET /api/v1/clocks and kept by the clock.* events; countdowns computed here, once a second.
 import { LiveStream } from "./live.js";
 import { api as callApi } from "./api.js";
+import { ClockSet, badge, refreshBadges } from "./clocks.js";
 import { STATUS_LABELS, TIME_ZONE, announce as say, el } from "./format.js";
 
 const REFRESH_DELAY_MS = 120;
 const HIGHLIGHT_MS = 4000;
+const CLOCK_TICK_MS = 1000;
+const CLOCKS_RETRY_MS = 3000;
+// Clock events the case timeline leaves out (console/casefile.py QUIET_CLOCK_EVENTS): starts
+// and stops are bookkeeping, shown on the clocks themselves.
+const QUIET_CLOCK_EVENTS = new Set(["clock.started", "clock.met", "clock.cancelled", "clock.paused", "clock.resumed"]);
 
 const $ = (id) => document.getElementById(id);
 const page = $("case-page");
@@ -287,6 +295,8 @@ function render(c) {
   renderBookings(c);
   renderNotes(c.notes);
   renderHandovers(c);
+  renderClocks();
+  if (canManage) renderUrgencyForm(c);
   if (canManage) {
     const closed = c.status === "closed";
     $("dispatch-open").disabled = !c.allowed.includes("unit_dispatched") && c.status !== "unit_dispatched";
@@ -307,6 +317,131 @@ async function loadCase() {
   detail = result.data;
   render(detail);
   return true;
+}
+
+// ---- clocks (Tempi) ----
+
+const clocks = new ClockSet((clock, event) => {
+  renderClocks();
+  if (event?.type === "clock.retargeted") retargeted(clock);
+});
+let clocksAsOf = null; // the seq the clocks were read at; null while (re)reading them
+let clockBuffer = []; // clock events that arrived before the read
+let clocksLoading = false;
+let clocksAgain = false;
+const retargetedAt = new Map(); // clock_id -> when it was re-targeted (highlighted a while)
+
+/** The case's own clocks, its units' and its referral's (the one referral of the case). */
+function ofThisCase(clock) {
+  if (Number(clock.case_id) === caseId) return true;
+  return Boolean(detail && clock.kind === "referral" && Number(clock.referral_id) === detail.referral.id);
+}
+
+/** Read the open clocks: by referral, which names the case's and its units' too (one read). */
+async function loadClocks() {
+  clocksAsOf = null;
+  if (!detail) return;
+  if (clocksLoading) { clocksAgain = true; return; }
+  clocksLoading = true;
+  const result = await api("GET", `/api/v1/clocks?referral_id=${detail.referral.id}&limit=5000`);
+  clocksLoading = false;
+  if (clocksAgain || !result.ok) {
+    clocksAgain = false;
+    setTimeout(loadClocks, result.ok ? 0 : CLOCKS_RETRY_MS);
+    return;
+  }
+  clocksAsOf = result.data.as_of;
+  const pending = clockBuffer;
+  clockBuffer = [];
+  clocks.load(result.data.clocks.filter(ofThisCase));
+  for (const event of pending) onClockEvent(event);
+}
+
+function onClockEvent(event) {
+  if (clocksAsOf === null) { clockBuffer.push(event); return; }
+  if (event.seq <= clocksAsOf || !ofThisCase(event.payload ?? {})) return;
+  clocks.apply(event);
+}
+
+function clockOwner(clock) {
+  if (clock.kind === "referral") return "segnalazione";
+  if (clock.kind === "assignment") {
+    const a = detail?.assignments.find((x) => x.id === clock.assignment_id);
+    return a ? a.unit_name : "unità";
+  }
+  return "caso";
+}
+
+function renderClocks() {
+  const host = $("clocks");
+  const open = clocks.list();
+  $("clocks-empty").hidden = open.length > 0;
+  host.replaceChildren();
+  for (const clock of open) {
+    const item = el("li", "item case-clock");
+    item.dataset.clockId = String(clock.clock_id);
+    item.dataset.milestone = clock.milestone;
+    if (retargetedAt.has(clock.clock_id)) item.classList.add("is-new");
+    const head = el("p", "item-head");
+    head.append(el("strong", "", clock.label), ` · ${clockOwner(clock)} `, badge(clock, { withLabel: false }));
+    item.append(head);
+    const meta = el("p", "item-meta case-clock-meta");
+    meta.append(`codice ${label("urgency", clock.urgency).toLowerCase() || clock.urgency}`);
+    if (clock.state === "breached" && clock.breached_at) meta.append(" · scaduto alle ", time(clock.breached_at));
+    else if (clock.state === "paused") meta.append(" · in pausa");
+    else if (clock.deadline) meta.append(" · entro le ", time(clock.deadline));
+    item.append(meta);
+    host.append(item);
+  }
+  refreshBadges(host);
+}
+
+let retargetTimer = null;
+
+/** A re-targeted clock: highlighted, and said once for the burst (one per open clock). */
+function retargeted(clock) {
+  const at = Date.now();
+  retargetedAt.set(clock.clock_id, at);
+  setTimeout(() => {
+    if (retargetedAt.get(clock.clock_id) !== at) return;
+    retargetedAt.delete(clock.clock_id);
+    $("clocks").querySelector(`[data-clock-id="${clock.clock_id}"]`)?.classList.remove("is-new");
+  }, HIGHLIGHT_MS);
+  clearTimeout(retargetTimer);
+  retargetTimer = setTimeout(() => {
+    const text = `Tempi ricalcolati per il codice ${label("urgency", clock.urgency).toLowerCase() || clock.urgency}.`;
+    const status = $("urgency-status");
+    if (status) status.textContent = text;
+    announce(text);
+  }, REFRESH_DELAY_MS);
+}
+
+// ---- the urgency code ----
+
+function renderUrgencyForm(c) {
+  const form = $("urgency-form");
+  form.hidden = c.status === "closed";
+  if (form.dataset.current === c.urgency) return; // keep what the operator is choosing
+  form.dataset.current = c.urgency ?? "";
+  const select = $("urgency-new");
+  for (const option of select.options) option.disabled = option.value === c.urgency;
+  if (select.value === c.urgency) select.value = [...select.options].find((o) => !o.disabled)?.value ?? "";
+}
+
+async function changeUrgency(event) {
+  event.preventDefault();
+  const urgency = $("urgency-new").value;
+  const reason = $("urgency-reason").value.trim();
+  if (!urgency || !reason) return;
+  const submit = $("urgency-form").querySelector('button[type="submit"]');
+  submit.disabled = true;
+  const done = await act("POST", `/api/v1/cases/${caseId}/urgency`, { urgency, reason }, null);
+  submit.disabled = false;
+  if (!done) return;
+  $("urgency-reason").value = "";
+  const text = `Codice cambiato in ${label("urgency", urgency).toLowerCase() || urgency}.`;
+  $("urgency-status").textContent = text;
+  announce(text);
 }
 
 // ---- timeline ----
@@ -338,6 +473,7 @@ async function loadTimeline(reset = false) {
   const host = $("timeline");
   for (const entry of result.data.entries) {
     if (entry.seq <= lastTimelineSeq) continue;
+    if (QUIET_CLOCK_EVENTS.has(entry.type)) { lastTimelineSeq = entry.seq; continue; }
     host.prepend(renderEntry(entry, initialised && !reset));
     lastTimelineSeq = entry.seq;
     if (initialised && !reset) announce(`${entry.what}: ${entry.who}`);
@@ -368,6 +504,7 @@ async function runRefresh() {
   fullNext = false;
   try {
     await loadCase();
+    if (full || (clocksAsOf === null && !clocksLoading)) await loadClocks();
     await loadTimeline(full);
     if (dispatchOpen()) await loadRecommendations();
   } finally {
@@ -594,6 +731,7 @@ if (canManage) {
   $("handover-open").addEventListener("click", openHandoverConfirm);
   $("handover-cancel").addEventListener("click", closeHandoverConfirm);
   $("handover-send").addEventListener("click", sendHandover);
+  $("urgency-form").addEventListener("submit", changeUrgency);
 
   const noteForm = $("note-form");
   const noteBody = $("note-body");
@@ -650,6 +788,7 @@ function showStatus(status) {
 
 async function start() {
   const loaded = await loadCase();
+  await loadClocks(); // after the file: clock events after its as_of wait for this read
   await loadTimeline(true);
   initialised = true;
   // Follow the log from the seq the file was read at: nothing between is lost.
@@ -663,6 +802,12 @@ async function start() {
       scheduleRefresh(true);
     },
     onEvent(event) {
+      if (String(event.type).startsWith("clock.")) {
+        onClockEvent(event);
+        // A warning, breach or re-target is on the timeline; starts and stops are not.
+        if (!QUIET_CLOCK_EVENTS.has(event.type) && aboutThisCase(event)) scheduleRefresh();
+        return;
+      }
       if (aboutThisCase(event)) scheduleRefresh();
       if (event.type === "resource.availability_changed" && bookOpen()) updateAvailability(event.payload ?? {});
       else if (event.type === "resource.changed" && bookOpen()) loadResources();
@@ -675,6 +820,7 @@ async function start() {
   });
   document.querySelector("form.logout-form")?.addEventListener("submit", () => live.stop());
   live.start();
+  setInterval(() => refreshBadges($("clocks")), CLOCK_TICK_MS);
 }
 
 start();

@@ -1,13 +1,18 @@
 // The room's open cases (/casi): flagged first, live, filtered by the address (?filtro=).
 // The list comes from GET /api/v1/cases with its `as_of`; the live stream resumes after it, and
 // any later case, handover, booking or unit event makes the page read the list again (once per
-// burst). Free text is always set with textContent.
+// burst). Each case shows its open SLA clocks and its units' (GET /api/v1/clocks, then the
+// clock.* events), counting down from each deadline once a second. Free text is always set
+// with textContent.
 import { LiveStream } from "./live.js";
+import { api } from "./api.js";
+import { ClockSet, badge, describe, refreshBadges } from "./clocks.js";
 import { STATUS_LABELS, TIME_ZONE, announce as sayIn, el } from "./format.js";
 
 const REFETCH_DELAY_MS = 300;
 const RETRY_MS = 3000;
 const TICK_MS = 5000;
+const CLOCK_TICK_MS = 1000;
 const HIGHLIGHT_MS = 6000;
 const WATCHED = ["case.", "handover.", "booking.", "unit."];
 const URGENCY_LABELS = { rosso: "Rosso", giallo: "Giallo", verde: "Verde" };
@@ -94,10 +99,77 @@ function scheduleRefetch() {
 }
 
 function onEvent(event) {
+  if (String(event.type).startsWith("clock.")) { onClockEvent(event); return; }
   if (!WATCHED.some((prefix) => String(event.type).startsWith(prefix))) return;
   if (event.seq <= appliedSeq) return;
   wantedSeq = Math.max(wantedSeq, event.seq);
   scheduleRefetch();
+}
+
+// ---- the cases' SLA clocks (the case's own and its units') ----
+
+const clocks = new ClockSet(() => render());
+let clocksAsOf = null; // the seq the clocks were read at; null while (re)reading them
+let clockBuffer = []; // clock events that arrived before the read
+let clocksLoading = false;
+let clocksAgain = false;
+
+const isCaseClock = (clock) => clock.case_id !== null && clock.case_id !== undefined;
+
+/** Read the open clocks (again after a snapshot: the stream skipped events). */
+async function loadClocks() {
+  clocksAsOf = null;
+  if (clocksLoading) { clocksAgain = true; return; }
+  clocksLoading = true;
+  const result = await api("GET", "/api/v1/clocks?limit=5000", undefined, { fieldErrors: "none" });
+  clocksLoading = false;
+  if (clocksAgain || !result.ok) {
+    clocksAgain = false;
+    setTimeout(loadClocks, result.ok ? 0 : RETRY_MS);
+    return;
+  }
+  clocksAsOf = result.data.as_of;
+  const pending = clockBuffer;
+  clockBuffer = [];
+  clocks.load(result.data.clocks.filter(isCaseClock));
+  for (const event of pending) onClockEvent(event);
+}
+
+function onClockEvent(event) {
+  if (clocksAsOf === null) { clockBuffer.push(event); return; }
+  if (event.seq <= clocksAsOf || !isCaseClock(event.payload ?? {})) return;
+  clocks.apply(event);
+}
+
+function clocksCell(c) {
+  const cell = el("td", "case-clocks");
+  const open = clocks.of("case_id", c.id);
+  if (!open.length) { cell.append(el("span", "case-none", "—")); return cell; }
+  const items = el("ul", "case-clock-list");
+  for (const clock of open) {
+    const unit = clock.kind === "assignment" ? c.units?.find((u) => u.id === clock.unit_id) : null;
+    const shown = clock.kind === "assignment"
+      ? { ...clock, label: `${unit?.name ?? "Unità"}: ${clock.label}` }
+      : clock;
+    const node = badge(shown);
+    node.dataset.milestone = clock.milestone;
+    const item = el("li");
+    item.append(node);
+    items.append(item);
+  }
+  cell.append(items);
+  return cell;
+}
+
+function tickClocks() {
+  const now = Date.now() + clockOffsetMs;
+  for (const row of list.children) {
+    const levels = new Set(clocks.of("case_id", Number(row.dataset.id)).map((k) => describe(k, now).level));
+    const late = levels.has("late") ? "late" : levels.has("warn") ? "warn" : "";
+    row.dataset.late = late;
+    row.classList.toggle("is-late", late === "late");
+  }
+  refreshBadges(list, now);
 }
 
 function highlightChanges(before) {
@@ -233,7 +305,7 @@ function renderRow(c) {
   clock.dataset.openedAt = c.opened_at;
   since.append(clock, el("span", "case-opened", `dal ${openedText(c.opened_at)}`));
 
-  row.append(urgency, main, status, el("td", "case-zone", c.zone_name), ownerCell(c), unitsCell(c), since);
+  row.append(urgency, main, status, el("td", "case-zone", c.zone_name), ownerCell(c), unitsCell(c), clocksCell(c), since);
   row.addEventListener("click", (click) => {
     if (click.target.closest("a, button")) return;
     select(c.id, false);
@@ -260,6 +332,7 @@ function render() {
   }
   document.title = flaggedCount ? `(${flaggedCount} respinti) ${baseTitle}` : baseTitle;
   tick();
+  tickClocks();
   if (focusedId !== null && shown.some((c) => c.id === focusedId)) focusRow(focusedId);
 }
 
@@ -315,9 +388,10 @@ async function start() {
   await refetch();
   if (!loaded) { setTimeout(start, RETRY_MS); return; }
   storageSet(sessionStorage, seqKey, String(appliedSeq)); // the stream resumes after as_of
+  loadClocks(); // after the list: clock events after the list's as_of wait for it
   const live = new LiveStream({
     storageKey: seqKey,
-    onSnapshot: () => { snapshotPending = true; scheduleRefetch(); },
+    onSnapshot: () => { snapshotPending = true; scheduleRefetch(); loadClocks(); },
     onEvent,
     onStatus(status) {
       statusEl.dataset.status = status;
@@ -327,6 +401,7 @@ async function start() {
   document.querySelector("form.logout-form")?.addEventListener("submit", () => live.stop());
   live.start();
   setInterval(tick, TICK_MS);
+  setInterval(tickClocks, CLOCK_TICK_MS);
 }
 
 start();

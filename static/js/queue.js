@@ -1,15 +1,19 @@
 // The room's queue (/coda): open referrals, live; claim with one key.
 // State comes from GET /api/v1/queue with its `as_of`; the live stream resumes after it and
-// every later referral event is applied here. Free text is always set with textContent.
+// every later referral event is applied here. Each row also shows its referral's open SLA
+// clocks (presa visione, valutazione): read once from GET /api/v1/clocks, then kept by the
+// clock.* events; the countdowns are computed here from each deadline, once a second.
+// Free text is always set with textContent.
 import { LiveStream } from "./live.js";
 import { api } from "./api.js";
+import { ClockSet, badge, describe, refreshBadges } from "./clocks.js";
 import { STATUS_LABELS, el } from "./format.js";
 import { createSound } from "./sound.js";
 
 const URGENCY_RANK = { rosso: 0, giallo: 1, verde: 2 };
 const URGENCY_LABELS = { rosso: "Rosso", giallo: "Giallo", verde: "Verde" };
 const SOURCE_LABELS = { assessment: "valutato", proposal: "proposto dall'ente", default: "senza proposta" };
-const CLAIM_TARGET_S = 5 * 60; // presa visione: default target, every urgency (DESIGN.md §5)
+const CLOCKS_RETRY_MS = 3000;
 const HIGHLIGHT_MS = 6000;
 const BEEP_GAP_MS = 1000;
 const REFETCH_DELAY_MS = 150;
@@ -115,8 +119,56 @@ function applyEvent(event) {
 }
 
 function onEvent(event) {
+  if (String(event.type).startsWith("clock.")) { onClockEvent(event); return; }
   if (fetching || !loaded) { buffered.push(event); return; }
   if (applyEvent(event)) render();
+}
+
+// ---- the referrals' SLA clocks ----
+
+const clocks = new ClockSet(() => { if (loaded) render(); });
+let clocksAsOf = null; // the seq the clocks were read at; null while (re)reading them
+let clockBuffer = []; // clock events that arrived before the read
+let clocksLoading = false;
+let clocksAgain = false;
+
+const isReferralClock = (clock) => clock.kind === "referral";
+
+/** Read the open clocks (again after a snapshot: the stream skipped events). */
+async function loadClocks() {
+  clocksAsOf = null;
+  if (clocksLoading) { clocksAgain = true; return; }
+  clocksLoading = true;
+  const result = await api("GET", "/api/v1/clocks?limit=5000", undefined, { fieldErrors: "none" });
+  clocksLoading = false;
+  if (clocksAgain || !result.ok) {
+    clocksAgain = false;
+    setTimeout(loadClocks, result.ok ? 0 : CLOCKS_RETRY_MS);
+    return;
+  }
+  clocksAsOf = result.data.as_of;
+  const pending = clockBuffer;
+  clockBuffer = [];
+  clocks.load(result.data.clocks.filter(isReferralClock));
+  for (const event of pending) onClockEvent(event);
+}
+
+function onClockEvent(event) {
+  if (clocksAsOf === null) { clockBuffer.push(event); return; }
+  if (event.seq <= clocksAsOf || !isReferralClock(event.payload ?? {})) return;
+  clocks.apply(event);
+}
+
+function clocksOf(entry) {
+  return clocks.list((c) => isReferralClock(c) && c.key === entry.id);
+}
+
+/** "late" when a clock of the referral is past its target, "warn" after a warning, else "". */
+function lateness(entry, now) {
+  const levels = new Set(clocksOf(entry).map((c) => describe(c, now).level));
+  if (levels.has("late")) return "late";
+  if (levels.has("warn")) return "warn";
+  return "";
 }
 
 // ---- rendering ----
@@ -146,14 +198,6 @@ export function formatWaited(seconds) {
   return `${m}:${String(s).padStart(2, "0")}`;
 }
 
-function lateness(entry, seconds) {
-  if (entry.status !== "received") return "";
-  if (seconds >= CLAIM_TARGET_S) return "late";
-  if (seconds >= CLAIM_TARGET_S * 0.8) return "warn80";
-  if (seconds >= CLAIM_TARGET_S * 0.5) return "warn50";
-  return "";
-}
-
 function holderText(entry) {
   if (entry.status !== "in_assessment") return "Da prendere in carico";
   if (entry.holder_id === userId) return "in valutazione da te";
@@ -168,9 +212,12 @@ function renderEntry(entry) {
   if (entry.id === selectedId) item.classList.add("is-selected");
   if (fresh.has(entry.id)) item.classList.add("is-new");
 
-  const badge = el("div", "queue-urgency");
-  badge.append(el("span", `urgency-badge urgency-${entry.urgency}`, URGENCY_LABELS[entry.urgency] ?? entry.urgency));
-  badge.append(el("span", "urgency-source", SOURCE_LABELS[entry.urgency_source] ?? ""));
+  const urgency = el("div", "queue-urgency");
+  urgency.append(el("span", `urgency-badge urgency-${entry.urgency}`, URGENCY_LABELS[entry.urgency] ?? entry.urgency));
+  urgency.append(el("span", "urgency-source", SOURCE_LABELS[entry.urgency_source] ?? ""));
+  const late = el("strong", "queue-late-flag", "Tempo scaduto");
+  late.hidden = true;
+  urgency.append(late);
 
   const main = el("div", "queue-main");
   const title = el("p", "queue-title");
@@ -187,6 +234,19 @@ function renderEntry(entry) {
   waited.append(el("span", "visually-hidden", "In attesa da "), clock);
   const holder = el("p", "queue-holder", holderText(entry));
   side.append(waited, holder);
+  const open = clocksOf(entry);
+  if (open.length) {
+    const times = el("ul", "queue-clocks");
+    times.setAttribute("aria-label", "Tempi");
+    for (const clock of open) {
+      const node = badge(clock);
+      node.dataset.milestone = clock.milestone;
+      const li = el("li");
+      li.append(node);
+      times.append(li);
+    }
+    side.append(times);
+  }
   if (entry.status === "received") {
     const button = el("button", "button button-primary queue-claim", "Prendi in carico");
     button.type = "button";
@@ -198,7 +258,7 @@ function renderEntry(entry) {
     open.href = `/coda/${entry.id}`;
     side.append(open);
   }
-  item.append(badge, main, side);
+  item.append(urgency, main, side);
   item.addEventListener("click", (click) => {
     if (click.target.closest("a, button")) return;
     select(entry.id, false);
@@ -221,14 +281,19 @@ function render() {
 }
 
 function tick() {
+  const now = Date.now() + clockOffsetMs;
   for (const item of list.children) {
     const entry = entries.get(Number(item.dataset.id));
     const clock = item.querySelector(".waited");
     if (!entry || !clock) continue;
-    const seconds = waitedSeconds(entry);
-    clock.textContent = formatWaited(seconds);
-    item.dataset.late = lateness(entry, seconds);
+    clock.textContent = formatWaited(waitedSeconds(entry));
+    const late = lateness(entry, now);
+    item.dataset.late = late;
+    item.classList.toggle("is-late", late === "late");
+    const flag = item.querySelector(".queue-late-flag");
+    if (flag) flag.hidden = late !== "late";
   }
+  refreshBadges(list, now);
 }
 
 // ---- selection and keyboard ----
@@ -328,9 +393,10 @@ async function start() {
   await refetch();
   if (!loaded) { setTimeout(start, 3000); return; }
   storageSet(sessionStorage, seqKey, String(appliedSeq)); // the stream resumes after as_of
+  loadClocks(); // after the queue: clock events after the queue's as_of wait for it
   const live = new LiveStream({
     storageKey: seqKey,
-    onSnapshot: () => { refetch(); },
+    onSnapshot: () => { refetch(); loadClocks(); },
     onEvent,
     onStatus(status) {
       statusEl.dataset.status = status;

@@ -2,8 +2,12 @@
 // requests, live. Offline-safe: every action goes into an outbox in localStorage with its own
 // Idempotency-Key and is sent in order; a failed send is retried with backoff; a resend of the
 // same key gets the server's first answer, so nothing is applied twice and nothing is lost.
+// The assignment's SLA clocks (on scene, then the safety check-in) come with GET /api/v1/tablet
+// and the clock.* events sent to the unit; the countdowns run here from each deadline, so they
+// keep moving without a signal.
 import { LiveStream, backoffDelay } from "./live.js";
 import { api } from "./api.js";
+import { ClockSet, badge, describe, refreshBadges } from "./clocks.js";
 import { STATUS_LABELS as LIVE_LABELS, TIME_ZONE, announce as say, el, romeTime } from "./format.js";
 import { createSound } from "./sound.js";
 
@@ -50,6 +54,19 @@ const PATHS = {
   request: "/api/v1/tablet/resource-requests",
 };
 const FINAL = new Set([400, 404, 409, 413, 415, 422]); // the server said no: do not resend
+const CLOCK_TICK_MS = 1000;
+// Where each of the assignment's clocks shows, what it says ahead of and past its time, and the
+// outbox item that would meet it (still on the tablet: said next to the countdown).
+const CLOCK_LINES = {
+  unit_on_scene: {
+    id: "a-on-scene-due", ahead: "Arrivo sul posto entro", behind: "Arrivo sul posto",
+    meets: (item) => item.kind === "status" && item.body.status === "on_scene", pending: "«Sul posto» da inviare",
+  },
+  unit_check_in: {
+    id: "a-check-in-due", ahead: "Prossimo check-in entro", behind: "Check-in",
+    meets: (item) => item.kind === "check-in", pending: "check-in da inviare",
+  },
+};
 
 const root = document.getElementById("tablet");
 const unitId = root.dataset.unitId;
@@ -268,6 +285,42 @@ function renderLists() {
     listItem(item.label, `${romeTime(item.queued_at)}${item.last_error ? ` · ${item.last_error}, nuovo tentativo a breve` : ""}`, true)));
 }
 
+// ---- the assignment's clocks ----
+
+const clocks = new ClockSet(() => renderClocks());
+let clockOffsetMs = 0; // server time - tablet time
+
+function assignmentClock(milestone) {
+  const id = state?.assignment?.id ?? null;
+  if (id === null) return null;
+  return clocks.list((c) => c.assignment_id === id && c.milestone === milestone)[0] ?? null;
+}
+
+function renderClocks() {
+  for (const [milestone, line] of Object.entries(CLOCK_LINES)) {
+    const node = $(line.id);
+    const clock = assignmentClock(milestone);
+    node.hidden = clock === null;
+    node.querySelector(".tablet-clock-time").replaceChildren(...(clock ? [badge(clock, { withLabel: false })] : []));
+  }
+  tickClocks();
+}
+
+function tickClocks() {
+  const now = Date.now() + clockOffsetMs;
+  for (const [milestone, line] of Object.entries(CLOCK_LINES)) {
+    const node = $(line.id);
+    const clock = assignmentClock(milestone);
+    if (!clock) continue;
+    const { level } = describe(clock, now);
+    node.dataset.level = level;
+    node.querySelector(".tablet-clock-label").textContent = level === "late" || level === "paused" ? line.behind : line.ahead;
+    const unsent = outbox.some((item) => line.meets(item) && item.body.assignment_id === clock.assignment_id);
+    node.querySelector(".tablet-clock-note").textContent = unsent ? `(${line.pending})` : "";
+  }
+  refreshBadges($("a-clocks"), now);
+}
+
 function render() {
   const count = $("outbox-count");
   count.dataset.count = String(outbox.length);
@@ -281,6 +334,7 @@ function render() {
   }
   renderStatus();
   renderAssignment();
+  renderClocks();
   renderLists();
 }
 
@@ -296,9 +350,12 @@ async function refresh() {
       return;
     }
     if (!response.ok) return;
+    const served = Date.parse(response.headers.get("Date") ?? "");
+    if (!Number.isNaN(served)) clockOffsetMs = served - Date.now();
     const first = state === null;
     const previous = state?.assignment?.id ?? null;
     state = await response.json();
+    clocks.load(state.clocks ?? []);
     render();
     const current = state.assignment?.id ?? null;
     if (!first && current !== null && current !== previous) newAssignment(state.assignment);
@@ -394,6 +451,7 @@ const live = new LiveStream({
   onEvent(event, { live: isLive }) {
     // A new assignment is noticed by the refresh (also one assigned while the tablet was off).
     if (event.type === "unit.recalled" && isLive) showAlert(`Intervento ${event.payload.case_number} revocato dalla centrale.`, true);
+    clocks.apply(event); // a clock.* event moves its countdown at once; the refresh confirms it
     scheduleRefresh();
   },
   onStatus(status) {
@@ -421,3 +479,4 @@ document.addEventListener("visibilitychange", () => {
 render();
 refresh().then(pump);
 live.start();
+setInterval(tickClocks, CLOCK_TICK_MS);
