@@ -4,13 +4,12 @@
 // GET /api/v1/clocks and kept by the clock.* events; countdowns computed here, once a second.
 import { LiveStream } from "./live.js";
 import { api as callApi } from "./api.js";
-import { ClockSet, badge, refreshBadges } from "./clocks.js";
+import { ClockFeed, ClockSet, badge, refreshBadges } from "./clocks.js";
 import { STATUS_LABELS, TIME_ZONE, announce as say, el } from "./format.js";
 
 const REFRESH_DELAY_MS = 120;
 const HIGHLIGHT_MS = 4000;
 const CLOCK_TICK_MS = 1000;
-const CLOCKS_RETRY_MS = 3000;
 // Clock events the case timeline leaves out (console/casefile.py QUIET_CLOCK_EVENTS): starts
 // and stops are bookkeeping, shown on the clocks themselves.
 const QUIET_CLOCK_EVENTS = new Set(["clock.started", "clock.met", "clock.cancelled", "clock.paused", "clock.resumed"]);
@@ -325,10 +324,6 @@ const clocks = new ClockSet((clock, event) => {
   renderClocks();
   if (event?.type === "clock.retargeted") retargeted(clock);
 });
-let clocksAsOf = null; // the seq the clocks were read at; null while (re)reading them
-let clockBuffer = []; // clock events that arrived before the read
-let clocksLoading = false;
-let clocksAgain = false;
 const retargetedAt = new Map(); // clock_id -> when it was re-targeted (highlighted a while)
 
 /** The case's own clocks, its units' and its referral's (the one referral of the case). */
@@ -337,31 +332,11 @@ function ofThisCase(clock) {
   return Boolean(detail && clock.kind === "referral" && Number(clock.referral_id) === detail.referral.id);
 }
 
-/** Read the open clocks: by referral, which names the case's and its units' too (one read). */
-async function loadClocks() {
-  clocksAsOf = null;
-  if (!detail) return;
-  if (clocksLoading) { clocksAgain = true; return; }
-  clocksLoading = true;
-  const result = await api("GET", `/api/v1/clocks?referral_id=${detail.referral.id}&limit=5000`);
-  clocksLoading = false;
-  if (clocksAgain || !result.ok) {
-    clocksAgain = false;
-    setTimeout(loadClocks, result.ok ? 0 : CLOCKS_RETRY_MS);
-    return;
-  }
-  clocksAsOf = result.data.as_of;
-  const pending = clockBuffer;
-  clockBuffer = [];
-  clocks.load(result.data.clocks.filter(ofThisCase));
-  for (const event of pending) onClockEvent(event);
-}
-
-function onClockEvent(event) {
-  if (clocksAsOf === null) { clockBuffer.push(event); return; }
-  if (event.seq <= clocksAsOf || !ofThisCase(event.payload ?? {})) return;
-  clocks.apply(event);
-}
+// One read by referral names the case's clocks, its units' and its referral's.
+const feed = new ClockFeed(clocks, {
+  url: () => (detail ? `/api/v1/clocks?referral_id=${detail.referral.id}&limit=5000` : null),
+  keep: ofThisCase,
+});
 
 function clockOwner(clock) {
   if (clock.kind === "referral") return "segnalazione";
@@ -504,7 +479,7 @@ async function runRefresh() {
   fullNext = false;
   try {
     await loadCase();
-    if (full || (clocksAsOf === null && !clocksLoading)) await loadClocks();
+    if (full || feed.stale) await feed.read();
     await loadTimeline(full);
     if (dispatchOpen()) await loadRecommendations();
   } finally {
@@ -788,7 +763,7 @@ function showStatus(status) {
 
 async function start() {
   const loaded = await loadCase();
-  await loadClocks(); // after the file: clock events after its as_of wait for this read
+  await feed.read(); // after the file: clock events after its as_of wait for this read
   await loadTimeline(true);
   initialised = true;
   // Follow the log from the seq the file was read at: nothing between is lost.
@@ -803,7 +778,7 @@ async function start() {
     },
     onEvent(event) {
       if (String(event.type).startsWith("clock.")) {
-        onClockEvent(event);
+        feed.receive(event);
         // A warning, breach or re-target is on the timeline; starts and stops are not.
         if (!QUIET_CLOCK_EVENTS.has(event.type) && aboutThisCase(event)) scheduleRefresh();
         return;

@@ -5,8 +5,7 @@
 // clock.* events), counting down from each deadline once a second. Free text is always set
 // with textContent.
 import { LiveStream } from "./live.js";
-import { api } from "./api.js";
-import { ClockSet, badge, describe, refreshBadges } from "./clocks.js";
+import { ClockFeed, ClockSet, badge, describe, refreshBadges } from "./clocks.js";
 import { STATUS_LABELS, TIME_ZONE, announce as sayIn, el } from "./format.js";
 
 const REFETCH_DELAY_MS = 300;
@@ -99,7 +98,7 @@ function scheduleRefetch() {
 }
 
 function onEvent(event) {
-  if (String(event.type).startsWith("clock.")) { onClockEvent(event); return; }
+  if (String(event.type).startsWith("clock.")) { feed.receive(event); return; }
   if (!WATCHED.some((prefix) => String(event.type).startsWith(prefix))) return;
   if (event.seq <= appliedSeq) return;
   wantedSeq = Math.max(wantedSeq, event.seq);
@@ -109,37 +108,8 @@ function onEvent(event) {
 // ---- the cases' SLA clocks (the case's own and its units') ----
 
 const clocks = new ClockSet(() => render());
-let clocksAsOf = null; // the seq the clocks were read at; null while (re)reading them
-let clockBuffer = []; // clock events that arrived before the read
-let clocksLoading = false;
-let clocksAgain = false;
-
 const isCaseClock = (clock) => clock.case_id !== null && clock.case_id !== undefined;
-
-/** Read the open clocks (again after a snapshot: the stream skipped events). */
-async function loadClocks() {
-  clocksAsOf = null;
-  if (clocksLoading) { clocksAgain = true; return; }
-  clocksLoading = true;
-  const result = await api("GET", "/api/v1/clocks?limit=5000", undefined, { fieldErrors: "none" });
-  clocksLoading = false;
-  if (clocksAgain || !result.ok) {
-    clocksAgain = false;
-    setTimeout(loadClocks, result.ok ? 0 : RETRY_MS);
-    return;
-  }
-  clocksAsOf = result.data.as_of;
-  const pending = clockBuffer;
-  clockBuffer = [];
-  clocks.load(result.data.clocks.filter(isCaseClock));
-  for (const event of pending) onClockEvent(event);
-}
-
-function onClockEvent(event) {
-  if (clocksAsOf === null) { clockBuffer.push(event); return; }
-  if (event.seq <= clocksAsOf || !isCaseClock(event.payload ?? {})) return;
-  clocks.apply(event);
-}
+const feed = new ClockFeed(clocks, { keep: isCaseClock, retryMs: RETRY_MS });
 
 function clocksCell(c) {
   const cell = el("td", "case-clocks");
@@ -388,10 +358,10 @@ async function start() {
   await refetch();
   if (!loaded) { setTimeout(start, RETRY_MS); return; }
   storageSet(sessionStorage, seqKey, String(appliedSeq)); // the stream resumes after as_of
-  loadClocks(); // after the list: clock events after the list's as_of wait for it
+  feed.read(); // after the list: clock events after the list's as_of wait for it
   const live = new LiveStream({
     storageKey: seqKey,
-    onSnapshot: () => { snapshotPending = true; scheduleRefetch(); loadClocks(); },
+    onSnapshot: () => { snapshotPending = true; scheduleRefetch(); feed.read(); },
     onEvent,
     onStatus(status) {
       statusEl.dataset.status = status;

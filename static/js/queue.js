@@ -6,14 +6,13 @@
 // Free text is always set with textContent.
 import { LiveStream } from "./live.js";
 import { api } from "./api.js";
-import { ClockSet, badge, describe, refreshBadges } from "./clocks.js";
+import { ClockFeed, ClockSet, badge, describe, refreshBadges } from "./clocks.js";
 import { STATUS_LABELS, el } from "./format.js";
 import { createSound } from "./sound.js";
 
 const URGENCY_RANK = { rosso: 0, giallo: 1, verde: 2 };
 const URGENCY_LABELS = { rosso: "Rosso", giallo: "Giallo", verde: "Verde" };
 const SOURCE_LABELS = { assessment: "valutato", proposal: "proposto dall'ente", default: "senza proposta" };
-const CLOCKS_RETRY_MS = 3000;
 const HIGHLIGHT_MS = 6000;
 const BEEP_GAP_MS = 1000;
 const REFETCH_DELAY_MS = 150;
@@ -119,7 +118,7 @@ function applyEvent(event) {
 }
 
 function onEvent(event) {
-  if (String(event.type).startsWith("clock.")) { onClockEvent(event); return; }
+  if (String(event.type).startsWith("clock.")) { feed.receive(event); return; }
   if (fetching || !loaded) { buffered.push(event); return; }
   if (applyEvent(event)) render();
 }
@@ -127,37 +126,8 @@ function onEvent(event) {
 // ---- the referrals' SLA clocks ----
 
 const clocks = new ClockSet(() => { if (loaded) render(); });
-let clocksAsOf = null; // the seq the clocks were read at; null while (re)reading them
-let clockBuffer = []; // clock events that arrived before the read
-let clocksLoading = false;
-let clocksAgain = false;
-
 const isReferralClock = (clock) => clock.kind === "referral";
-
-/** Read the open clocks (again after a snapshot: the stream skipped events). */
-async function loadClocks() {
-  clocksAsOf = null;
-  if (clocksLoading) { clocksAgain = true; return; }
-  clocksLoading = true;
-  const result = await api("GET", "/api/v1/clocks?limit=5000", undefined, { fieldErrors: "none" });
-  clocksLoading = false;
-  if (clocksAgain || !result.ok) {
-    clocksAgain = false;
-    setTimeout(loadClocks, result.ok ? 0 : CLOCKS_RETRY_MS);
-    return;
-  }
-  clocksAsOf = result.data.as_of;
-  const pending = clockBuffer;
-  clockBuffer = [];
-  clocks.load(result.data.clocks.filter(isReferralClock));
-  for (const event of pending) onClockEvent(event);
-}
-
-function onClockEvent(event) {
-  if (clocksAsOf === null) { clockBuffer.push(event); return; }
-  if (event.seq <= clocksAsOf || !isReferralClock(event.payload ?? {})) return;
-  clocks.apply(event);
-}
+const feed = new ClockFeed(clocks, { keep: isReferralClock });
 
 function clocksOf(entry) {
   return clocks.list((c) => isReferralClock(c) && c.key === entry.id);
@@ -393,10 +363,10 @@ async function start() {
   await refetch();
   if (!loaded) { setTimeout(start, 3000); return; }
   storageSet(sessionStorage, seqKey, String(appliedSeq)); // the stream resumes after as_of
-  loadClocks(); // after the queue: clock events after the queue's as_of wait for it
+  feed.read(); // after the queue: clock events after the queue's as_of wait for it
   const live = new LiveStream({
     storageKey: seqKey,
-    onSnapshot: () => { refetch(); loadClocks(); },
+    onSnapshot: () => { refetch(); feed.read(); },
     onEvent,
     onStatus(status) {
       statusEl.dataset.status = status;
