@@ -382,3 +382,47 @@ COUNT_TONES = """
   };
 })();
 """
+
+
+def new_page(
+    browser: Any,
+    contexts: list[Any],
+    *,
+    viewport: tuple[int, int] = (1280, 900),
+    timeout_ms: int = 5_000,
+    init_script: str | None = None,
+) -> Any:
+    """A page in a fresh context of its own (Italian locale, Rome time), kept in `contexts`."""
+    context = browser.new_context(
+        locale="it-IT",
+        timezone_id="Europe/Rome",
+        viewport={"width": viewport[0], "height": viewport[1]},
+    )
+    context.set_default_timeout(timeout_ms)
+    if init_script:
+        context.add_init_script(init_script)
+    contexts.append(context)
+    return context.new_page()
+
+
+def log_in_page(
+    page: Any,
+    console: Console,
+    person: Person,
+    path: str,
+    *,
+    live: bool = True,
+    timeout_ms: int = 5_000,
+) -> None:
+    """Open `path`, get sent to the login page, log in, land back on `path` (and, for a live
+    page, wait until it is "In linea")."""
+    from playwright.sync_api import expect
+
+    page.goto(console.url + path)
+    expect(page).to_have_url(console.url + f"/login?next={path}", timeout=timeout_ms)
+    page.get_by_label("Nome utente").fill(person.username)
+    page.get_by_label("Password").fill(person.password)
+    page.get_by_role("button", name="Accedi").click()
+    expect(page).to_have_url(console.url + path, timeout=timeout_ms)
+    if live:
+        expect(page.locator("#live-status")).to_have_text("In linea", timeout=timeout_ms)

@@ -33,15 +33,6 @@ RECORD_CLOSE_CODES = """
 
 
 @pytest.fixture
-def browser() -> Iterator[Browser]:
-    """One browser per test, asked for after the database and console fixtures: while the
-    Playwright sync API runs, the thread has a running event loop, and those fixtures use
-    asyncio.run."""
-    with support.browser() as launched:
-        yield launched
-
-
-@pytest.fixture
 def context(browser: Browser) -> Iterator[BrowserContext]:
     context = browser.new_context(
         locale="it-IT", timezone_id="Europe/Rome", viewport={"width": 1280, "height": 800}

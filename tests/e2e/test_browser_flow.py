@@ -10,20 +10,17 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
 import asyncpg
 import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import expect
 
 from tests import support
 
 FIRENZE = "048017"
 ACTION_MS = 5_000  # every click, fill and navigation
 LIVE_MS = 5_000  # every wait for something to show up on a page
-FAILURE_SHOTS = Path("/tmp/seus-flow")
 
 DESCRIPTION = "Uomo senza dimora al freddo davanti alla stazione, chiede un posto per la notte."
 
@@ -51,51 +48,6 @@ def unit_id(database_url: str, people: dict[str, support.Person]) -> int:
     return asyncio.run(_unit_available_near_firenze(database_url, people["unit"]))
 
 
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    """Asked for after the database, console and unit fixtures (they use asyncio.run)."""
-    with support.browser() as launched:
-        yield launched
-
-
-@pytest.fixture
-def contexts(browser: Browser, request: pytest.FixtureRequest) -> Iterator[list[BrowserContext]]:
-    """Fresh browser contexts (separate cookies and storage), made on demand; if the test fails,
-    a screenshot of each open page goes to /tmp/seus-flow."""
-    made: list[BrowserContext] = []
-    failed_before = request.session.testsfailed
-    yield made
-    try:
-        if request.session.testsfailed > failed_before:  # the call phase is reported by now
-            FAILURE_SHOTS.mkdir(parents=True, exist_ok=True)
-            for n, context in enumerate(made):
-                for m, page in enumerate(context.pages):
-                    page.screenshot(path=str(FAILURE_SHOTS / f"context{n}-page{m}.png"))
-    finally:
-        for context in made:
-            context.close()
-
-
-def new_page(browser: Browser, contexts: list[BrowserContext]) -> Page:
-    context = browser.new_context(
-        locale="it-IT", timezone_id="Europe/Rome", viewport={"width": 1280, "height": 900}
-    )
-    context.set_default_timeout(ACTION_MS)
-    contexts.append(context)
-    return context.new_page()
-
-
-def log_in(page: Page, console: support.Console, person: support.Person, path: str) -> None:
-    """Open `path`, get sent to the login page, log in, land back on `path`."""
-    page.goto(console.url + path)
-    expect(page).to_have_url(console.url + f"/login?next={path}", timeout=LIVE_MS)
-    page.get_by_label("Nome utente").fill(person.username)
-    page.get_by_label("Password").fill(person.password)
-    page.get_by_role("button", name="Accedi").click()
-    expect(page).to_have_url(console.url + path, timeout=LIVE_MS)
-    expect(page.locator("#live-status")).to_have_text("In linea", timeout=LIVE_MS)
-
-
 def bearer(secret: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {secret}"}
 
@@ -107,8 +59,8 @@ def test_an_operator_takes_a_referral_to_an_accepted_handover_while_the_tablet_f
     referrer = people["referrer"]
 
     # -- the operator's browser: logged in, on the queue, which is empty ----------------------
-    room = new_page(browser, contexts)
-    log_in(room, console, people["operator"], "/coda")
+    room = support.new_page(browser, contexts, timeout_ms=ACTION_MS)
+    support.log_in_page(room, console, people["operator"], "/coda", timeout_ms=LIVE_MS)
     expect(room.get_by_role("heading", name="Coda segnalazioni")).to_be_visible()
     expect(room.locator("#queue-empty")).to_have_text("Nessuna segnalazione in attesa.")
     room.evaluate("window.testNotReloaded = true")
@@ -160,7 +112,7 @@ def test_an_operator_takes_a_referral_to_an_accepted_handover_while_the_tablet_f
     room.evaluate("window.testNotReloaded = true")
 
     # -- the unit's tablet, in a browser of its own: no assignment yet ------------------------
-    tablet = new_page(browser, contexts)
+    tablet = support.new_page(browser, contexts, timeout_ms=ACTION_MS)
     tablet.goto(console.url + "/tablet/login")
     tablet.get_by_label("Codice del dispositivo").fill(people["unit"].secret)
     tablet.get_by_role("button", name="Collega il tablet").click()
@@ -219,8 +171,8 @@ def test_an_operator_takes_a_referral_to_an_accepted_handover_while_the_tablet_f
     expect(handover).to_have_count(1, timeout=LIVE_MS)
 
     # -- Firenze's territorial service sees it with its dossier, and accepts it -------------
-    service = new_page(browser, contexts)
-    log_in(service, console, people["territorial"], "/passaggi")
+    service = support.new_page(browser, contexts, timeout_ms=ACTION_MS)
+    support.log_in_page(service, console, people["territorial"], "/passaggi", timeout_ms=LIVE_MS)
     card = service.locator("#handover-list > li.handover")
     expect(card).to_have_count(1, timeout=LIVE_MS)
     expect(card.locator(".item-head")).to_contain_text(f"Caso {number}")

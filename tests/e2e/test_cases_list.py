@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -173,12 +172,6 @@ def room(start_console, people, database_url) -> Room:
     console = start_console()
     reject_handover(console, people, flagged, HOSTILE)
     return Room(console, older, flagged, later, referral)
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    with support.browser() as launched:
-        yield launched
 
 
 def row(page: Page, case_id: int):

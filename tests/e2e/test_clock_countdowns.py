@@ -13,13 +13,11 @@ import concurrent.futures
 import re
 import time
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
 import asyncpg
 import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from tests import support
 
@@ -28,7 +26,6 @@ ACTION_MS = 5_000  # every click, fill and navigation
 LIVE_MS = 10_000  # every wait for something to show up on a page
 CLOCK_MS = 20_000  # a wait for a warning or a breach to fire and reach the page
 SHORT_SECONDS = 6  # a target short enough to watch: warnings at 3 s and 4.8 s, breach at 6 s
-FAILURE_SHOTS = Path("/tmp/seus-clocks")
 
 COUNTDOWN = re.compile(r"^\d+:\d\d$")  # under an hour: "4:59"
 HOURS = re.compile(r"^\d+ h \d\d min$")  # "1 h 59 min"
@@ -94,49 +91,6 @@ def short_check_in(database_url: str) -> None:
     asyncio.run(_execute(database_url, target("unit_check_in", SHORT_SECONDS)))
 
 
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    """Asked for after the fixtures that use asyncio.run (the sync API runs an event loop)."""
-    with support.browser() as launched:
-        yield launched
-
-
-@pytest.fixture
-def contexts(browser: Browser, request: pytest.FixtureRequest) -> Iterator[list[BrowserContext]]:
-    """Fresh browser contexts; if the test fails, a screenshot of each page to /tmp/seus-clocks."""
-    made: list[BrowserContext] = []
-    failed_before = request.session.testsfailed
-    yield made
-    try:
-        if request.session.testsfailed > failed_before:
-            FAILURE_SHOTS.mkdir(parents=True, exist_ok=True)
-            for n, context in enumerate(made):
-                for m, page in enumerate(context.pages):
-                    page.screenshot(path=str(FAILURE_SHOTS / f"context{n}-page{m}.png"))
-    finally:
-        for context in made:
-            context.close()
-
-
-def new_page(browser: Browser, contexts: list[BrowserContext]) -> Page:
-    context = browser.new_context(
-        locale="it-IT", timezone_id="Europe/Rome", viewport={"width": 1280, "height": 900}
-    )
-    context.set_default_timeout(ACTION_MS)
-    contexts.append(context)
-    return context.new_page()
-
-
-def log_in(page: Page, console: support.Console, person: support.Person, path: str) -> None:
-    page.goto(console.url + path)
-    expect(page).to_have_url(console.url + f"/login?next={path}", timeout=LIVE_MS)
-    page.get_by_label("Nome utente").fill(person.username)
-    page.get_by_label("Password").fill(person.password)
-    page.get_by_role("button", name="Accedi").click()
-    expect(page).to_have_url(console.url + path, timeout=LIVE_MS)
-    expect(page.locator("#live-status")).to_have_text("In linea", timeout=LIVE_MS)
-
-
 def session(client: httpx.Client, person: support.Person) -> dict[str, str]:
     """Log `client` in; the CSRF header its writes need."""
     opened = client.post(
@@ -190,8 +144,8 @@ def test_a_referral_counts_down_in_the_queue_turns_amber_then_red_and_its_claim_
     start_console, people, short_claim, browser, contexts
 ):
     console = start_console()
-    room = new_page(browser, contexts)
-    log_in(room, console, people["operator"], "/coda")
+    room = support.new_page(browser, contexts, timeout_ms=ACTION_MS)
+    support.log_in_page(room, console, people["operator"], "/coda", timeout_ms=LIVE_MS)
     expect(room.locator("#queue-empty")).to_be_visible(timeout=LIVE_MS)
     room.evaluate("window.testNotReloaded = true")
 
@@ -265,8 +219,8 @@ def test_a_case_shows_its_clocks_and_its_units_and_a_new_urgency_code_retargets_
         case_id = decided.json()["case_id"]
 
     # the open cases: the case's own clock; a unit sent while the page is open adds its own
-    page = new_page(browser, contexts)
-    log_in(page, console, people["operator"], "/casi")
+    page = support.new_page(browser, contexts, timeout_ms=ACTION_MS)
+    support.log_in_page(page, console, people["operator"], "/casi", timeout_ms=LIVE_MS)
     row = page.locator(f'#cases-list .case-row[data-id="{case_id}"]')
     expect(clock_of(row, "handover_sent")).to_have_text(
         re.compile(r"^Invio passaggio in carico · \d+ h \d\d min$"), timeout=LIVE_MS
@@ -328,7 +282,7 @@ def test_the_tablet_counts_down_to_the_arrival_then_to_the_next_check_in_which_t
 ):
     console = start_console()
     referral_id = submit_referral(console, people["referrer"])
-    tablet = new_page(browser, contexts)
+    tablet = support.new_page(browser, contexts, timeout_ms=ACTION_MS)
     tablet.goto(console.url + "/tablet/login")
     tablet.get_by_label("Codice del dispositivo").fill(people["unit"].secret)
     tablet.get_by_role("button", name="Collega il tablet").click()

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -138,12 +137,6 @@ async def test_supervisors_see_the_page_the_figures_and_the_csv_and_operators_ar
 def seeded_console(start_console, people, database_url) -> support.Console:
     asyncio.run(_seed(database_url, people))
     return start_console()
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    with support.browser() as launched:
-        yield launched
 
 
 def test_the_page_draws_the_tables_and_charts_and_checks_the_period(

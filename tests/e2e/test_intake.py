@@ -7,13 +7,12 @@ import concurrent.futures
 import copy
 import json
 import uuid
-from collections.abc import Coroutine, Iterator
+from collections.abc import Coroutine
 from typing import Any
 
 import asyncpg
 import httpx
-import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from console.intake_schemas import EXAMPLE
 from tests import support
@@ -344,12 +343,6 @@ async def test_an_operator_enters_a_phone_referral_through_the_same_api_with_its
 
 
 # -- in a browser ----------------------------------------------------------------------------
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    with support.browser() as launched:
-        yield launched
 
 
 def in_thread(coroutine: Coroutine[Any, Any, Any]) -> Any:

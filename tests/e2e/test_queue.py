@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import asyncpg
@@ -216,12 +215,6 @@ def in_thread(coroutine: Any) -> Any:
     """Run a coroutine to the end in another thread: Playwright's loop owns this one."""
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         return pool.submit(asyncio.run, coroutine).result(timeout=30)
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    with support.browser() as launched:
-        yield launched
 
 
 def queue_as(browser: Browser, console: support.Console, person: support.Person) -> Page:

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests import support
@@ -23,20 +21,6 @@ LIVE_MS = 15_000  # a 6-second target: the breach is due well within this
 SHOTS = Path("/tmp/seus-sla")
 
 
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    with support.browser() as launched:
-        yield launched
-
-
-@pytest.fixture
-def contexts(browser: Browser) -> Iterator[list[BrowserContext]]:
-    made: list[BrowserContext] = []
-    yield made
-    for context in made:
-        context.close()
-
-
 def open_page(
     browser: Browser,
     contexts: list[BrowserContext],
@@ -44,18 +28,9 @@ def open_page(
     who: support.Person,
     path: str,
 ) -> Page:
-    context = browser.new_context(
-        locale="it-IT", timezone_id="Europe/Rome", viewport={"width": 1400, "height": 1000}
-    )
-    context.set_default_timeout(ACTION_MS)
-    context.add_init_script(support.COUNT_TONES)
-    contexts.append(context)
-    page = context.new_page()
-    page.goto(console.url + path)
-    page.get_by_label("Nome utente").fill(who.username)
-    page.get_by_label("Password").fill(who.password)
-    page.get_by_role("button", name="Accedi").click()
-    expect(page).to_have_url(console.url + path)
+    page = support.new_page(browser, contexts, viewport=(1400, 1000), timeout_ms=ACTION_MS,
+                            init_script=support.COUNT_TONES)  # fmt: skip
+    support.log_in_page(page, console, who, path, live=False, timeout_ms=ACTION_MS)
     return page
 
 

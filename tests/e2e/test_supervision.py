@@ -10,8 +10,6 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
 import asyncpg
 import httpx
@@ -22,7 +20,6 @@ from tests import support
 
 ACTION_MS = 5_000
 LIVE_MS = 15_000  # a breach: the 3-second target, then the scheduler's wake-up
-FAILURE_SHOTS = Path("/tmp/seus-supervision")
 
 
 async def _prepare(database_url: str) -> support.Person:
@@ -49,47 +46,13 @@ def night(database_url: str, people: dict[str, support.Person]) -> support.Perso
     return asyncio.run(_prepare(database_url))
 
 
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    """Asked for after the database and console fixtures (they use asyncio.run)."""
-    with support.browser() as launched:
-        yield launched
-
-
-@pytest.fixture
-def contexts(browser: Browser, request: pytest.FixtureRequest) -> Iterator[list[BrowserContext]]:
-    made: list[BrowserContext] = []
-    failed_before = request.session.testsfailed
-    yield made
-    try:
-        if request.session.testsfailed > failed_before:
-            FAILURE_SHOTS.mkdir(parents=True, exist_ok=True)
-            for n, context in enumerate(made):
-                for page in context.pages:
-                    page.screenshot(path=str(FAILURE_SHOTS / f"context{n}.png"), full_page=True)
-    finally:
-        for context in made:
-            context.close()
-
-
 def open_room(
     browser: Browser, contexts: list[BrowserContext], console: support.Console, who: support.Person
 ) -> Page:
     """A browser of its own, logged in as `who`, on /supervisione, live."""
-    context = browser.new_context(
-        locale="it-IT", timezone_id="Europe/Rome", viewport={"width": 1400, "height": 1000}
-    )
-    context.set_default_timeout(ACTION_MS)
-    context.add_init_script(support.COUNT_TONES)
-    contexts.append(context)
-    page = context.new_page()
-    page.goto(console.url + "/supervisione")
-    expect(page).to_have_url(console.url + "/login?next=/supervisione")
-    page.get_by_label("Nome utente").fill(who.username)
-    page.get_by_label("Password").fill(who.password)
-    page.get_by_role("button", name="Accedi").click()
-    expect(page).to_have_url(console.url + "/supervisione")
-    expect(page.locator("#live-status")).to_have_text("In linea", timeout=LIVE_MS)
+    page = support.new_page(browser, contexts, viewport=(1400, 1000), timeout_ms=ACTION_MS,
+                            init_script=support.COUNT_TONES)  # fmt: skip
+    support.log_in_page(page, console, who, "/supervisione", timeout_ms=LIVE_MS)
     page.evaluate("window.testNotReloaded = true")
     return page
 

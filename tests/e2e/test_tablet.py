@@ -238,13 +238,6 @@ async def test_a_dispatch_reaches_only_its_units_tablet_whose_reports_move_the_c
 
 
 @pytest.fixture
-def browser() -> Iterator[Browser]:
-    """Asked for after the database and console fixtures (they use asyncio.run)."""
-    with support.browser() as launched:
-        yield launched
-
-
-@pytest.fixture
 def context(browser: Browser) -> Iterator[BrowserContext]:
     context = browser.new_context(
         locale="it-IT", timezone_id="Europe/Rome", viewport={"width": 1024, "height": 768}

@@ -1,0 +1,42 @@
+"""Browser fixtures shared by the end-to-end tests (Debian's chromium through Playwright).
+
+Ask for `browser` or `contexts` after the database, people and console fixtures: those use
+asyncio.run, and while Playwright's sync API runs, this thread has a running event loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext
+
+from tests import support
+
+FAILURE_SHOTS = Path("/tmp/seus-failures")
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    with support.browser() as launched:
+        yield launched
+
+
+@pytest.fixture
+def contexts(browser: Browser, request: pytest.FixtureRequest) -> Iterator[list[BrowserContext]]:
+    """Fresh browser contexts made on demand (`support.new_page`); if the test fails, a
+    screenshot of each open page goes to /tmp/seus-failures/<test>/."""
+    made: list[BrowserContext] = []
+    failed_before = request.session.testsfailed
+    yield made
+    try:
+        if request.session.testsfailed > failed_before:  # the call phase is reported by now
+            folder = FAILURE_SHOTS / request.node.name
+            folder.mkdir(parents=True, exist_ok=True)
+            for n, context in enumerate(made):
+                for m, page in enumerate(context.pages):
+                    page.screenshot(path=str(folder / f"context{n}-page{m}.png"), full_page=True)
+    finally:
+        for context in made:
+            context.close()
