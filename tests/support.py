@@ -426,3 +426,21 @@ def log_in_page(
     expect(page).to_have_url(console.url + path, timeout=timeout_ms)
     if live:
         expect(page.locator("#live-status")).to_have_text("In linea", timeout=timeout_ms)
+
+
+def send_referral(console: Console, referrer: Person, body: dict[str, Any]) -> dict[str, Any]:
+    """A referrer's system sends a referral (from a sync test); returns the 201 answer."""
+    import uuid
+
+    with httpx.Client(base_url=console.url, timeout=10) as client:
+        posted = client.post(
+            "/api/v1/referrals",
+            json=body,
+            headers={
+                "Authorization": f"Bearer {referrer.secret}",
+                "Idempotency-Key": uuid.uuid4().hex,
+            },
+        )
+    assert posted.status_code == 201, posted.text
+    answer: dict[str, Any] = posted.json()
+    return answer

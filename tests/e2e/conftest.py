@@ -6,13 +6,15 @@ asyncio.run, and while Playwright's sync API runs, this thread has a running eve
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
+import asyncpg
 import pytest
 from playwright.sync_api import Browser, BrowserContext
 
-from tests import support
+from tests import fleet_support, support
 
 FAILURE_SHOTS = Path("/tmp/seus-failures")
 
@@ -40,3 +42,21 @@ def contexts(browser: Browser, request: pytest.FixtureRequest) -> Iterator[list[
     finally:
         for context in made:
             context.close()
+
+
+async def _unit_available_in_firenze(database_url: str, person: support.Person) -> int:
+    conn = await asyncpg.connect(database_url)
+    try:
+        unit_id: int = await conn.fetchval(
+            "SELECT unit_id FROM users WHERE id = $1", person.user_id
+        )
+        await fleet_support.place_unit(conn, unit_id)
+        return unit_id
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+def unit_id(database_url: str, people: dict[str, support.Person]) -> int:
+    """people["unit"]'s unit, available at a (demo) base in Firenze."""
+    return asyncio.run(_unit_available_in_firenze(database_url, people["unit"]))

@@ -7,13 +7,10 @@ Debian's chromium driven by Playwright (sync API); nothing is downloaded.
 
 from __future__ import annotations
 
-import asyncio
 import re
 import uuid
 
-import asyncpg
 import httpx
-import pytest
 from playwright.sync_api import expect
 
 from tests import support
@@ -23,29 +20,6 @@ ACTION_MS = 5_000  # every click, fill and navigation
 LIVE_MS = 5_000  # every wait for something to show up on a page
 
 DESCRIPTION = "Uomo senza dimora al freddo davanti alla stazione, chiede un posto per la notte."
-
-
-async def _unit_available_near_firenze(database_url: str, person: support.Person) -> int:
-    conn = await asyncpg.connect(database_url)
-    try:
-        unit_id: int = await conn.fetchval(
-            "SELECT unit_id FROM users WHERE id = $1", person.user_id
-        )
-        await conn.execute(
-            "UPDATE units SET status = 'available', zones = '{firenze}', base_lat = 43.78,"
-            " base_lon = 11.24, base_label = 'Misericordia di Firenze (demo)' WHERE id = $1",
-            unit_id,
-        )
-        return unit_id
-    finally:
-        await conn.close()
-
-
-@pytest.fixture
-def unit_id(database_url: str, people: dict[str, support.Person]) -> int:
-    """people["unit"]'s unit, available at a base in Firenze (before the browser starts: the
-    Playwright sync API keeps an event loop running in this thread, asyncio.run needs none)."""
-    return asyncio.run(_unit_available_near_firenze(database_url, people["unit"]))
 
 
 def bearer(secret: str) -> dict[str, str]:

@@ -57,28 +57,6 @@ def execute_while_browsing(dsn: str, *statements: str) -> None:
         pool.submit(asyncio.run, _execute(dsn, *statements)).result(timeout=30)
 
 
-async def _place_unit(dsn: str, person: support.Person) -> int:
-    conn = await asyncpg.connect(dsn)
-    try:
-        unit_id: int = await conn.fetchval(
-            "SELECT unit_id FROM users WHERE id = $1", person.user_id
-        )
-        await conn.execute(
-            "UPDATE units SET status = 'available', zones = '{firenze}', base_lat = 43.78,"
-            " base_lon = 11.24, base_label = 'Misericordia di Firenze (demo)' WHERE id = $1",
-            unit_id,
-        )
-        return unit_id
-    finally:
-        await conn.close()
-
-
-@pytest.fixture
-def unit_id(database_url: str, people: dict[str, support.Person]) -> int:
-    """people["unit"]'s unit, available at a base in Firenze."""
-    return asyncio.run(_place_unit(database_url, people["unit"]))
-
-
 @pytest.fixture
 def short_claim(database_url: str) -> None:
     """The claim clock's target cut to a few seconds, before any referral arrives."""

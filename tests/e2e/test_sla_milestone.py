@@ -8,7 +8,6 @@ Debian's chromium driven by Playwright (sync API); nothing is downloaded.
 from __future__ import annotations
 
 import re
-import uuid
 from pathlib import Path
 
 import httpx
@@ -57,24 +56,19 @@ def shorten_claim_target(console: support.Console, admin: support.Person, second
 
 
 def submit_referral(console: support.Console, referrer: support.Person) -> str:
-    with httpx.Client(base_url=console.url, timeout=10) as client:
-        posted = client.post(
-            "/api/v1/referrals",
-            json={
-                "trigger": "poverty_homelessness",
-                "urgency": "rosso",
-                "place": {"municipality": "048017", "address": "Piazza della Stazione"},
-                "people": {"count": 1, "minors": 0, "age_band": "30_64"},
-                "description": "Uomo senza dimora al freddo, chiede un posto per la notte.",
-                "callback": {"name": "Agente di turno", "phone": "+39 055 111111"},
-            },
-            headers={
-                "Authorization": f"Bearer {referrer.secret}",
-                "Idempotency-Key": uuid.uuid4().hex,
-            },
-        )
-    assert posted.status_code == 201, posted.text
-    number: str = posted.json()["case_number"]
+    answer = support.send_referral(
+        console,
+        referrer,
+        {
+            "trigger": "poverty_homelessness",
+            "urgency": "rosso",
+            "place": {"municipality": "048017", "address": "Piazza della Stazione"},
+            "people": {"count": 1, "minors": 0, "age_band": "30_64"},
+            "description": "Uomo senza dimora al freddo, chiede un posto per la notte.",
+            "callback": {"name": "Agente di turno", "phone": "+39 055 111111"},
+        },
+    )
+    number: str = answer["case_number"]
     return number
 
 

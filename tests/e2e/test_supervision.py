@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import re
-import uuid
 
 import asyncpg
-import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
@@ -58,24 +56,19 @@ def open_room(
 
 
 def submit_referral(console: support.Console, referrer: support.Person) -> tuple[int, str]:
-    with httpx.Client(base_url=console.url, timeout=10) as client:
-        posted = client.post(
-            "/api/v1/referrals",
-            json={
-                "trigger": "abandonment",
-                "urgency": "rosso",
-                "place": {"municipality": "048017", "address": "Via <b>Faenza</b> 1"},
-                "people": {"count": 1, "minors": 0, "age_band": "over_65"},
-                "description": "Anziana sola in casa senza assistenza da due giorni.",
-                "callback": {"name": "Infermiere di turno", "phone": "+39 055 000000"},
-            },
-            headers={
-                "Authorization": f"Bearer {referrer.secret}",
-                "Idempotency-Key": uuid.uuid4().hex,
-            },
-        )
-    assert posted.status_code == 201, posted.text
-    return posted.json()["id"], posted.json()["case_number"]
+    answer = support.send_referral(
+        console,
+        referrer,
+        {
+            "trigger": "abandonment",
+            "urgency": "rosso",
+            "place": {"municipality": "048017", "address": "Via <b>Faenza</b> 1"},
+            "people": {"count": 1, "minors": 0, "age_band": "over_65"},
+            "description": "Anziana sola in casa senza assistenza da due giorni.",
+            "callback": {"name": "Infermiere di turno", "phone": "+39 055 000000"},
+        },
+    )
+    return answer["id"], answer["case_number"]
 
 
 def test_supervisors_see_a_breach_escalate_live_with_an_alarm_until_one_acknowledges_it(
