@@ -11,7 +11,7 @@ from typing import Any
 
 from starlette.requests import Request
 
-from console import errors, progress, queue, services
+from console import errors, guard, progress, queue, services
 from console.api import operation
 from console.assessment_schemas import (
     AssessmentIn,
@@ -76,12 +76,6 @@ def _claim_of(row: dict[str, Any]) -> referrals.Claim:
     return referrals.Claim(Status(row["status"]), row["holder_id"])
 
 
-def _user(principal: access.Principal) -> int:
-    if principal.user_id is None:
-        raise errors.Forbidden()
-    return principal.user_id
-
-
 async def _set_claim(tx: Tx, referral_id: int, new: referrals.Claim) -> None:
     await tx.conn.execute(
         "UPDATE referrals SET status = $2, holder_id = $3, updated_at = $4,"
@@ -112,7 +106,7 @@ async def claim(db: Database, by: access.Principal, referral_id: int) -> Referra
     async with db.action() as tx:
         row = await _lock_one(tx, referral_id)
         try:
-            new = referrals.claim(_claim_of(row), _user(by))
+            new = referrals.claim(_claim_of(row), guard.user_id_of(by))
         except Refused:
             raise HeldElsewhere(row["holder_id"], row["holder_name"]) from None
         await _set_claim(tx, referral_id, new)
@@ -127,7 +121,7 @@ async def release(
     """The holder gives the referral back to the queue."""
     async with db.action() as tx:
         row = await _lock_one(tx, referral_id)
-        new = referrals.release(_claim_of(row), _user(by))
+        new = referrals.release(_claim_of(row), guard.user_id_of(by))
         await _set_claim(tx, referral_id, new)
         tx.emit(referrals.referral_released(referral_id, row["zone_id"], by, tx.now, reason))
         await progress.notify_referrer(tx, referral_id)
@@ -140,15 +134,7 @@ async def reassign(
     """A supervisor hands an open referral to another operator (or takes it)."""
     async with db.action() as tx:
         row = await _lock_one(tx, referral_id)
-        name = await tx.conn.fetchval(
-            "SELECT display_name FROM users WHERE id = $1 AND active"
-            " AND role IN ('operator', 'supervisor')",
-            to,
-        )
-        if name is None:
-            raise errors.ValidationFailed(
-                problems=[errors.FieldProblem("operator_id", "Operatore non attivo o inesistente.")]
-            )
+        name = await guard.room_member_name(tx.conn, to)
         current = _claim_of(row)
         new = referrals.reassign_checked(current, to)
         await _set_claim(tx, referral_id, new)
@@ -193,7 +179,11 @@ async def decide(
         if row is None:
             raise errors.NotFound("Segnalazione non trovata.")
         status = referrals.decide(
-            _claim_of(row), _user(by), body.decision, reason=body.reason, merge_into=merge_into
+            _claim_of(row),
+            guard.user_id_of(by),
+            body.decision,
+            reason=body.reason,
+            merge_into=merge_into,
         )
         if merge_into is not None:
             target = rows.get(merge_into)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from starlette.requests import HTTPConnection
 
@@ -64,3 +65,25 @@ async def check_csrf(conn: HTTPConnection, method: str, submitted: str | None = 
     token = submitted if submitted is not None else conn.headers.get(auth.CSRF_HEADER)
     if not auth.same(token, session.csrf_token):
         raise errors.CsrfRefused()
+
+
+def user_id_of(principal: access.Principal) -> int:
+    """The acting user's id: actions a person signs (claims, acknowledgements) need one."""
+    if principal.user_id is None:
+        raise errors.Forbidden()
+    return principal.user_id
+
+
+async def room_member_name(conn: Any, user_id: int, field: str = "operator_id") -> str:
+    """The name of an active operator or supervisor, the only people a referral or case may be
+    handed to; 422 on `field` otherwise."""
+    name: str | None = await conn.fetchval(
+        "SELECT display_name FROM users WHERE id = $1 AND active"
+        " AND role IN ('operator', 'supervisor')",
+        user_id,
+    )
+    if name is None:
+        raise errors.ValidationFailed(
+            problems=[errors.FieldProblem(field, "Operatore non attivo o inesistente.")]
+        )
+    return name

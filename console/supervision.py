@@ -401,17 +401,11 @@ class AlreadyAcknowledged(errors.Conflict):
         return {**super().body(), "acknowledged": self.acknowledged}
 
 
-def _user(principal: access.Principal) -> int:
-    if principal.user_id is None:
-        raise errors.Forbidden()
-    return principal.user_id
-
-
 async def acknowledge_escalation(
     db: Database, by: access.Principal, escalation_id: int, note: str | None = None
 ) -> AcknowledgedEscalation:
     """A supervisor has seen the breach (and says what was done): once, by one supervisor."""
-    user_id = _user(by)
+    user_id = guard.user_id_of(by)
     note = note or None
     async with db.action() as tx:
         locked = await tx.conn.fetchrow(
@@ -453,7 +447,7 @@ async def acknowledge_escalation(
 
 async def write_shift_note(db: Database, by: access.Principal, body: str) -> ShiftNoteOut:
     """The outgoing shift's note to the incoming one."""
-    user_id = _user(by)
+    user_id = guard.user_id_of(by)
     async with db.action() as tx:
         note_id: int = await tx.conn.fetchval(
             "INSERT INTO shift_notes (body, author_id, written_at) VALUES ($1, $2, $3)"
@@ -478,7 +472,7 @@ async def write_shift_note(db: Database, by: access.Principal, body: str) -> Shi
 
 async def acknowledge_shift_note(db: Database, by: access.Principal, note_id: int) -> ShiftNoteOut:
     """The incoming supervisor has read the note: never its own author, and only once."""
-    user_id = _user(by)
+    user_id = guard.user_id_of(by)
     async with db.action() as tx:
         locked = await tx.conn.fetchrow(
             "SELECT id FROM shift_notes WHERE id = $1 FOR UPDATE", note_id
@@ -530,15 +524,7 @@ async def reassign_case(
             raise errors.NotFound("Caso non trovato.")
         if locked["status"] == cases.Status.CLOSED:
             raise errors.Conflict("Il caso è chiuso: non si riassegna.")
-        name = await tx.conn.fetchval(
-            "SELECT display_name FROM users WHERE id = $1 AND active"
-            " AND role IN ('operator', 'supervisor')",
-            to,
-        )
-        if name is None:
-            raise errors.ValidationFailed(
-                problems=[errors.FieldProblem("operator_id", "Operatore non attivo o inesistente.")]
-            )
+        name = await guard.room_member_name(tx.conn, to)
         if locked["owner_id"] == to:
             raise errors.Conflict(f"Il caso è già assegnato a {name}.")
         owner_name = (
