@@ -135,6 +135,21 @@ def moment_of(event: NewEvent) -> Moment | None:
 # ---- policies -------------------------------------------------------------------------------
 
 
+KIND_LABELS = {Kind.REFERRAL: "una segnalazione", Kind.CASE: "un caso", Kind.ASSIGNMENT: "un invio"}
+
+# Which subjects each moment names (a start needs the milestone's own kind).
+TRIGGER_KINDS: dict[Trigger, frozenset[Kind]] = {
+    **{t: frozenset({Kind.REFERRAL}) for t in _REFERRAL_EVENTS.values()},
+    **{t: frozenset({Kind.CASE}) for t in _CASE_EVENTS.values()},
+    Trigger.CASE_OPENED: frozenset({Kind.CASE, Kind.REFERRAL}),
+    Trigger.UNIT_DISPATCHED: frozenset({Kind.CASE, Kind.ASSIGNMENT}),
+    Trigger.UNIT_ON_SCENE: frozenset({Kind.CASE, Kind.ASSIGNMENT}),
+    Trigger.UNIT_CHECKED_IN: frozenset({Kind.CASE, Kind.ASSIGNMENT}),
+    Trigger.UNIT_RELEASED: frozenset({Kind.CASE, Kind.ASSIGNMENT}),
+    Trigger.URGENCY_CHANGED: frozenset({Kind.CASE, Kind.ASSIGNMENT}),
+}
+
+
 def rule_problems(milestone: Milestone, rules: clocks.Rules) -> list[tuple[str, str]]:
     """What is wrong with a policy's rules, by field: unknown moments, a clock never started."""
     known = {t.value for t in Trigger} - {Trigger.URGENCY_CHANGED.value}
@@ -154,21 +169,6 @@ def rule_problems(milestone: Milestone, rules: clocks.Rules) -> list[tuple[str, 
                 ("starts_on", f"'{trigger}' non riguarda {KIND_LABELS[kind]}: non può avviarlo")
             )
     return problems
-
-
-KIND_LABELS = {Kind.REFERRAL: "una segnalazione", Kind.CASE: "un caso", Kind.ASSIGNMENT: "un invio"}
-
-# Which subjects each moment names (a start needs the milestone's own kind).
-TRIGGER_KINDS: dict[Trigger, frozenset[Kind]] = {
-    **{t: frozenset({Kind.REFERRAL}) for t in _REFERRAL_EVENTS.values()},
-    **{t: frozenset({Kind.CASE}) for t in _CASE_EVENTS.values()},
-    Trigger.CASE_OPENED: frozenset({Kind.CASE, Kind.REFERRAL}),
-    Trigger.UNIT_DISPATCHED: frozenset({Kind.CASE, Kind.ASSIGNMENT}),
-    Trigger.UNIT_ON_SCENE: frozenset({Kind.CASE, Kind.ASSIGNMENT}),
-    Trigger.UNIT_CHECKED_IN: frozenset({Kind.CASE, Kind.ASSIGNMENT}),
-    Trigger.UNIT_RELEASED: frozenset({Kind.CASE, Kind.ASSIGNMENT}),
-    Trigger.URGENCY_CHANGED: frozenset({Kind.CASE, Kind.ASSIGNMENT}),
-}
 
 
 # ---- planning -------------------------------------------------------------------------------
