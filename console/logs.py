@@ -39,3 +39,5 @@ def configure(level: str = "INFO", fmt: str = "json") -> None:
         logging.getLogger(name).propagate = True
     logging.getLogger("uvicorn.access").disabled = True  # our middleware logs requests
     logging.getLogger("pgserver").setLevel(logging.WARNING)
+    # APScheduler says "executed successfully" at every run of every job (the clocks: every 5 s).
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
