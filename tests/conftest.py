@@ -28,6 +28,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.integration)
         if "e2e" in parts:
             item.add_marker(pytest.mark.e2e)
+        if "reliability" in parts:
+            item.add_marker(pytest.mark.reliability)
+        if "security" in parts:
+            item.add_marker(pytest.mark.security)
 
 
 @pytest.fixture(scope="session")
