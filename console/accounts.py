@@ -120,6 +120,7 @@ async def open_session(request: Request, _: None, body: schemas.Credentials, __:
     "/api/v1/session",
     summary="Log out (revokes the session everywhere)",
     status=204,
+    permission=access.Permission.VIEW_OWN,
     tag="accounts",
 )
 async def close_session(request: Request, _: access.Principal, __: None, ___: None) -> Response:
@@ -135,6 +136,7 @@ async def close_session(request: Request, _: access.Principal, __: None, ___: No
     summary="Who am I",
     response=schemas.Me,
     auth=("session", "api_key", "device_token"),
+    permission=access.Permission.VIEW_OWN,
     tag="accounts",
 )
 async def who_am_i(_: Request, principal: access.Principal, __: None, ___: None) -> schemas.Me:

@@ -8,10 +8,10 @@ from typing import Any, Literal
 import asyncpg
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.responses import Response
+from starlette.routing import BaseRoute
 
-from console import casefile, errors, eventlog, guard, pages, progress, services
+from console import audit, auth, casefile, errors, eventlog, pages, progress, services
 from console.api import operation
 from console.db import Database
 from console.schemas import Request as RequestModel
@@ -168,10 +168,7 @@ class CaseState(BaseModel):
 
 def require_case_reader(principal: access.Principal) -> None:
     """The case file: whoever may see full referrals or manage cases (the room)."""
-    if not (
-        access.can(principal, access.Permission.VIEW_REFERRALS)
-        or access.can(principal, access.Permission.MANAGE_CASES)
-    ):
+    if not access.allows(principal, access.READ_CASES):
         raise errors.Forbidden()
 
 
@@ -191,6 +188,7 @@ def _case_id(request: Request) -> int:
     summary="The room's cases: open ones (default) or all",
     query=RoomCaseQuery,
     response=RoomCaseList,
+    permission=access.READ_CASES,
     errors=(403,),
     tag="cases",
     description="Flagged cases (handover rejected) first, then by urgency and age.",
@@ -278,6 +276,7 @@ async def active_units(conn: asyncpg.Connection, case_ids: list[int]) -> dict[in
     "/api/v1/cases/{id}",
     summary="A case's whole file: referral, assessment, units, bookings, notes, handovers",
     response=CaseDetail,
+    permission=access.READ_CASES,
     errors=(403, 404),
     tag="cases",
     description="Read in one repeatable-read transaction: events after `as_of` follow live.",
@@ -289,8 +288,9 @@ async def get_case(request: Request, principal: access.Principal, _: None, __: N
     async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
         as_of = await eventlog.head(conn)
         found = await casefile.load_case(conn, case_id)
-    if found is None:
-        raise errors.NotFound("Caso non trovato.")
+        if found is None:
+            raise errors.NotFound("Caso non trovato.")
+        await audit.file_opened(conn, principal, "case", case_id)
     return CaseDetail(**found, as_of=as_of)
 
 
@@ -300,6 +300,7 @@ async def get_case(request: Request, principal: access.Principal, _: None, __: N
     summary="A case's history, built from the event log",
     query=CaseTimelineQuery,
     response=CaseTimeline,
+    permission=access.READ_CASES,
     errors=(403, 404),
     tag="cases",
     description="Events whose subject is the case or its referral, or whose payload names the "
@@ -316,6 +317,7 @@ async def get_timeline(
         referral_id = await conn.fetchval("SELECT referral_id FROM cases WHERE id = $1", case_id)
         if referral_id is None:
             raise errors.NotFound("Caso non trovato.")
+        await audit.file_opened(conn, principal, "case", case_id)
         entries = await casefile.timeline(
             conn,
             case_id,
@@ -504,12 +506,8 @@ async def post_close(
 # -- page -------------------------------------------------------------------------------------
 
 
-async def case_page(request: Request) -> Response:
-    session = await guard.session_of(request)
-    if session is None:
-        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+async def case_page(request: Request, session: auth.Session) -> Response:
     principal = session.principal
-    require_case_reader(principal)
     case_id = _case_id(request)
     pool = services.of(request).db.pool
     row = await pool.fetchrow("SELECT case_number, zone_id FROM cases WHERE id = $1", case_id)
@@ -535,13 +533,9 @@ async def case_page(request: Request) -> Response:
 CASE_FILTERS = {"tutti": "Tutti", "miei": "Miei", "respinti": "Passaggio respinto"}
 
 
-async def cases_page(request: Request) -> Response:
+async def cases_page(request: Request, session: auth.Session) -> Response:
     """The room's open cases, live; the filter lives in the address."""
-    session = await guard.session_of(request)
-    if session is None:
-        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
     principal = session.principal
-    require_case_reader(principal)
     chosen = request.query_params.get("filtro", "tutti")
     return pages.render(
         request,
@@ -555,6 +549,6 @@ async def cases_page(request: Request) -> Response:
 
 
 page_routes: list[BaseRoute] = [
-    Route("/casi", cases_page, methods=["GET"]),
-    Route("/casi/{id}", case_page, methods=["GET"]),
+    pages.page("/casi", cases_page, access.READ_CASES),
+    pages.page("/casi/{id}", case_page, access.READ_CASES),
 ]

@@ -9,10 +9,10 @@ from datetime import datetime
 import asyncpg
 from pydantic import BaseModel, Field
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.responses import Response
+from starlette.routing import BaseRoute
 
-from console import errors, guard, pages, progress, recommendations, services, tablet, tablet_work
+from console import auth, errors, pages, progress, recommendations, services, tablet, tablet_work
 from console import fleet_queries as q
 from console.api import operation
 from console.db import Database
@@ -357,13 +357,8 @@ async def post_recall(
 # ---- pages ---------------------------------------------------------------------------------
 
 
-async def units_page(request: Request) -> Response:
-    session = await guard.session_of(request)
-    if session is None:
-        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+async def units_page(request: Request, session: auth.Session) -> Response:
     principal = session.principal
-    if not access.can(principal, access.Permission.VIEW_UNITS):
-        raise errors.Forbidden()
     statuses = [(s.value, units.STATUS_LABELS[s]) for s in units.Status]
     async with services.of(request).db.pool.acquire() as conn:
         zones = await conn.fetch("SELECT id, name FROM zones ORDER BY name")
@@ -380,6 +375,6 @@ async def units_page(request: Request) -> Response:
 
 
 page_routes: list[BaseRoute] = [
-    Route("/unita", units_page, methods=["GET"]),
-    Route("/tablet", tablet.tablet_page, methods=["GET"]),
+    pages.page("/unita", units_page, access.Permission.VIEW_UNITS),
+    pages.page("/tablet", tablet.tablet_page, tablet.TABLET, login="/tablet/login"),
 ]

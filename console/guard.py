@@ -29,23 +29,41 @@ async def session_of(conn: HTTPConnection) -> auth.Session | None:
     return session
 
 
-async def principal_of(conn: HTTPConnection) -> access.Principal | None:
-    """Bearer credentials (API key, device token) first, else the session cookie."""
+async def credential_of(conn: HTTPConnection) -> tuple[str, access.Principal] | None:
+    """Who is calling and with what: ("api_key" | "device_token", principal) for Bearer
+    credentials (tried first), else ("session", principal) for the session cookie."""
     token = auth.bearer(conn)
     if token is not None:
         pool = services.of(conn).db.pool
-        return await auth.from_api_key(pool, token) or await auth.from_device_token(pool, token)
+        found = await auth.from_api_key(pool, token)
+        if found is not None:
+            return "api_key", found
+        found = await auth.from_device_token(pool, token)
+        return ("device_token", found) if found is not None else None
     session = await session_of(conn)
-    return session.principal if session else None
+    return ("session", session.principal) if session else None
+
+
+async def principal_of(conn: HTTPConnection) -> access.Principal | None:
+    """Bearer credentials (API key, device token) first, else the session cookie."""
+    found = await credential_of(conn)
+    return found[1] if found else None
 
 
 async def require(
-    conn: HTTPConnection, permission: access.Permission | None = None
+    conn: HTTPConnection,
+    need: access.Need | None = None,
+    kinds: tuple[str, ...] | None = None,
 ) -> access.Principal:
-    principal = await principal_of(conn)
-    if principal is None:
+    """The caller, if authenticated (401 otherwise) with a kind of credential the route accepts
+    (`kinds`, e.g. ("session", "api_key")) and holding what the route needs (403 otherwise)."""
+    found = await credential_of(conn)
+    if found is None:
         raise errors.NotAuthenticated()
-    if permission is not None and not access.can(principal, permission):
+    kind, principal = found
+    if kinds is not None and kind not in kinds:
+        raise errors.Forbidden("Queste credenziali non valgono per questa operazione.")
+    if need is not None and not access.allows(principal, need):
         raise errors.Forbidden()
     return principal
 

@@ -7,10 +7,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.responses import Response
+from starlette.routing import BaseRoute
 
-from console import casefile, errors, eventlog, guard, pages, progress, services
+from console import audit, auth, casefile, errors, eventlog, pages, progress, services
 from console.api import operation
 from console.casework import PersonRef
 from console.db import Database, Tx
@@ -271,6 +271,7 @@ async def list_handovers(
     async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
         as_of = await eventlog.head(conn)
         rows = await zone_handovers(conn, principal, status=query.status)
+        await audit.file_opened(conn, principal, "handover", [r["id"] for r in rows])
     return HandoverList(handovers=[_out(r) for r in rows], as_of=as_of)
 
 
@@ -285,10 +286,11 @@ async def list_handovers(
 )
 async def get_handover(request: Request, principal: access.Principal, _: None, __: None) -> Any:
     pool = services.of(request).db.pool
-    async with pool.acquire() as conn:
+    async with pool.acquire() as conn, conn.transaction():
         rows = await zone_handovers(conn, principal, handover_id=_id(request))
-    if not rows:
-        raise errors.NotFound("Passaggio non trovato.")
+        if not rows:
+            raise errors.NotFound("Passaggio non trovato.")
+        await audit.file_opened(conn, principal, "handover", rows[0]["id"])
     return _out(rows[0])
 
 
@@ -327,13 +329,8 @@ async def reject_handover(
 # -- page -------------------------------------------------------------------------------------
 
 
-async def handovers_page(request: Request) -> Response:
-    session = await guard.session_of(request)
-    if session is None:
-        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+async def handovers_page(request: Request, session: auth.Session) -> Response:
     principal = session.principal
-    if not access.can(principal, access.Permission.DECIDE_HANDOVER):
-        raise errors.Forbidden()
     zone_name = None
     if principal.zone_id is not None:
         pool = services.of(request).db.pool
@@ -349,4 +346,6 @@ async def handovers_page(request: Request) -> Response:
     )
 
 
-page_routes: list[BaseRoute] = [Route("/passaggi", handovers_page, methods=["GET"])]
+page_routes: list[BaseRoute] = [
+    pages.page("/passaggi", handovers_page, access.Permission.DECIDE_HANDOVER)
+]

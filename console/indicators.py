@@ -22,10 +22,10 @@ from typing import Annotated, Any
 import asyncpg
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.responses import Response
+from starlette.routing import BaseRoute
 
-from console import errors, eventlog, guard, pages, services
+from console import auth, errors, eventlog, pages, services
 from console.api import operation
 from dispatch import access, intake, referrals, sla
 from dispatch import indicators as core
@@ -434,13 +434,8 @@ def _day_param(request: Request, name: str) -> str | None:
     return value if _ISO_DAY.fullmatch(value) else None
 
 
-async def indicators_page(request: Request) -> Response:
-    session = await guard.session_of(request)
-    if session is None:
-        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+async def indicators_page(request: Request, session: auth.Session) -> Response:
     principal = session.principal
-    if not access.can(principal, access.Permission.VIEW_INDICATORS):
-        raise errors.Forbidden()
     now = datetime.now(UTC)
     default = core.default_period(now)
     chosen_from = _day_param(request, "from") or default.first.isoformat()
@@ -459,4 +454,6 @@ async def indicators_page(request: Request) -> Response:
     )
 
 
-page_routes: list[BaseRoute] = [Route("/indicatori", indicators_page, methods=["GET"])]
+page_routes: list[BaseRoute] = [
+    pages.page("/indicatori", indicators_page, access.Permission.VIEW_INDICATORS)
+]

@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute
 
-from console import auth, errors, guard, idempotency, pages, progress, services
+from console import audit, auth, errors, idempotency, pages, progress, services
 from console import intake_queries as queries
 from console.api import operation
 from console.db import Database
@@ -162,6 +162,7 @@ async def submit(
     errors=(409,),
     tag="intake",
     example=EXAMPLE,
+    idempotency_key=True,
 )
 async def post_referral(
     request: Request, principal: access.Principal, body: ReferralIn, _: None
@@ -193,6 +194,7 @@ def _is_room(principal: access.Principal) -> bool:
     " status fields; room roles (VIEW_REFERRALS) get every field.",
     response=ReferralView,
     auth=("api_key", "session"),
+    permission=access.READ_REFERRALS,
     errors=(403, 404),
     tag="intake",
 )
@@ -203,10 +205,12 @@ async def get_referral(
     raw = request.path_params["id"]
     if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
         raise errors.NotFound("Segnalazione non trovata.")
-    async with services.of(request).db.pool.acquire() as conn:
+    async with services.of(request).db.pool.acquire() as conn, conn.transaction():
         row = await queries.one(conn, int(raw))
-    if row is None or not (room or row["referrer_id"] == principal.referrer_id):
-        raise errors.NotFound("Segnalazione non trovata.")
+        if row is None or not (room or row["referrer_id"] == principal.referrer_id):
+            raise errors.NotFound("Segnalazione non trovata.")
+        if room:  # the whole file (a referrer sees only its own referral's status)
+            await audit.file_opened(conn, principal, "referral", row["id"])
     return queries.room_view(row) if room else queries.status_view(row)
 
 
@@ -232,14 +236,17 @@ async def list_referrals(
     query=ReferralsQuery,
     response=ReferralPage,
     auth=("api_key", "session"),
+    permission=access.READ_REFERRALS,
     errors=(403,),
     tag="intake",
 )
 async def get_referrals(
     request: Request, principal: access.Principal, _: None, query: ReferralsQuery
 ) -> dict[str, Any]:
-    async with services.of(request).db.pool.acquire() as conn:
+    async with services.of(request).db.pool.acquire() as conn, conn.transaction():
         found = await list_referrals(conn, principal, query)
+        if _is_room(principal):  # every referral's whole file, as if opened one by one
+            await audit.file_opened(conn, principal, "referral", [view.id for view in found])
     more = len(found) == query.limit
     return {
         "referrals": [view.model_dump(mode="json") for view in found],
@@ -267,19 +274,7 @@ def rome_time(moment: datetime) -> str:
     return moment.astimezone(ROME).strftime("%d/%m/%Y %H:%M")
 
 
-async def _page_session(request: Request, *needed: access.Permission) -> auth.Session | None:
-    session = await guard.session_of(request)
-    if session is None:
-        return None
-    if not all(access.can(session.principal, p) for p in needed):
-        raise errors.Forbidden("Questa pagina non è disponibile per il tuo ruolo.")
-    return session
-
-
-async def my_referrals_page(request: Request) -> Response:
-    session = await _page_session(request, _P.VIEW_OWN_REFERRALS, _P.SUBMIT_REFERRAL)
-    if session is None:
-        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+async def my_referrals_page(request: Request, session: auth.Session) -> Response:
     async with services.of(request).db.pool.acquire() as conn:
         found = await list_referrals(conn, session.principal, ReferralsQuery(limit=100))
     return pages.render(
@@ -295,10 +290,7 @@ async def my_referrals_page(request: Request) -> Response:
     )
 
 
-async def phone_intake_page(request: Request) -> Response:
-    session = await _page_session(request, _P.VIEW_REFERRALS, _P.SUBMIT_REFERRAL)
-    if session is None:
-        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+async def phone_intake_page(request: Request, session: auth.Session) -> Response:
     async with services.of(request).db.pool.acquire() as conn:
         rows = await conn.fetch("SELECT id, name, kind FROM referrers ORDER BY name")
     return pages.render(
@@ -316,6 +308,14 @@ async def phone_intake_page(request: Request) -> Response:
 
 
 page_routes: list[BaseRoute] = [
-    Route("/segnalazioni", my_referrals_page, methods=["GET"]),
-    Route("/segnalazioni/nuova", phone_intake_page, methods=["GET"]),
+    pages.page(
+        "/segnalazioni",
+        my_referrals_page,
+        access.AllOf(frozenset({_P.VIEW_OWN_REFERRALS, _P.SUBMIT_REFERRAL})),
+    ),
+    pages.page(
+        "/segnalazioni/nuova",
+        phone_intake_page,
+        access.AllOf(frozenset({_P.VIEW_REFERRALS, _P.SUBMIT_REFERRAL})),
+    ),
 ]

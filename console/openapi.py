@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from console import errors
 from console.api import OPERATIONS, Operation
@@ -36,6 +37,20 @@ _ERROR_SCHEMA: dict[str, Any] = {
 
 _STATUS_TEXT = {e.status: e.detail for e in errors.ALL} | {500: "Errore interno."}
 
+_IDEMPOTENCY_KEY: dict[str, Any] = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": True,
+    "description": "A new random value per request (e.g. a UUID); the same key with the same"
+    " body replays the first answer, with another body it is a 409. Kept for a week.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[ -~]+$"},
+}
+
+_REPLAYED: dict[str, Any] = {
+    "description": "`true` when this is the first answer to the same key, replayed",
+    "schema": {"type": "string", "enum": ["true"]},
+}
+
 _SECURITY = {
     "session": {
         "type": "apiKey",
@@ -57,14 +72,61 @@ _SECURITY = {
 }
 
 
-def _schema(model: type[BaseModel], components: dict[str, Any]) -> dict[str, Any]:
-    schema = model.model_json_schema(ref_template=_REF)
-    components.update(schema.pop("$defs", {}))
-    components[model.__name__] = schema
-    return {"$ref": _REF.format(model=model.__name__)}
+def _models(ops: list[Operation]) -> tuple[dict[Any, dict[str, Any]], dict[str, Any]]:
+    """Every model's schema, generated together: two models of one name (two `Status` enums)
+    get distinct components instead of one silently replacing the other."""
+    wanted: dict[tuple[type[BaseModel], JsonSchemaMode], None] = {}
+    for op in ops:
+        for model, mode in ((op.body, "validation"), (op.query, "validation")):
+            if model is not None:
+                wanted[(model, mode)] = None
+        if op.response is not None:
+            wanted[(op.response, "serialization")] = None
+    refs, top = models_json_schema(list(wanted), ref_template=_REF)
+    return refs, top.get("$defs", {})
 
 
-def _operation(op: Operation, components: dict[str, Any]) -> dict[str, Any]:
+def _int64(node: Any) -> Any:
+    """Integers are PostgreSQL bigints: say so (`format: int64`); the API refuses larger."""
+    if isinstance(node, dict):
+        if node.get("type") == "integer" and "format" not in node:
+            node["format"] = "int64"
+        for value in node.values():
+            _int64(value)
+    elif isinstance(node, list):
+        for value in node:
+            _int64(value)
+    return node
+
+
+def _component(ref: dict[str, Any]) -> str:
+    return str(ref["$ref"]).rsplit("/", 1)[-1]
+
+
+def _query_schema(model: type[BaseModel], name: str, prop: dict[str, Any]) -> dict[str, Any]:
+    """A query parameter's schema as the query string carries it: never `null` (absent means
+    the default), and an empty value documented where the model takes it for the default."""
+    prop = {k: v for k, v in prop.items() if not (k == "default" and v is None)}
+    options = [o for o in prop.pop("anyOf", []) if o != {"type": "null"}]
+    if len(options) == 1:
+        prop |= options[0]
+    elif options:
+        prop["anyOf"] = options
+    try:
+        model.model_validate({name: ""})
+    except ValidationError as exc:
+        takes_empty = not any(e["loc"][:1] == (name,) for e in exc.errors())
+    else:
+        takes_empty = True
+    if takes_empty:
+        kept = {k: prop.pop(k) for k in ("title", "description", "default") if k in prop}
+        prop = kept | {"anyOf": [prop, {"type": "string", "maxLength": 0}]}
+    return prop
+
+
+def _operation(
+    op: Operation, refs: dict[Any, dict[str, Any]], components: dict[str, Any]
+) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "summary": op.summary,
         "operationId": op.handler.__name__,
@@ -85,26 +147,34 @@ def _operation(op: Operation, components: dict[str, Any]) -> dict[str, Any]:
         for name in re.findall(r"{(\w+)", op.path)
     ]
     if op.query is not None:
-        schema = op.query.model_json_schema(ref_template=_REF)
-        components.update(schema.pop("$defs", {}))
+        schema = components[_component(refs[(op.query, "validation")])]
         required = set(schema.get("required", []))
         parameters += [
-            {"name": name, "in": "query", "required": name in required, "schema": prop}
+            {
+                "name": name,
+                "in": "query",
+                "required": name in required,
+                "schema": _query_schema(op.query, name, prop),
+            }
             for name, prop in schema["properties"].items()
         ]
+    if op.idempotency_key:
+        parameters.append(_IDEMPOTENCY_KEY)
     if parameters:
         doc["parameters"] = parameters
     if op.body is not None:
-        media: dict[str, Any] = {"schema": _schema(op.body, components)}
+        media: dict[str, Any] = {"schema": refs[(op.body, "validation")]}
         if op.example is not None:
             media["example"] = op.example
         doc["requestBody"] = {"required": True, "content": {"application/json": media}}
     ok: dict[str, Any] = {"description": "OK"}
     if op.response is not None:
-        ok["content"] = {"application/json": {"schema": _schema(op.response, components)}}
+        ok["content"] = {"application/json": {"schema": refs[(op.response, "serialization")]}}
     if "content" in op.extra:  # a non-JSON answer (a CSV download)
         ok["content"] = op.extra["content"]
-    codes = set(op.errors) | {500}
+    if op.idempotency_key:
+        ok["headers"] = {"Idempotent-Replayed": _REPLAYED}
+    codes = set(op.errors) | {500, 503}
     if op.auth:
         codes |= {401}
         if op.method in ("POST", "PUT", "PATCH", "DELETE"):
@@ -113,8 +183,10 @@ def _operation(op: Operation, components: dict[str, Any]) -> dict[str, Any]:
         codes |= {403}
     if op.body is not None:
         codes |= {413, 415, 422}
-    if op.query is not None:
+    if op.query is not None or op.idempotency_key:
         codes |= {422}
+    if any(p["in"] == "path" for p in parameters):
+        codes |= {404}  # an id that names nothing (or is no id at all)
     error_ref = {"application/json": {"schema": {"$ref": _REF.format(model="Error")}}}
     doc["responses"] = {str(op.status): ok} | {
         str(code): {"description": _STATUS_TEXT.get(code, "Errore."), "content": error_ref}
@@ -124,10 +196,11 @@ def _operation(op: Operation, components: dict[str, Any]) -> dict[str, Any]:
 
 
 def document() -> dict[str, Any]:
-    components: dict[str, Any] = {"Error": _ERROR_SCHEMA}
+    refs, components = _models(OPERATIONS)
+    components = {"Error": _ERROR_SCHEMA} | components
     paths: dict[str, dict[str, Any]] = {}
     for op in OPERATIONS:
-        paths.setdefault(op.path, {})[op.method.lower()] = _operation(op, components)
+        paths.setdefault(op.path, {})[op.method.lower()] = _operation(op, refs, components)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -136,6 +209,6 @@ def document() -> dict[str, Any]:
             "description": "JSON API of the SEUS dispatch console. Errors are JSON: "
             "`{error, detail, errors[]}`; bodies over the cap get 413 before they are read.",
         },
-        "paths": paths,
-        "components": {"schemas": components, "securitySchemes": _SECURITY},
+        "paths": _int64(paths),
+        "components": {"schemas": _int64(components), "securitySchemes": _SECURITY},
     }

@@ -1,7 +1,10 @@
-"""Server-rendered pages (Italian): login, tablet login, logout, the live page."""
+"""Server-rendered pages (Italian): login, tablet login, logout, the live page; and `page`,
+the one declaration of every page of the console and of what one needs to open it."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +29,58 @@ PAGE_TITLES = {
 
 
 _P = access.Permission
+
+PageHandler = Callable[[Request, auth.Session], Awaitable[Response]]
+REFUSED = "Questa pagina non è disponibile per il tuo ruolo."
+
+
+@dataclass(frozen=True)
+class Page:
+    """A page of the console as declared: what one needs to open it (None: anyone, the login
+    forms) and where a visitor without a session is sent."""
+
+    method: str
+    path: str
+    need: access.Need | None
+    login: str = "/login"
+
+
+# Every page route, registered by `page` and `public_page` as the areas are imported; the guard
+# below and the access matrix (tests/security/test_access_matrix.py) read the same entries.
+PAGES: list[Page] = []
+
+
+def page(
+    path: str,
+    handler: PageHandler,
+    need: access.Need,
+    *,
+    login: str = "/login",
+    refusal: str = REFUSED,
+) -> Route:
+    """Declare a GET page open to the holders of `need`. Without a session the visitor is sent
+    to `login` (the user login comes back here after); a role without `need` gets the 403 page;
+    otherwise `handler(request, session)` answers."""
+    PAGES.append(Page("GET", path, need, login))
+
+    async def guarded(request: Request) -> Response:
+        session = await guard.session_of(request)
+        if session is None:
+            target = f"/login?next={request.url.path}" if login == "/login" else login
+            return RedirectResponse(target, status_code=303)
+        if not access.allows(session.principal, need):
+            raise errors.Forbidden(refusal)
+        return await handler(request, session)
+
+    guarded.__name__ = handler.__name__
+    return Route(path, guarded, methods=["GET"])
+
+
+def public_page(method: str, path: str, handler: Callable[[Request], Awaitable[Response]]) -> Route:
+    """Declare a page anyone may open (the login forms and logout)."""
+    PAGES.append(Page(method, path, None))
+    return Route(path, handler, methods=[method])
+
 
 # The sections of the console: (path, Italian label, what one needs to open it).
 NAV: list[tuple[str, str, frozenset[access.Permission]]] = [
@@ -159,10 +214,7 @@ async def logout(request: Request) -> Response:
     return response
 
 
-async def live_page(request: Request) -> Response:
-    session = await guard.session_of(request)
-    if session is None:
-        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+async def live_page(request: Request, session: auth.Session) -> Response:
     principal = session.principal
     return render(
         request,
@@ -175,10 +227,10 @@ async def live_page(request: Request) -> Response:
 
 
 page_routes = [
-    Route("/", live_page, methods=["GET"]),
-    Route("/login", login_page, methods=["GET"]),
-    Route("/login", login_submit, methods=["POST"]),
-    Route("/tablet/login", tablet_login_page, methods=["GET"]),
-    Route("/tablet/login", tablet_login_submit, methods=["POST"]),
-    Route("/logout", logout, methods=["POST"]),
+    page("/", live_page, _P.VIEW_OWN),
+    public_page("GET", "/login", login_page),
+    public_page("POST", "/login", login_submit),
+    public_page("GET", "/tablet/login", tablet_login_page),
+    public_page("POST", "/tablet/login", tablet_login_submit),
+    public_page("POST", "/logout", logout),
 ]

@@ -14,10 +14,9 @@ from zoneinfo import ZoneInfo
 import asyncpg
 from pydantic import BaseModel, Field
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
-from starlette.routing import Route
+from starlette.responses import Response
 
-from console import errors, eventlog, guard, pages, services
+from console import auth, errors, eventlog, pages, services
 from console.api import operation
 from dispatch import access, basket, intake, referrals, units
 from dispatch.referrals import Status, Urgency
@@ -302,23 +301,10 @@ def rome(value: datetime | None) -> str:
     return value.astimezone(ROME).strftime("%d/%m/%Y %H:%M") if value else ""
 
 
-async def _room_session(request: Request) -> Any:
-    session = await guard.session_of(request)
-    if session is None:
-        return None
-    if not access.can(session.principal, access.Permission.ASSESS):
-        raise errors.Forbidden("Pagina riservata alla centrale operativa.")
-    return session
+ROOM_ONLY = "Pagina riservata alla centrale operativa."
 
 
-def _to_login(request: Request) -> Response:
-    return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
-
-
-async def queue_page(request: Request) -> Response:
-    session = await _room_session(request)
-    if session is None:
-        return _to_login(request)
+async def queue_page(request: Request, session: auth.Session) -> Response:
     return pages.render(
         request,
         "queue.html",
@@ -338,10 +324,7 @@ FORM_OPTIONS = {
 }
 
 
-async def assessment_page(request: Request) -> Response:
-    session = await _room_session(request)
-    if session is None:
-        return _to_login(request)
+async def assessment_page(request: Request, session: auth.Session) -> Response:
     referral, as_of = await read_referral(services.of(request).db.pool, request.path_params["id"])
     status = Status(referral["status"])
     people = _people_view(referral["people"])
@@ -388,6 +371,6 @@ def _people_view(people: object) -> dict[str, Any]:
 
 
 page_routes = [
-    Route("/coda", queue_page, methods=["GET"]),
-    Route("/coda/{id:int}", assessment_page, methods=["GET"]),
+    pages.page("/coda", queue_page, access.Permission.ASSESS, refusal=ROOM_ONLY),
+    pages.page("/coda/{id:int}", assessment_page, access.Permission.ASSESS, refusal=ROOM_ONLY),
 ]

@@ -13,10 +13,9 @@ from typing import Any
 import asyncpg
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
-from starlette.routing import Route
+from starlette.responses import Response
 
-from console import errors, eventlog, guard, pages, schemas, services
+from console import auth, errors, eventlog, pages, schemas, services
 from console.api import operation
 from console.db import Tx
 from dispatch import access, basket
@@ -344,13 +343,8 @@ def _emit_changed(
         )
 
 
-async def basket_page(request: Request) -> Response:
-    session = await guard.session_of(request)
-    if session is None:
-        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+async def basket_page(request: Request, session: auth.Session) -> Response:
     principal = session.principal
-    if not access.can(principal, access.Permission.VIEW_BASKET):
-        raise errors.Forbidden()
     all_zones = await zones(services.of(request).db.pool)
     ids = {z["id"] for z in all_zones}
     chosen = request.query_params.get("zona")
@@ -369,4 +363,4 @@ async def basket_page(request: Request) -> Response:
     )
 
 
-page_routes = [Route("/risorse", basket_page, methods=["GET"])]
+page_routes = [pages.page("/risorse", basket_page, access.Permission.VIEW_BASKET)]

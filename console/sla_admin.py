@@ -7,10 +7,10 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 from starlette.requests import Request as StarletteRequest
-from starlette.responses import RedirectResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.responses import Response
+from starlette.routing import BaseRoute
 
-from console import errors, guard, pages, schemas, services
+from console import auth, errors, pages, schemas, services
 from console.api import operation
 from console.policies import RULE_FIELDS, load, save
 from dispatch import access, sla
@@ -199,13 +199,8 @@ def _minutes(target: TargetIO | None) -> str:
     return f"{target.seconds / 60:g}"
 
 
-async def policies_page(request: StarletteRequest) -> Response:
-    session = await guard.session_of(request)
-    if session is None:
-        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+async def policies_page(request: StarletteRequest, session: auth.Session) -> Response:
     principal = session.principal
-    if not access.can(principal, access.Permission.EDIT_POLICIES):
-        raise errors.Forbidden()
     async with services.of(request).db.pool.acquire() as conn:
         found = await load(conn)
     return pages.render(
@@ -225,4 +220,6 @@ async def policies_page(request: StarletteRequest) -> Response:
     )  # fmt: skip
 
 
-page_routes: list[BaseRoute] = [Route("/tempi", policies_page, methods=["GET"])]
+page_routes: list[BaseRoute] = [
+    pages.page("/tempi", policies_page, access.Permission.EDIT_POLICIES)
+]

@@ -15,10 +15,10 @@ from zoneinfo import ZoneInfo
 import asyncpg
 from pydantic import BaseModel, Field, field_validator
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.responses import Response
+from starlette.routing import BaseRoute
 
-from console import accounts, casefile, clockboard, errors, eventlog, guard, pages, services
+from console import accounts, auth, casefile, clockboard, errors, eventlog, guard, pages, services
 from console.api import operation
 from console.assessment_schemas import ReassignIn
 from console.clockboard import ClockView
@@ -663,12 +663,7 @@ async def post_case_reassignment(
 # ---- the page -------------------------------------------------------------------------------
 
 
-async def supervision_page(request: Request) -> Response:
-    session = await guard.session_of(request)
-    if session is None:
-        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
-    if not access.can(session.principal, access.Permission.SUPERVISE):
-        raise errors.Forbidden("Pagina riservata al supervisore di turno.")
+async def supervision_page(request: Request, session: auth.Session) -> Response:
     return pages.render(
         request,
         "supervision.html",
@@ -678,4 +673,11 @@ async def supervision_page(request: Request) -> Response:
     )
 
 
-page_routes: list[BaseRoute] = [Route("/supervisione", supervision_page, methods=["GET"])]
+page_routes: list[BaseRoute] = [
+    pages.page(
+        "/supervisione",
+        supervision_page,
+        access.Permission.SUPERVISE,
+        refusal="Pagina riservata al supervisore di turno.",
+    )
+]

@@ -15,9 +15,9 @@ from typing import Any, Literal, TypeVar
 import asyncpg
 from pydantic import AwareDatetime, BaseModel, Field
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, Response
 
-from console import clockboard, errors, guard, idempotency, pages, progress, services
+from console import audit, auth, clockboard, errors, idempotency, pages, progress, services
 from console import fleet_queries as q
 from console.api import operation
 from console.clockboard import ClockView
@@ -200,8 +200,11 @@ def _unit_of(principal: access.Principal) -> int:
 async def get_tablet(
     request: Request, principal: access.Principal, _: None, __: None
 ) -> TabletView:
-    async with services.of(request).db.pool.acquire() as conn:
-        return await view(conn, _unit_of(principal))
+    async with services.of(request).db.pool.acquire() as conn, conn.transaction():
+        found = await view(conn, _unit_of(principal))
+        if found.assignment is not None:  # the person's brief, as the unit needs it
+            await audit.file_opened(conn, principal, "assignment", found.assignment.id)
+    return found
 
 
 # ---- idempotent actions --------------------------------------------------------------------
@@ -402,6 +405,7 @@ async def _case_follows(
     permission=TABLET,
     errors=(404, 409),
     tag="tablet",
+    idempotency_key=True,
     example={"status": "en_route", "at": "2026-01-15T21:04:00+01:00", "lat": 43.77, "lon": 11.25},
     description=KEY_NOTE + " 409 `illegal_transition` for a move the status table forbids.",
 )
@@ -414,12 +418,9 @@ async def post_status(
 # ---- the page ------------------------------------------------------------------------------
 
 
-async def tablet_page(request: Request) -> Response:
-    session = await guard.session_of(request)
-    if session is None:
-        return RedirectResponse("/tablet/login", status_code=303)
+async def tablet_page(request: Request, session: auth.Session) -> Response:
     principal = session.principal
-    if not access.can(principal, TABLET) or principal.unit_id is None:
+    if principal.unit_id is None:
         raise errors.Forbidden()
     return pages.render(
         request,

@@ -110,6 +110,7 @@ async def check_in(db: Database, by: access.Principal, body: CheckInIn, key: str
     permission=TABLET,
     errors=(404, 409),
     tag="tablet",
+    idempotency_key=True,
     example={"lat": 43.77, "lon": 11.25, "note": "Tutto tranquillo, in attesa del 118."},
     description=KEY_NOTE + " 409 when the unit is not on scene.",
 )
@@ -164,6 +165,7 @@ async def add_note(db: Database, by: access.Principal, body: NoteIn, key: str) -
     permission=TABLET,
     errors=(404, 409),
     tag="tablet",
+    idempotency_key=True,
     example={"body": "La signora chiede di avvisare la figlia a Prato."},
     description=KEY_NOTE,
 )
@@ -248,6 +250,7 @@ async def request_resource(
     permission=TABLET,
     errors=(404, 409),
     tag="tablet",
+    idempotency_key=True,
     example={"type": "shelter_bed", "quantity": 1, "note": "Donna con un bambino di 4 anni."},
     description=KEY_NOTE + " 422 when the zone's basket has no active resource of that type.",
 )

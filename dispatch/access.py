@@ -116,6 +116,44 @@ def can(principal: Principal, permission: Permission) -> bool:
     return permission in ROLE_PERMISSIONS[principal.role]
 
 
+@dataclass(frozen=True, slots=True)
+class AnyOf:
+    """Open to a holder of any one of these permissions; each then gets only its share (the
+    room every field of a referral, a referrer the status of its own)."""
+
+    options: frozenset[Permission]
+
+
+@dataclass(frozen=True, slots=True)
+class AllOf:
+    """Open only to a holder of every one of these permissions."""
+
+    required: frozenset[Permission]
+
+
+# What a route (an API operation, a page) asks of its caller. Every route declares one; the
+# guard and the access matrix test (tests/security/test_access_matrix.py) read that declaration.
+Need = Permission | AnyOf | AllOf
+
+
+def allows(principal: Principal, need: Need) -> bool:
+    if isinstance(need, AnyOf):
+        return any(can(principal, p) for p in need.options)
+    if isinstance(need, AllOf):
+        return all(can(principal, p) for p in need.required)
+    return can(principal, need)
+
+
+def roles_allowed(need: Need) -> frozenset[Role]:
+    """The roles a route with this need is open to (documentation, tests)."""
+    return frozenset(role for role in Role if allows(Principal(role, role.value), need))
+
+
+# The needs shared by routes that several roles use, each seeing its own part.
+READ_CASES = AnyOf(frozenset({Permission.VIEW_REFERRALS, Permission.MANAGE_CASES}))
+READ_REFERRALS = AnyOf(frozenset({Permission.VIEW_REFERRALS, Permission.VIEW_OWN_REFERRALS}))
+
+
 def read_tags(principal: Principal) -> frozenset[str]:
     """The audience tags whose events this principal may receive."""
     tags: set[str] = set()

@@ -130,8 +130,10 @@ def phone_problem(text: str) -> str | None:
 
 
 def name_key(name: str) -> str:
-    """A municipality name as it is compared: case-insensitive, one kind of apostrophe, spaces."""
-    text = name.replace("\u2019", "'").replace("\u2018", "'").replace("`", "'")
+    """A municipality name as it is compared: case-insensitive, one kind of apostrophe, spaces,
+    accents composed or not (NFC: "ò" typed as o + U+0300 is still "ò")."""
+    text = unicodedata.normalize("NFC", name)
+    text = text.replace("\u2019", "'").replace("\u2018", "'").replace("`", "'")
     return " ".join(text.casefold().split())
 
 

@@ -349,10 +349,12 @@ async def test_the_csv_has_the_same_numbers_and_defuses_formulas(db, seeded):
     ],
 )
 def test_a_bad_period_is_refused_by_field(params, field):
+    from starlette.datastructures import QueryParams
+
     from console.api import read_query
 
     class FakeRequest:
-        query_params = params
+        query_params = QueryParams(params)
 
     with pytest.raises(errors.ValidationFailed) as refused:
         query = read_query(FakeRequest(), indicators.IndicatorsQuery)  # type: ignore[arg-type]

@@ -125,3 +125,27 @@ def test_each_audience_reaches_exactly_the_roles_it_names(event_audience, who_se
         if access.can_see(access.read_tags(principal), frozenset(event_audience))
     }
     assert seen_by == who_sees
+
+
+@pytest.mark.parametrize(
+    ("need", "roles"),
+    [
+        (P.VIEW_OWN, set(Role)),
+        (access.READ_CASES, {Role.OPERATOR, Role.SUPERVISOR, Role.ADMIN}),
+        (access.READ_REFERRALS, {Role.OPERATOR, Role.SUPERVISOR, Role.ADMIN, Role.REFERRER}),
+        (
+            access.AnyOf(frozenset({P.UNIT_TABLET, P.DECIDE_HANDOVER})),
+            {Role.UNIT, Role.TERRITORIAL_SERVICE},
+        ),
+        (
+            access.AllOf(frozenset({P.VIEW_REFERRALS, P.SUBMIT_REFERRAL})),
+            {Role.OPERATOR, Role.SUPERVISOR},
+        ),
+        (access.AllOf(frozenset({P.VIEW_OWN_REFERRALS, P.SUBMIT_REFERRAL})), {Role.REFERRER}),
+        (access.AnyOf(frozenset()), set()),
+    ],
+)
+def test_a_routes_need_opens_it_to_exactly_these_roles(need, roles):
+    assert access.roles_allowed(need) == roles
+    for role, principal in PRINCIPALS.items():
+        assert access.allows(principal, need) is (role in roles), role
