@@ -23,6 +23,7 @@ from console.app import create_app
 from console.db import Database, create_pool
 from console.embedded import EmbeddedPostgres, EmbeddedRedis
 from console.migrate import MigrationError, migrate
+from console.wsserver import WebSocketProtocol
 
 log = logging.getLogger("seus.run")
 
@@ -119,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
                 log_config=None,
                 access_log=False,
                 timeout_graceful_shutdown=5,
+                ws=WebSocketProtocol,  # uvicorn's, letting go of clients that stopped reading
                 ws_ping_interval=None,  # our heartbeats carry the head seq
             )
         )

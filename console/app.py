@@ -7,20 +7,21 @@ import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import asyncpg
 import redis.asyncio as aioredis
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from console import (
     accounts,
     api,
     assessment,
+    audit,
     bookings,
     casework,
     clockboard,
@@ -40,7 +41,7 @@ from console import (
 )
 from console.bus import Bus
 from console.config import Settings
-from console.db import Database, create_pool
+from console.db import OUTAGE_ERRORS, RETRY_AFTER_SECONDS, Database, create_pool, unavailable
 from console.hub import Hub
 from console.middleware import BodyLimit, Observe
 from console.ratelimit import LoginLimiter
@@ -64,6 +65,7 @@ AREAS = (
     sla_admin,
     supervision,
     indicators,
+    audit,
 )
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
@@ -78,7 +80,7 @@ def _wants_json(request: Request) -> bool:
 def _error_response(request: Request, exc: errors.ApiError) -> Response:
     if _wants_json(request):
         return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers())
-    return pages.render(
+    response = pages.render(
         request,
         "error.html",
         exc.status,
@@ -87,6 +89,8 @@ def _error_response(request: Request, exc: errors.ApiError) -> Response:
         principal=None,
         page_title="Errore",
     )
+    response.headers.update(exc.headers())
+    return response
 
 
 async def on_api_error(request: Request, exc: Exception) -> Response:
@@ -116,9 +120,33 @@ async def on_http_error(request: Request, exc: Exception) -> Response:
     return _error_response(request, error)
 
 
-async def on_database_down(request: Request, exc: Exception) -> Response:
-    log.warning("PostgreSQL unavailable", extra={"error": repr(exc), "path": request.url.path})
-    return _error_response(request, errors.Unavailable(retry_after=2))
+CLOSE_TRY_AGAIN_LATER = 1013  # the websocket close code for the same
+
+
+async def on_database_down(conn: HTTPConnection, exc: Exception) -> Response | None:
+    """PostgreSQL stopped, restarting, frozen or unreachable: 503 with Retry-After, at once
+    (db.py bounds every wait); a websocket is closed with 1013, try again later. Any other
+    error of these kinds is a bug."""
+    if not unavailable(exc):
+        if isinstance(conn, WebSocket):
+            raise exc
+        return await on_unexpected(conn, exc)
+    log.warning("PostgreSQL unavailable", extra={"error": repr(exc), "path": conn.url.path})
+    if isinstance(conn, WebSocket):
+        await _close_websocket(conn, CLOSE_TRY_AGAIN_LATER)
+        return None
+    assert isinstance(conn, Request)
+    return _error_response(conn, errors.Unavailable(retry_after=RETRY_AFTER_SECONDS))
+
+
+async def _close_websocket(ws: WebSocket, code: int) -> None:
+    """Accepted first if need be: a refused handshake is a bare HTTP error to a browser, a close
+    code tells the client what to do (docs/live-protocol.md)."""
+    with contextlib.suppress(RuntimeError, OSError, WebSocketDisconnect):
+        if ws.client_state is WebSocketState.CONNECTING:
+            await ws.accept()
+        if ws.client_state is WebSocketState.CONNECTED:
+            await ws.close(code=code)
 
 
 async def on_unexpected(request: Request, exc: Exception) -> Response:
@@ -177,10 +205,7 @@ def create_app(settings: Settings) -> Starlette:
             errors.ApiError: on_api_error,
             DomainError: on_domain_error,
             HTTPException: on_http_error,
-            asyncpg.PostgresConnectionError: on_database_down,
-            asyncpg.CannotConnectNowError: on_database_down,
-            ConnectionError: on_database_down,
-            TimeoutError: on_database_down,
+            **dict.fromkeys(OUTAGE_ERRORS, on_database_down),
             Exception: on_unexpected,
         },
         lifespan=lifespan,

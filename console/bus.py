@@ -3,6 +3,14 @@
 Redis only makes delivery fast: it never holds the only copy of an event. A lost message
 (Redis restarted, subscriber reconnecting) is caught up from PostgreSQL by the hub, which
 polls the log's head and reads any gap it sees.
+
+Redis outage: fails open, on both sides, because nothing here is the truth. Publishing runs
+after the commit, in the background, so a write never waits on Redis or fails because of it;
+a failed publish is only counted (`seus_bus_errors_total`). The subscriber reconnects with
+backoff and, once subscribed again, asks the hub to poll the log, so the instance's sockets
+get every event they missed, in order; meanwhile the hub's own poll (`SEUS_POLL_SECONDS`) and
+its gap reads keep delivery going from PostgreSQL. tests/reliability/test_redis_outage.py
+kills Redis under two instances and checks both.
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import asyncpg
 
@@ -20,15 +21,88 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
-async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 10) -> asyncpg.Pool:
-    pool: asyncpg.Pool = await asyncpg.create_pool(
+# How long a request may wait on PostgreSQL. A server that is stopped answers at once (refused);
+# one that is frozen or unreachable does not answer at all: these bound every wait, so the
+# request fails with 503 in a few seconds instead of hanging (docs/operations.md).
+CONNECT_TIMEOUT = 3.0  # opening a connection
+ACQUIRE_TIMEOUT = 3.0  # waiting for a pooled connection, opening it included
+COMMAND_TIMEOUT = 5.0  # one statement (BEGIN and COMMIT included)
+RETRY_AFTER_SECONDS = 2  # what a client is told to wait while PostgreSQL is unavailable
+
+# What PostgreSQL being away (stopped, restarting, in recovery, frozen, unreachable) looks like.
+OUTAGE_ERRORS: tuple[type[Exception], ...] = (
+    OSError,  # refused, reset, no socket file; TimeoutError (connect, acquire, statement) too
+    asyncpg.PostgresConnectionError,  # 08xxx: the connection was lost in the middle of a call
+    asyncpg.OperatorInterventionError,  # 57xxx: shutting down, starting up, in recovery
+    asyncpg.InterfaceError,  # "connection is closed", "pool is closing"
+)
+
+
+def unavailable(exc: BaseException) -> bool:
+    """True when `exc` says PostgreSQL cannot be reached now (worth a 503 and a retry), not
+    that the code asked something wrong of it."""
+    if isinstance(exc, asyncpg.InterfaceError):
+        return type(exc) is asyncpg.InterfaceError  # its subclasses are bad arguments or config
+    return isinstance(exc, OUTAGE_ERRORS)
+
+
+class Pool(asyncpg.Pool):
+    """asyncpg's pool with a bounded wait for a connection by default, and no waiting on a
+    server that let a statement time out.
+
+    asyncpg waits forever for a pooled connection unless told otherwise, and after a statement
+    timed out it holds the connection until PostgreSQL confirms the cancellation, which a frozen
+    server never does: the request would hang past its own timeout.
+    """
+
+    def __init__(self, *args: Any, acquire_timeout: float, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.acquire_timeout = acquire_timeout
+
+    def acquire(self, *, timeout: float | None = None) -> Any:
+        return super().acquire(timeout=self.acquire_timeout if timeout is None else timeout)
+
+    async def release(
+        self,
+        connection: Any,
+        *,
+        timeout: float | None = None,  # noqa: ASYNC109 (asyncpg's own signature)
+    ) -> None:
+        raw = getattr(connection, "_con", None)
+        cancelling = getattr(getattr(raw, "_protocol", None), "_is_cancelling", None)
+        if raw is not None and cancelling is not None and cancelling():
+            # A statement was cut short (timeout, cancelled request): the connection's state is
+            # unknown and the server may not be answering. Drop it; the pool opens a new one.
+            # (asyncpg has no public way to tell: should its internals change, release falls
+            # back to asyncpg's own wait, bounded by the acquire timeout.)
+            raw.terminate()
+        await super().release(connection, timeout=timeout)
+
+
+async def create_pool(
+    dsn: str,
+    *,
+    min_size: int = 2,
+    max_size: int = 10,
+    acquire_timeout: float = ACQUIRE_TIMEOUT,
+    command_timeout: float = COMMAND_TIMEOUT,
+) -> asyncpg.Pool:
+    pool = Pool(
         dsn,
         min_size=min_size,
         max_size=max_size,
+        max_queries=50_000,
+        max_inactive_connection_lifetime=300.0,
         init=_init_connection,
-        command_timeout=10,
+        loop=None,
+        connection_class=asyncpg.Connection,
+        record_class=asyncpg.Record,
+        acquire_timeout=acquire_timeout,
+        command_timeout=command_timeout,
+        timeout=CONNECT_TIMEOUT,
         server_settings={"application_name": "seus-console"},
     )
+    await pool
     return pool
 
 
@@ -55,7 +129,7 @@ class Database:
     @asynccontextmanager
     async def action(self, now: datetime | None = None) -> AsyncIterator[Tx]:
         """Run one use case: rows, clocks and events commit together, then are published."""
-        async with self.pool.acquire(timeout=5) as conn, conn.transaction():
+        async with self.pool.acquire() as conn, conn.transaction():
             tx = Tx(conn=conn, now=now or datetime.now(UTC))
             yield tx
             await clockwork.track(tx)  # the clocks move with the workflow, in this transaction

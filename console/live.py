@@ -13,6 +13,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from console import auth, eventlog, guard, metrics, schemas, services
 from console.api import operation
+from console.db import OUTAGE_ERRORS
 from console.hub import CLOSE_SESSION_ENDED, CLOSE_TOO_SLOW, Subscription
 from dispatch import access
 from dispatch.stream import Backfill, plan_resume
@@ -36,10 +37,7 @@ async def websocket_endpoint(ws: WebSocket) -> None:
     if not auth.origin_allowed(ws, svc.settings) or after is False:
         await ws.close(code=1008)  # before accept: the handshake gets HTTP 403
         return
-    try:
-        principal = await guard.principal_of(ws)
-    except OSError:
-        principal = None
+    principal = await guard.principal_of(ws)  # PostgreSQL away: app.py closes with 1013
     if principal is None:
         await ws.close(code=1008)
         return
@@ -156,7 +154,7 @@ async def _session_alive(ws: WebSocket, principal: access.Principal) -> bool:
         return await auth.still_valid(
             svc.db.pool, principal.session_id, datetime.now(UTC), svc.settings.session_policy
         )
-    except OSError:
+    except OUTAGE_ERRORS:
         return True  # PostgreSQL unreachable: keep the socket; check again next heartbeat
 
 
@@ -172,6 +170,7 @@ async def _close(ws: WebSocket, code: int) -> None:
     query=schemas.EventsQuery,
     response=schemas.EventPage,
     auth=("session", "api_key", "device_token"),
+    permission=access.Permission.VIEW_OWN,
     tag="live",
     description="The HTTP twin of the websocket's backfill: the same filter, the same order.",
 )

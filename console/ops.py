@@ -8,7 +8,7 @@ from redis.exceptions import RedisError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from console import metrics, openapi, schemas, services
+from console import db, metrics, openapi, schemas, services
 from console.api import operation
 
 
@@ -27,7 +27,12 @@ async def healthz(_: Request, __: None, ___: None, ____: None) -> schemas.Health
 @operation(
     "GET",
     "/readyz",
-    summary="PostgreSQL and Redis are reachable",
+    summary="Ready to serve: PostgreSQL is reachable (Redis's state is reported, not required)",
+    description="503 only when PostgreSQL does not answer within 2 s: it is the truth, without"
+    " it nothing can be served. Redis is never on the path of truth (intake, actions and live"
+    " delivery go on without it), so an instance with Redis away stays ready, with"
+    " `status: degraded` and the failing check named: a load balancer must not take every"
+    " instance out during a Redis outage.",
     response=schemas.Health,
     auth=(),
     errors=(503,),
@@ -48,9 +53,11 @@ async def readyz(request: Request, _: None, __: None, ___: None) -> Response:
         checks["redis"] = "ok"
     except (OSError, TimeoutError, RedisError) as exc:
         checks["redis"] = f"error: {type(exc).__name__}"
-    ready = all(v == "ok" for v in checks.values())
-    body = schemas.Health(status="ok" if ready else "unavailable", checks=checks)
-    return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
+    ready = checks["postgres"] == "ok"
+    status = "unavailable" if not ready else "ok" if checks["redis"] == "ok" else "degraded"
+    body = schemas.Health(status=status, checks=checks)
+    headers = {} if ready else {"Retry-After": str(db.RETRY_AFTER_SECONDS)}
+    return JSONResponse(body.model_dump(), status_code=200 if ready else 503, headers=headers)
 
 
 async def metrics_endpoint(_: Request) -> Response:

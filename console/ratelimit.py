@@ -3,12 +3,19 @@
 Every attempt is counted before the password is checked; a success gives its attempt back, so
 what stays counted are the failures.
 
-If Redis cannot be reached the limiter does not fail open: it counts in this process instead
-(a local fallback with the same limits), so brute force stays bounded during an outage.
+Redis outage: fails closed. If Redis cannot be reached, refuses writes or does not answer
+within a second, the limiter does not let attempts through uncounted: it counts in this
+process instead, with the same limits, so brute force stays bounded during an outage (by the
+limit times the number of instances, each counting its own). What was counted locally still
+counts once Redis answers again (it is added to Redis's count until its window ends), so a
+block does not lift when Redis returns. A login never fails because of Redis: sessions and
+passwords are in PostgreSQL.
+tests/reliability/test_redis_outage.py proves it against a Redis killed and restarted.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import time
@@ -18,6 +25,8 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 log = logging.getLogger("seus.ratelimit")
+
+_LOCAL_MAX = 10_000  # local counts kept before the expired ones are dropped
 
 
 class LoginLimiter:
@@ -29,8 +38,10 @@ class LoginLimiter:
         per_account: int,
         per_address: int,
         window: timedelta,
+        redis_timeout: float = 1.0,
     ) -> None:
         self.redis = redis
+        self.redis_timeout = redis_timeout  # a Redis that hangs must not hold logins up
         self.prefix = prefix
         self.limits = {"account": per_account, "address": per_address}
         self.window = max(1, int(window.total_seconds()))
@@ -50,7 +61,10 @@ class LoginLimiter:
         """
         keys = self._keys(account, address)
         try:
-            async with self.redis.pipeline(transaction=True) as pipe:
+            async with (
+                asyncio.timeout(self.redis_timeout),
+                self.redis.pipeline(transaction=True) as pipe,
+            ):
                 for key in keys.values():
                     # SET NX EX then INCR: the window starts at the first attempt (Redis 6.2,
                     # the embedded one, has no EXPIRE NX).
@@ -61,6 +75,7 @@ class LoginLimiter:
             counts = {
                 kind: (int(got[3 * i + 1]), int(got[3 * i + 2])) for i, kind in enumerate(keys)
             }
+            counts = self._with_local(keys, counts)
         except (RedisError, OSError) as exc:
             log.warning(
                 "login limiter: Redis unreachable, counting locally", extra={"error": repr(exc)}
@@ -69,8 +84,27 @@ class LoginLimiter:
         waits = [max(ttl, 1) for kind, (count, ttl) in counts.items() if count > self.limits[kind]]
         return max(waits) if waits else None
 
+    def _with_local(
+        self, keys: dict[str, str], counts: dict[str, tuple[int, int]]
+    ) -> dict[str, tuple[int, int]]:
+        """Redis's counts plus what was counted here while Redis was away (until it expires)."""
+        if not self._local:
+            return counts
+        now = time.monotonic()
+        merged = dict(counts)
+        for kind, key in keys.items():
+            count, until = self._local.get(key, (0, now))
+            if until <= now:
+                self._local.pop(key, None)
+                continue
+            in_redis, ttl = counts[kind]
+            merged[kind] = (in_redis + count, max(ttl, math.ceil(until - now)))
+        return merged
+
     def _count_locally(self, keys: dict[str, str]) -> dict[str, tuple[int, int]]:
         now = time.monotonic()
+        if len(self._local) > _LOCAL_MAX:  # many names tried during a long outage
+            self._local = {k: v for k, v in self._local.items() if v[1] > now}
         counts = {}
         for kind, key in keys.items():
             count, until = self._local.get(key, (0, now))
@@ -84,14 +118,15 @@ class LoginLimiter:
         """The right password: forget the account's attempts; give the address this one back."""
         keys = self._keys(account, address)
         self._local.pop(keys["account"], None)
-        count, until = self._local.get(keys["address"], (0, 0.0))
-        if count > 0:
-            self._local[keys["address"]] = (count - 1, until)
         try:
-            await self.redis.delete(keys["account"])
-            await self.redis.eval(_GIVE_BACK, 1, keys["address"])
-        except (RedisError, OSError):
-            pass
+            async with asyncio.timeout(self.redis_timeout):
+                await self.redis.delete(keys["account"])
+                await self.redis.eval(_GIVE_BACK, 1, keys["address"])
+        except (RedisError, OSError):  # OSError includes TimeoutError
+            # Counted here, most likely: give it back here (never in both places).
+            count, until = self._local.get(keys["address"], (0, 0.0))
+            if count > 0:
+                self._local[keys["address"]] = (count - 1, until)
 
 
 # DECR only a count that still exists: a DECR on an expired key would create one with no TTL.

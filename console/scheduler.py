@@ -6,13 +6,16 @@ process); anything that must happen once is claimed in PostgreSQL by the job its
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from console import booking_actions
-from console.db import Database
+from console.db import Database, unavailable
 from dispatch.sessions import SessionPolicy
 
 log = logging.getLogger("seus.scheduler")
@@ -47,10 +50,31 @@ async def purge_idempotency_keys(db: Database, now: datetime | None = None) -> i
     return int(status.split()[-1])
 
 
+def _through_outages(job: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    """A job that meets PostgreSQL unavailable logs a warning and waits for its next run (an
+    error with a trace is for bugs)."""
+
+    @functools.wraps(job)
+    async def run(*args: Any) -> Any:
+        try:
+            return await job(*args)
+        except Exception as exc:
+            if not unavailable(exc):
+                raise
+            log.warning(
+                "%s: PostgreSQL unavailable, retrying at the next run",
+                job.__name__,
+                extra={"error": repr(exc)},
+            )
+            return None
+
+    return run
+
+
 def start(db: Database, policy: SessionPolicy) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone=UTC)
     scheduler.add_job(
-        purge_sessions,
+        _through_outages(purge_sessions),
         "interval",
         minutes=10,
         args=[db, policy],
@@ -59,7 +83,7 @@ def start(db: Database, policy: SessionPolicy) -> AsyncIOScheduler:
         max_instances=1,
     )
     scheduler.add_job(
-        purge_idempotency_keys,
+        _through_outages(purge_idempotency_keys),
         "interval",
         hours=1,
         args=[db],
@@ -68,7 +92,7 @@ def start(db: Database, policy: SessionPolicy) -> AsyncIOScheduler:
         max_instances=1,
     )
     scheduler.add_job(
-        booking_actions.expire_holds,
+        _through_outages(booking_actions.expire_holds),
         "interval",
         seconds=15,
         args=[db],

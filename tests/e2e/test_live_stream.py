@@ -1,16 +1,14 @@
 """The live stream as a client lives it: a real console process, real websocket clients.
 
 What a client must be able to rely on (docs/live-protocol.md): every event it may see exactly
-once, in seq order, with no gap, across reconnections, slow neighbours, logouts and restarts.
+once, in seq order, with no gap, across reconnections, logouts and restarts (a slow neighbour:
+tests/reliability/test_slow_client.py).
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
-import json
-import os
 import time
 from collections.abc import AsyncIterator
 from datetime import datetime
@@ -125,15 +123,6 @@ async def close_code(ws: ClientConnection, timeout: float = 5) -> int | None:
 
     await asyncio.wait_for(drain(), timeout)
     return ws.close_code
-
-
-async def closed_slow(console: support.Console) -> float:
-    async with console.client() as client:
-        text = (await client.get("/metrics")).text
-    for line in text.splitlines():
-        if line.startswith("seus_websocket_closed_slow_total "):
-            return float(line.split()[1])
-    return 0.0
 
 
 # -- catching up -----------------------------------------------------------------------------
@@ -312,78 +301,6 @@ async def test_heartbeats_come_when_nothing_else_does_and_carry_the_head_even_pa
             assert beat["type"] == "heartbeat", "the operator must not receive an audit event"
             assert time.monotonic() < deadline, "no heartbeat carried the new head"
         assert beat["type"] == "heartbeat"
-
-
-# -- a slow client ---------------------------------------------------------------------------
-
-
-async def test_a_client_that_stops_reading_is_closed_as_too_slow_and_nobody_else_notices(
-    start_console, people, log
-):
-    console = start_console(SEUS_WS_QUEUE="50")
-    # Big, incompressible events fill the kernel's and the transport's buffers quickly.
-    big = base64.b64encode(os.urandom(24_000)).decode()
-    async with (
-        support.logged_in(console, people["operator"]) as (operator, _),
-        support.logged_in(console, people["supervisor"]) as (supervisor, _),
-        contextlib.AsyncExitStack() as stack,
-    ):
-        # The slow client never calls recv(): once a few frames wait in its queue it stops
-        # reading from its TCP socket, and the server's sends block. No compression, so the
-        # bytes on the wire are really as big as the events.
-        slow = await stack.enter_async_context(
-            support.connect(console, operator, after=0, compression=None, ping_interval=None)
-        )
-        fast = await stack.enter_async_context(support.connect(console, supervisor, after=0))
-        for ws in (slow, fast):
-            await opening(ws)
-            assert await events_until_live(ws) == []
-
-        written: list[int] = []
-        fast_seqs: list[int] = []
-
-        async def write_and_see_the_fast_client_get_it() -> None:
-            written.extend(await log.write(5, body=big))
-            for message in await next_events(fast, 5, timeout=10):
-                fast_seqs.append(message["seq"])
-            assert fast_seqs == written
-
-        for _ in range(200):
-            await write_and_see_the_fast_client_get_it()
-            if await closed_slow(console):
-                break
-        else:
-            pytest.fail(f"the slow client was not closed after {len(written)} events")
-
-        async def read_what_reached_the_slow_client() -> tuple[list[int], int | None]:
-            seqs = []
-            with contextlib.suppress(websockets.ConnectionClosed):
-                while True:
-                    message = json.loads(await slow.recv())
-                    if message["type"] != "heartbeat":
-                        assert message["type"] == "event", message["type"]
-                        seqs.append(message["seq"])
-            return seqs, slow.close_code
-
-        # Read at once: the close frame waits behind the events already in the server's buffer,
-        # and the server gives up sending it (the client then sees 1006) after 2 s.
-        slow_reading = asyncio.create_task(read_what_reached_the_slow_client())
-        for _ in range(3):  # the fast client goes on as before
-            await write_and_see_the_fast_client_get_it()
-        slow_seqs, code = await asyncio.wait_for(slow_reading, 10)
-
-        assert code == 4008
-        assert fast_seqs == written
-        assert 0 < len(slow_seqs) < len(written)
-        assert slow_seqs == written[: len(slow_seqs)], "what the slow client got has no gap"
-
-        # It reconnects at once, after its last seq, and misses nothing.
-        async with support.connect(console, operator, after=slow_seqs[-1]) as again:
-            await opening(again)
-            resumed = await events_until_live(again)
-            assert slow_seqs + resumed == written
-            new = await log.write()
-            assert [m["seq"] for m in await next_events(again, 1)] == new
 
 
 # -- who may connect, and what they get -------------------------------------------------------
