@@ -19,6 +19,7 @@ from console.db import Database, create_pool
 from console.embedded import EmbeddedPostgres, EmbeddedRedis, _with_database
 from console.migrate import migrate
 from tests import support
+from tests.browser_fixtures import browser, contexts, unit_id  # noqa: F401 (fixtures)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -40,6 +40,23 @@ CHROMIUM_ARGS = [
 ]
 
 
+def artifacts(kind: str) -> Path:
+    """A folder of the test artifacts kept by CI: `screenshots` (the main pages, written by the
+    browser tests) or `failures` (every open page of a failed browser test). Under
+    $SEUS_TEST_ARTIFACTS when set, else test-artifacts/ at the repository root (git-ignored)."""
+    root = Path(os.environ.get("SEUS_TEST_ARTIFACTS") or ROOT / "test-artifacts")
+    folder = root / kind
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def screenshot(page: Any, name: str) -> Path:
+    """Keep a full-page screenshot of `page` as <artifacts>/screenshots/<name>.png."""
+    path = artifacts("screenshots") / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
 @contextlib.contextmanager
 def browser() -> Iterator[Browser]:
     """A launched chromium (Playwright's sync API), closed on the way out; the test fails with

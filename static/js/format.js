@@ -6,7 +6,7 @@ export const TIME_ZONE = "Europe/Rome";
 export const STATUS_LABELS = {
   connecting: "Connessione…",
   live: "In linea",
-  reconnecting: "Riconnessione…",
+  reconnecting: "Connessione persa: riconnessione…",
   offline: "Non in linea",
   ended: "Sessione terminata",
 };

@@ -2,7 +2,6 @@
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -11,7 +10,6 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from tests import support
 
 TIMEOUT_MS = 10_000
-SCREENSHOT = Path("/tmp/seus-live.png")
 
 # Records every websocket close code of the tab in sessionStorage, which outlives navigation
 # within the tab (the live page leaves for /login right after a 4001).
@@ -113,7 +111,7 @@ def test_an_operator_sees_a_message_sent_from_another_tab_arrive_live(
     expect(messages(first)).to_have_count(2)
     expect(messages(first).first.locator(".event-actor")).to_have_text("Supervisor Test")
     first.bring_to_front()
-    first.screenshot(path=str(SCREENSHOT), full_page=True)
+    support.screenshot(first, "room")
 
 
 def test_hostile_text_in_a_message_is_shown_as_inert_text(start_console, people, context):

@@ -33,11 +33,14 @@ def test_an_operator_takes_a_referral_to_an_accepted_handover_while_the_tablet_f
     referrer = people["referrer"]
 
     # -- the operator's browser: logged in, on the queue, which is empty ----------------------
-    room = support.new_page(browser, contexts, timeout_ms=ACTION_MS)
+    room = support.new_page(
+        browser, contexts, timeout_ms=ACTION_MS, init_script=support.COUNT_TONES
+    )
     support.log_in_page(room, console, people["operator"], "/coda", timeout_ms=LIVE_MS)
     expect(room.get_by_role("heading", name="Coda segnalazioni")).to_be_visible()
     expect(room.locator("#queue-empty")).to_have_text("Nessuna segnalazione in attesa.")
     room.evaluate("window.testNotReloaded = true")
+    assert room.evaluate("window.__tones") == 0  # silence while nothing arrives
 
     # -- the referrer's system posts a referral; it arrives in the queue live -----------------
     with httpx.Client(base_url=console.url, timeout=10) as api:
@@ -62,7 +65,11 @@ def test_an_operator_takes_a_referral_to_an_accepted_handover_while_the_tablet_f
     expect(item.locator(".queue-number")).to_have_text(number)
     expect(item.locator(".queue-where")).to_contain_text("Firenze")
     expect(room.locator("#queue-count")).to_have_text("1")
+    # the alert is heard: the page started the new-referral beep (two tones) through Web Audio
+    room.wait_for_function("window.__tones >= 2", timeout=LIVE_MS)
+    expect(room.locator("#live-announcer")).to_contain_text("Nuova segnalazione", timeout=LIVE_MS)
     assert room.evaluate("window.testNotReloaded") is True  # live, not a reload
+    support.screenshot(room, "queue")
 
     # -- claim from the queue: the page opens the assessment ----------------------------------
     item.get_by_role("button", name=f"Prendi in carico {number}").click()
@@ -70,6 +77,7 @@ def test_an_operator_takes_a_referral_to_an_accepted_handover_while_the_tablet_f
     expect(room.locator("#referral-status")).to_have_text("In valutazione")
     expect(room.locator("#referral-holder")).to_have_text("in valutazione da te")
     expect(room.locator("#assessment-fields")).to_be_enabled()
+    support.screenshot(room, "assessment")
 
     # -- assess and activate ------------------------------------------------------------------
     room.locator('input[name="urgency"][value="giallo"]').check()
@@ -131,6 +139,7 @@ def test_an_operator_takes_a_referral_to_an_accepted_handover_while_the_tablet_f
         if case_label:
             expect(room.locator("#case-status")).to_have_text(case_label, timeout=LIVE_MS)
     expect(tablet.locator("#outbox-count")).to_have_text("Tutto inviato")
+    support.screenshot(tablet, "tablet")
     on_scene = room.locator('#timeline .timeline-entry[data-type="case.unit_on_scene"]')
     expect(on_scene).to_have_count(1, timeout=LIVE_MS)
     assert room.evaluate("window.testNotReloaded") is True
@@ -157,6 +166,7 @@ def test_an_operator_takes_a_referral_to_an_accepted_handover_while_the_tablet_f
     expect(dossier).to_contain_text("Firenze, Piazza della Stazione")
     expect(dossier).not_to_contain_text("Valutazione riservata")
     expect(service.locator("#pending-count")).to_have_text("1")
+    support.screenshot(service, "handovers")
     card.get_by_role("button", name="Accetta").click()
     expect(service.locator("#handovers-error")).to_be_hidden()
     expect(card).to_have_count(0, timeout=LIVE_MS)  # no longer waiting for a decision
@@ -171,6 +181,7 @@ def test_an_operator_takes_a_referral_to_an_accepted_handover_while_the_tablet_f
     expect(accepted).to_have_count(1, timeout=LIVE_MS)
     assert room.evaluate("window.testNotReloaded") is True
     assert room.url == console.url + f"/casi/{case_id}"
+    support.screenshot(room, "case")
 
     with httpx.Client(base_url=console.url, timeout=10) as api:
         status = api.get(f"/api/v1/referrals/{referral_id}", headers=bearer(referrer.secret))

@@ -9,7 +9,6 @@ import asyncio
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 
 import asyncpg
 import httpx
@@ -20,7 +19,6 @@ from tests import support
 
 FIRENZE = "048017"
 LIVE_MS = 8_000
-SCREENSHOT = Path("/tmp/seus-cases.png")
 HOSTILE = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
 
 
@@ -250,7 +248,7 @@ def test_flagged_cases_come_first_with_their_reason_and_new_ones_arrive_live(
         expect(row(page, opened).locator(".urgency-badge")).to_have_text("Rosso")
         assert ids(page) == [room.flagged, room.later, opened, room.older]
         assert page.evaluate("window.testNotReloaded") is True  # live, not a reload
-        page.screenshot(path=str(SCREENSHOT), full_page=True)
+        support.screenshot(page, "cases")
 
         # the filter, from the keyboard, kept in the address (and across a reload)
         page.keyboard.press("3")

@@ -9,7 +9,6 @@ import asyncio
 import csv
 import io
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import asyncpg
 import pytest
@@ -20,7 +19,6 @@ from tests import support
 
 FIRENZE, PISTOIA = "048017", "047014"
 HOSTILE = '<img src=x onerror="window.__pwned=1">=cmd'
-SCREENSHOT = Path("/tmp/seus-indicators.png")
 
 
 async def _seed(database_url: str, people: dict[str, support.Person]) -> None:
@@ -205,6 +203,6 @@ def test_the_page_draws_the_tables_and_charts_and_checks_the_period(
 
         page.go_back()
         expect(page.locator("#referrals-total")).to_have_text("3")
-        page.screenshot(path=str(SCREENSHOT), full_page=True)
+        support.screenshot(page, "indicators")
     finally:
         context.close()

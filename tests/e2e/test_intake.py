@@ -386,7 +386,7 @@ def test_a_referrers_web_user_sends_the_form_once_and_follows_its_status_live(
     errors = page.locator("#referral-errors")
     expect(errors).to_contain_text("Numero di persone: Inserire un numero intero.")
     expect(page.get_by_label("Numero di persone")).to_have_attribute("aria-invalid", "true")
-    page.screenshot(path="/tmp/seus-intake-form.png", full_page=True)
+    support.screenshot(page, "referrer-form-errors")
 
     page.get_by_label("Numero di persone").fill("1")
     page.get_by_role("button", name="Invia segnalazione").dblclick()  # a double click: one referral
@@ -421,6 +421,6 @@ def test_a_referrers_web_user_sends_the_form_once_and_follows_its_status_live(
 
     in_thread(claim())
     expect(row.locator(".status-badge")).to_have_text("In valutazione")
-    page.screenshot(path="/tmp/seus-intake.png", full_page=True)
+    support.screenshot(page, "referrer-status")
     assert failures == []
     context.close()

@@ -8,7 +8,6 @@ Debian's chromium driven by Playwright (sync API); nothing is downloaded.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import httpx
 from playwright.sync_api import Browser, BrowserContext, Page, expect
@@ -17,7 +16,6 @@ from tests import support
 
 ACTION_MS = 5_000
 LIVE_MS = 15_000  # a 6-second target: the breach is due well within this
-SHOTS = Path("/tmp/seus-sla")
 
 
 def open_page(
@@ -97,9 +95,8 @@ def test_an_unclaimed_referral_turns_amber_then_red_escalates_audibly_and_counts
     expect(alert).to_be_visible(timeout=LIVE_MS)
     expect(boss.locator("#escalation-list li", has_text=number)).to_be_visible()
     boss.wait_for_function("window.__tones >= 3", timeout=LIVE_MS)  # the alarm sounded
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    room.screenshot(path=str(SHOTS / "queue-breached.png"), full_page=True)
-    boss.screenshot(path=str(SHOTS / "supervision-escalation.png"), full_page=True)
+    support.screenshot(room, "queue-breached")
+    support.screenshot(boss, "supervision-escalation")
     for page in (room, boss):
         assert page.evaluate("window.testNotReloaded") is True
 
@@ -107,4 +104,4 @@ def test_an_unclaimed_referral_turns_amber_then_red_escalates_audibly_and_counts
     breach = stats.locator("#breaches tr", has_text="Presa visione")
     expect(breach.locator("td").first).to_have_text("1", timeout=LIVE_MS)
     expect(breach.locator("td").nth(1)).to_have_text("1")  # still open: nobody claimed it
-    stats.screenshot(path=str(SHOTS / "indicators.png"), full_page=True)
+    support.screenshot(stats, "indicators-breach")
