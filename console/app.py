@@ -150,8 +150,15 @@ async def _close_websocket(ws: WebSocket, code: int) -> None:
 
 
 async def on_unexpected(request: Request, exc: Exception) -> Response:
+    """A bug: 500 with the documented body. Starlette then re-raises it to uvicorn, which closes
+    the connection after the answer; `Connection: close` tells the client so, or it could send
+    its next request on that connection and lose it."""
     log.exception("unhandled error", extra={"path": request.url.path})
-    return JSONResponse({"error": "internal_error", "detail": "Errore interno."}, status_code=500)
+    return JSONResponse(
+        {"error": "internal_error", "detail": "Errore interno."},
+        status_code=500,
+        headers={"Connection": "close"},
+    )
 
 
 def create_app(settings: Settings) -> Starlette:
