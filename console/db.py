@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -44,6 +45,29 @@ def unavailable(exc: BaseException) -> bool:
     if isinstance(exc, asyncpg.InterfaceError):
         return type(exc) is asyncpg.InterfaceError  # its subclasses are bad arguments or config
     return isinstance(exc, OUTAGE_ERRORS)
+
+
+class _Transaction(asyncpg.transaction.Transaction):
+    """A transaction that does not ask a server that is away to roll it back.
+
+    After a statement failed because PostgreSQL is away (a timeout, a dropped connection), the
+    ROLLBACK on leaving the block would wait out the statement timeout once more; the
+    connection is dropped instead (PostgreSQL rolls back a transaction whose connection ends)
+    and leaving the block raises asyncpg's "connection is closed", an outage error too.
+    """
+
+    async def __aexit__(self, extype: Any, ex: BaseException | None, tb: Any) -> None:
+        if ex is not None and (unavailable(ex) or isinstance(ex, asyncio.CancelledError)):
+            self._connection.terminate()  # (cancelled: the statement's state is unknown too)
+        await super().__aexit__(extype, ex, tb)
+
+
+class Connection(asyncpg.Connection):
+    def transaction(
+        self, *, isolation: str | None = None, readonly: bool = False, deferrable: bool = False
+    ) -> asyncpg.transaction.Transaction:
+        self._check_open()
+        return _Transaction(self, isolation, readonly, deferrable)
 
 
 class Pool(asyncpg.Pool):
@@ -95,7 +119,7 @@ async def create_pool(
         max_inactive_connection_lifetime=300.0,
         init=_init_connection,
         loop=None,
-        connection_class=asyncpg.Connection,
+        connection_class=Connection,
         record_class=asyncpg.Record,
         acquire_timeout=acquire_timeout,
         command_timeout=command_timeout,

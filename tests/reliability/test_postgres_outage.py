@@ -46,7 +46,7 @@ from tests.conftest import _prepare
 
 CLIENT_TIMEOUT = 30.0  # the clients' own timeout: far above what the consoles may take
 # The consoles bound every wait on PostgreSQL (console/db.py): slower than this is a hang.
-ANSWER_BOUND = db.COMMAND_TIMEOUT + 2.0
+ANSWER_BOUND = db.ACQUIRE_TIMEOUT + db.COMMAND_TIMEOUT + 2.0
 RETRY_PAUSE = 0.25  # how soon a referrer's system resends an unanswered referral
 ROSSO_TARGET = 5  # seconds: referral_claimed for rosso in this module's database
 API_KINDS = ("referral", "status", "queue")  # JSON API calls that need PostgreSQL
