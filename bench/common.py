@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from dataclasses import dataclass, field
@@ -42,7 +43,7 @@ class Sizes:
 QUICK = Sizes(
     e2e_sockets=50,
     e2e_rate=25,
-    e2e_seconds=4,
+    e2e_seconds=3,
     fanout_sockets=200,
     fanout_events=60,
     intake_count=2_000,
@@ -50,7 +51,7 @@ QUICK = Sizes(
     resume_events=2_000,
     timer_clocks=10_000,
     timer_span=20,
-    timer_lead=8,
+    timer_lead=2,
     ws_idle_sockets=500,
     queue_open=2_000,
     queue_requests=40,
@@ -67,7 +68,7 @@ FULL = Sizes(
     resume_events=10_000,
     timer_clocks=100_000,
     timer_span=60,
-    timer_lead=20,
+    timer_lead=5,
     ws_idle_sockets=2_000,
     queue_open=2_000,
     queue_requests=200,
@@ -146,16 +147,22 @@ async def seed_operators(dsn: str, count: int) -> list[Operator]:
             hashed,
             count,
         )
-        now = datetime.now(UTC)
-        operators = []
-        for row in rows:
-            cookie, session = await auth.open_session(
-                conn, row["id"], now, addr="127.0.0.1", agent="bench"
-            )
-            operators.append(Operator(row["id"], row["username"], cookie, session.csrf_token))
-        return operators
     finally:
         await conn.close()
+    now = datetime.now(UTC)
+    pool = await asyncpg.create_pool(dsn, min_size=8, max_size=8)
+    try:
+
+        async def open_one(row: asyncpg.Record) -> Operator:
+            async with pool.acquire() as each:
+                cookie, session = await auth.open_session(
+                    each, row["id"], now, addr="127.0.0.1", agent="bench"
+                )
+            return Operator(row["id"], row["username"], cookie, session.csrf_token)
+
+        return list(await asyncio.gather(*(open_one(row) for row in rows)))
+    finally:
+        await pool.close()
 
 
 def referral_body(description: str) -> dict[str, Any]:

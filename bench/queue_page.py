@@ -8,7 +8,7 @@ loopback (the console sends no Server-Timing header), p95.
 
 Baseline: the same response rendered in-process with the data already in memory: the
 `QueueOut` the console built (read once with console.queue.read_queue) serialised as the
-console does (`model_dump(mode="json")`, then Starlette's `JSONResponse`), R times, p95.
+console does (`console/api.py`: pydantic's `model_dump_json`), R times, p95.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import time
 
 import asyncpg
 import httpx
-from starlette.responses import JSONResponse
 
 from bench import stats
 from bench.common import Figure, Run, insert_referrals, quiesce
@@ -61,7 +60,7 @@ async def measure(run: Run) -> list[Figure]:
     base: list[float] = []
     for i in range(WARMUP + r):
         began = time.perf_counter()
-        rendered = JSONResponse(queue.model_dump(mode="json")).body
+        rendered = queue.model_dump_json().encode()
         if i >= WARMUP:
             base.append((time.perf_counter() - began) * 1000)
     run.check(len(rendered) > q, "queue baseline: nothing rendered")

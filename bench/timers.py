@@ -4,10 +4,12 @@ Ours: with both instances running, M clocks are written straight into PostgreSQL
 `console/clockwork.py` writes them (`_save`: a running `referral_claimed` clock of a closed
 referral, 24x7 calendar, its `deadline` and `due_at` computed): clock i has budget
 lead + span * i / M from now and one warning at 80 % (so each clock fires exactly one
-warning and one breach). The instances find them at their next resync (every 5 s, so the lead
-is longer than that) and fire them with `clockwork.fire_due`. Lateness of each `clock.warned`
-and `clock.breached` event = its `events.at` (the firing transaction's time, `tx.now`) minus the
-`due_at` in its payload; p99 over all 2M events.
+warning and one breach). Then one `clock.started` event naming the first due instant is
+written to the log and published on Redis, as an instance that started a clock would: each
+instance's clock runner wakes at that instant (as it does for any clock anywhere), fires what
+is due with `clockwork.fire_due` and sleeps until the next due instant. Lateness of each
+`clock.warned` and `clock.breached` event = its `events.at` (the firing transaction's time,
+`tx.now`) minus the `due_at` in its payload; p99 over all 2M events.
 
 Baseline: one asyncio task per due instant (the same 2M instants), each sleeping until it, in a
 separate process run in the same window as ours (the same machine load for both); lateness =
@@ -22,9 +24,13 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
+import redis.asyncio as aioredis
 
 from bench import servers, stats
 from bench.common import Figure, Run, insert_referrals, quiesce
+from console import db, eventlog
+from dispatch import access
+from dispatch.events import NewEvent
 
 WARNING = 0.8
 CALENDAR = {"kind": "24x7", "opens": "09:00", "closes": "17:00", "extra_holidays": []}
@@ -55,6 +61,26 @@ async def _create(run: Run, conn: asyncpg.Connection) -> tuple[datetime, list[fl
             WARNING,
             budgets,
         )
+        first_due = start + timedelta(seconds=budgets[0] * WARNING)
+        await db.init_connection(conn)  # jsonb as the console's pool encodes it
+        announced = await eventlog.append(
+            conn,
+            [
+                NewEvent(
+                    type="clock.started",
+                    subject="bench:timers",
+                    audience=frozenset({access.SUPERVISORS}),
+                    payload={"next_due": first_due.isoformat(), "clocks": m},
+                    actor="system",
+                )
+            ],
+            start,
+        )
+    redis = aioredis.from_url(run.redis_url)
+    try:
+        await redis.publish(f"{run.prefix}:events", eventlog.to_bus(announced))
+    finally:
+        await redis.aclose()
     base = start.timestamp()
     due = [base + b * WARNING for b in budgets] + [base + b for b in budgets]
     return start, due

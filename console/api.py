@@ -275,8 +275,9 @@ def endpoint(op: Operation) -> Callable[[Request], Awaitable[Response]]:
             return result
         if result is None:
             return Response(status_code=op.status)
-        payload = result.model_dump(mode="json") if isinstance(result, BaseModel) else result
-        return JSONResponse(payload, status_code=op.status)
+        if isinstance(result, BaseModel):  # serialised by pydantic-core at once, not via dicts
+            return Response(result.model_dump_json(), op.status, media_type="application/json")
+        return JSONResponse(result, status_code=op.status)
 
     handle.__name__ = op.handler.__name__
     return handle

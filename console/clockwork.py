@@ -92,14 +92,11 @@ async def _subjects(
     return found
 
 
-async def _save(
-    conn: asyncpg.Connection, tracked: Tracked, context: dict[str, Any], now: datetime
-) -> int:
+def _state_values(tracked: Tracked, now: datetime) -> tuple[Any, ...]:
+    """The columns a clock's state is kept in, in the order `_UPDATE` takes them ($2...)."""
     clock, calendar = tracked.clock, tracked.calendar
-    deadline = clocks.deadline(clock, calendar)
     due = clocks.next_due(clock, calendar)
-    ended = now if clock.state in (State.MET, State.CANCELLED) else None
-    state_values = (
+    return (
         tracked.urgency,
         clock.state.value,
         clock.budget,
@@ -108,19 +105,26 @@ async def _save(
         list(clock.warnings),
         clock.warned,
         clock.breached_at,
-        deadline,
+        clocks.deadline(clock, calendar),
         due.at if due else None,
-        ended,
+        now if clock.state in (State.MET, State.CANCELLED) else None,
         now,
     )
+
+
+_UPDATE = (
+    "UPDATE clocks SET urgency = $2, state = $3, budget = $4, counted = $5,"
+    " running_since = $6, warnings = $7, warned = $8, breached_at = $9, deadline = $10,"
+    " due_at = $11, ended_at = coalesce(ended_at, $12), updated_at = $13 WHERE id = $1"
+)
+
+
+async def _save(
+    conn: asyncpg.Connection, tracked: Tracked, context: dict[str, Any], now: datetime
+) -> int:
+    state_values = _state_values(tracked, now)
     if tracked.id is not None:
-        await conn.execute(
-            "UPDATE clocks SET urgency = $2, state = $3, budget = $4, counted = $5,"
-            " running_since = $6, warnings = $7, warned = $8, breached_at = $9, deadline = $10,"
-            " due_at = $11, ended_at = coalesce(ended_at, $12), updated_at = $13 WHERE id = $1",
-            tracked.id,
-            *state_values,
-        )
+        await conn.execute(_UPDATE, tracked.id, *state_values)
         return tracked.id
     clock_id: int = await conn.fetchval(
         "INSERT INTO clocks (urgency, state, budget, counted, running_since, warnings, warned,"
@@ -129,11 +133,11 @@ async def _save(
         " started_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,"
         " $16, $17, $18, $19, $20, $21, $22, $12) RETURNING id",
         *state_values,
-        clock.milestone.value,
+        tracked.clock.milestone.value,
         tracked.kind.value,
         tracked.key,
         *(context[name] for name in _CONTEXT),
-        policies.calendar_to_json(calendar),
+        policies.calendar_to_json(tracked.calendar),
     )
     return clock_id
 
@@ -199,12 +203,14 @@ async def fire_due(db: Database, now: datetime | None = None, batch: int = BATCH
             tx.now,
             batch,
         )
+        updates = []
+        breaches: list[tuple[Tracked, dict[str, Any], datetime]] = []
         for row in rows:
             tracked = tracked_of(row)
             context = _context(row)
             clock, fired = clocks.fire(tracked.clock, tracked.calendar, tx.now)
             tracked = replace(tracked, clock=clock)
-            await _save(tx.conn, tracked, context, tx.now)
+            updates.append((tracked.id, *_state_values(tracked, tx.now)))
             for due in fired:
                 late = sla.late_by(due.at, tx.now)
                 metrics.CLOCK_LATENESS.observe(late.total_seconds())
@@ -212,28 +218,50 @@ async def fire_due(db: Database, now: datetime | None = None, batch: int = BATCH
                 extra = {"fraction": due.fraction, "due_at": due.at.isoformat()}
                 tx.emit(_event(action, tracked, context, **extra))
                 if due.kind == "breach":
-                    await _escalate(tx, tracked, context, due.at)
+                    breaches.append((tracked, context, due.at))
+        # A few round trips per batch, not a few per clock (asyncpg pipelines executemany).
+        if updates:
+            await tx.conn.executemany(_UPDATE, updates)
+        await _escalate(tx, breaches)
     return len(rows)
 
 
-async def _escalate(tx: Tx, tracked: Tracked, context: dict[str, Any], due_at: datetime) -> None:
-    escalation_id = await tx.conn.fetchval(
+async def _escalate(tx: Tx, breaches: list[tuple[Tracked, dict[str, Any], datetime]]) -> None:
+    """One escalation per breached clock (a clock that already has one keeps it)."""
+    if not breaches:
+        return
+    columns = list(
+        zip(
+            *(
+                (
+                    tracked.id,
+                    tracked.milestone.value,
+                    context["referral_id"],
+                    context["case_id"],
+                    context["unit_id"],
+                    context["case_number"],
+                    context["zone_id"],
+                    tracked.urgency,
+                    due_at,
+                )
+                for tracked, context, due_at in breaches
+            ),
+            strict=True,
+        )
+    )
+    raised = await tx.conn.fetch(
         "INSERT INTO escalations (clock_id, milestone, referral_id, case_id, unit_id, case_number,"
-        " zone_id, urgency, due_at, raised_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-        " ON CONFLICT (clock_id) DO NOTHING RETURNING id",
-        tracked.id,
-        tracked.milestone.value,
-        context["referral_id"],
-        context["case_id"],
-        context["unit_id"],
-        context["case_number"],
-        context["zone_id"],
-        tracked.urgency,
-        due_at,
+        " zone_id, urgency, due_at, raised_at) SELECT *, $10::timestamptz FROM unnest("
+        " $1::bigint[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::text[],"
+        " $7::text[], $8::text[], $9::timestamptz[])"
+        " ON CONFLICT (clock_id) DO NOTHING RETURNING id, clock_id",
+        *(list(column) for column in columns),
         tx.now,
     )
-    if escalation_id is not None:
-        tx.emit(supervision.escalation_raised(escalation_id, tracked, context, due_at))
+    escalated = {r["clock_id"]: r["id"] for r in raised}
+    for tracked, context, due_at in breaches:
+        if tracked.id in escalated:
+            tx.emit(supervision.escalation_raised(escalated[tracked.id], tracked, context, due_at))
 
 
 async def next_due(pool: asyncpg.Pool) -> datetime | None:

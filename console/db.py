@@ -18,7 +18,8 @@ from dispatch.events import Event, NewEvent
 CommitListener = Callable[[Sequence[Event]], None]
 
 
-async def _init_connection(conn: asyncpg.Connection) -> None:
+async def init_connection(conn: asyncpg.Connection) -> None:
+    """What every connection of the console's pool is set up with (jsonb as Python values)."""
     await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
@@ -63,6 +64,13 @@ class _Transaction(asyncpg.transaction.Transaction):
 
 
 class Connection(asyncpg.Connection):
+    def get_reset_query(self) -> str:
+        """Nothing to reset when a connection goes back to the pool, so no round trip for it:
+        the console leaves no session state on pooled connections (no SET, LISTEN, cursors or
+        session-level advisory locks; migrations use a connection of their own), and asyncpg
+        rolls back a transaction left open whatever this returns."""
+        return ""
+
     def transaction(
         self, *, isolation: str | None = None, readonly: bool = False, deferrable: bool = False
     ) -> asyncpg.transaction.Transaction:
@@ -117,7 +125,7 @@ async def create_pool(
         max_size=max_size,
         max_queries=50_000,
         max_inactive_connection_lifetime=300.0,
-        init=_init_connection,
+        init=init_connection,
         loop=None,
         connection_class=Connection,
         record_class=asyncpg.Record,

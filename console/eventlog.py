@@ -22,8 +22,23 @@ async def append(conn: asyncpg.Connection, new: Sequence[NewEvent], at: datetime
     """
     if not new:
         return []
+    # One statement, so the head stays locked for one round trip and the commit only.
     last: int = await conn.fetchval(
-        "UPDATE event_head SET seq = seq + $1 WHERE singleton RETURNING seq", len(new)
+        "WITH head AS (UPDATE event_head SET seq = seq + $1 WHERE singleton RETURNING seq),"
+        " written AS (INSERT INTO events (seq, type, subject, zone, audience, payload, actor, at)"
+        " SELECT head.seq - $1 + e.n, e.type, e.subject, e.zone,"
+        " ARRAY(SELECT jsonb_array_elements_text(e.audience::jsonb)), e.payload, e.actor, $8"
+        " FROM head, unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[],"
+        " $7::text[]) WITH ORDINALITY AS e(type, subject, zone, audience, payload, actor, n))"
+        " SELECT seq FROM head",
+        len(new),
+        [e.type for e in new],
+        [e.subject for e in new],
+        [e.zone for e in new],
+        [json.dumps(sorted(e.audience)) for e in new],  # (a list of lists is a 2-D array)
+        [dict(e.payload) for e in new],
+        [e.actor for e in new],
+        at,
     )
     first = last - len(new) + 1
     logged = [
@@ -39,13 +54,6 @@ async def append(conn: asyncpg.Connection, new: Sequence[NewEvent], at: datetime
         )
         for i, e in enumerate(new)
     ]
-    await conn.executemany(
-        f"INSERT INTO events ({_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        [
-            (e.seq, e.type, e.subject, e.zone, sorted(e.audience), dict(e.payload), e.actor, e.at)
-            for e in logged
-        ],
-    )
     return logged
 
 

@@ -65,7 +65,8 @@ class Subscription:
         if not self.queue and self.close_code is None:
             self._wake.clear()
             try:
-                await asyncio.wait_for(self._wake.wait(), wait)
+                async with asyncio.timeout(wait):  # (wait_for would start a task per wake-up)
+                    await self._wake.wait()
             except TimeoutError:
                 return None
         if self.close_code is not None or not self.queue:

@@ -122,12 +122,22 @@ def _summary(text: str) -> str:
     return flat if len(flat) <= SUMMARY_CHARS else flat[: SUMMARY_CHARS - 1] + "…"
 
 
+# Only what an entry shows: the queue reads every open referral on every refresh.
+_QUEUE_COLUMNS = (
+    "r.id, r.case_number, r.status, r.trigger, r.urgency, r.urgency_proposed, r.zone_id,"
+    " z.name AS zone_name, m.name AS municipality_name, r.people->'count' AS people_count,"
+    " r.people->'minors' AS minors, r.description, r.received_at, r.holder_id,"
+    " h.display_name AS holder_name, r.claimed_at, f.name AS referrer_name"
+)
+
+
 def queue_entry(row: asyncpg.Record, now: datetime) -> QueueEntry:
     assessed, proposed = _urgency(row["urgency"]), _urgency(row["urgency_proposed"])
     source = "assessment" if assessed else "proposal" if proposed else "default"
-    people = row["people"] if isinstance(row["people"], dict) else {}
     status = Status(row["status"])
-    return QueueEntry(
+    # Built from PostgreSQL's own typed columns: nothing to validate (model_construct is
+    # several times faster for a queue of thousands).
+    return QueueEntry.model_construct(
         id=row["id"],
         case_number=row["case_number"],
         status=status.value,
@@ -139,8 +149,8 @@ def queue_entry(row: asyncpg.Record, now: datetime) -> QueueEntry:
         municipality_name=row["municipality_name"],
         zone_id=row["zone_id"],
         zone_name=row["zone_name"],
-        people_count=_int(people.get("count")),
-        minors=_int(people.get("minors")),
+        people_count=_int(row["people_count"]),
+        minors=_int(row["minors"]),
         summary=_summary(row["description"]),
         referrer_name=row["referrer_name"],
         received_at=row["received_at"],
@@ -161,7 +171,7 @@ async def read_queue(pool: asyncpg.Pool, now: datetime | None = None) -> QueueOu
     async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
         as_of = await eventlog.head(conn)
         rows = await conn.fetch(
-            f"SELECT {_REFERRAL_COLUMNS}{_REFERRAL_JOINS}"
+            f"SELECT {_QUEUE_COLUMNS}{_REFERRAL_JOINS}"
             " WHERE r.status IN ('received', 'in_assessment')"
         )
     now = now or datetime.now(UTC)
