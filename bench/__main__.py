@@ -40,6 +40,9 @@ FIGURES: dict[str, Callable[[Run], Awaitable[list[Figure]]]] = {
     "queue_page": queue_page.measure,
     "timers": timers.measure,
 }
+# The figures whose baseline is a bare `websockets` server, and that server's name.
+FLOORS = {"e2e": "floor-e2e", "fanout": "floor-fanout", "ws_memory": "floor-memory"}
+
 NAMES = {
     "ws_memory": ["ws_idle_kib"],
     "e2e": ["e2e_p99_ms"],
@@ -218,8 +221,19 @@ def main(argv: list[str] | None = None) -> int:
             "SEUS_BACKFILL_LIMIT": str(max(1000, sizes.resume_events * 10)),
         }
         # The instances start while the people are seeded (argon2 hashes are slow on purpose).
-        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        # So does the Channels baseline (Django's start-up is slow), idle until the fan-out.
+        with concurrent.futures.ThreadPoolExecutor(5) as pool:
             starting = pool.submit(servers.consoles, stack, env, 2)
+            channels = (
+                pool.submit(servers.channels_server, stack, redis_url, f"{prefix}-channels")
+                if "fanout" in selected
+                else None
+            )
+            floors = {
+                name: pool.submit(servers.floor_server, stack, name)
+                for figure, name in FLOORS.items()
+                if figure in selected
+            }
             people, operators, referrer_id = asyncio.run(_seed(dsn, sizes.operators))
             step("seeded")
             consoles = starting.result()
@@ -235,6 +249,8 @@ def main(argv: list[str] | None = None) -> int:
             people,
             operators,
             referrer_id,
+            channels=channels.result() if channels else None,
+            floors={name: started.result() for name, started in floors.items()},
         )
         asyncio.run(measure(run, selected, args.profile))
     except KeyboardInterrupt:

@@ -11,7 +11,8 @@ from typing import Any
 
 import asyncpg
 
-from bench.servers import Stack
+from bench import servers
+from bench.servers import Server, Stack
 from console import auth, eventlog
 from console.intake_schemas import EXAMPLE
 from tests.support import Console, Person, password_hash
@@ -43,7 +44,7 @@ class Sizes:
 QUICK = Sizes(
     e2e_sockets=50,
     e2e_rate=25,
-    e2e_seconds=3,
+    e2e_seconds=2.5,
     fanout_sockets=200,
     fanout_events=60,
     intake_count=2_000,
@@ -51,7 +52,7 @@ QUICK = Sizes(
     resume_events=2_000,
     timer_clocks=10_000,
     timer_span=20,
-    timer_lead=2,
+    timer_lead=1.5,
     ws_idle_sockets=500,
     queue_open=2_000,
     queue_requests=40,
@@ -106,9 +107,16 @@ class Run:
     people: dict[str, Person]
     operators: list[Operator]
     referrer_id: int
+    channels: Server | None = None  # the Channels baseline, started with the instances
+    floors: dict[str, Server] = field(default_factory=dict)  # bare servers, idle until used
     problems: list[str] = field(default_factory=list)
     figures: list[Figure] = field(default_factory=list)
     tag: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
+
+    def floor(self, name: str) -> Server:
+        """The bare `websockets` server for one figure: started with the instances (idle
+        until now), or now."""
+        return self.floors.pop(name, None) or servers.floor_server(self.stack, name)
 
     def check(self, ok: bool, problem: str) -> None:
         if not ok:
@@ -129,6 +137,17 @@ class Run:
                 "Cookie": f"{auth.SESSION_COOKIE}={operator.cookie}",
             },
         }
+
+
+async def log_head(dsn: str) -> int:
+    """The event log's head now: sockets opened with `after=` it go live after an empty
+    backfill, as a console that was already up to date reconnects (no snapshot per socket)."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        seq: int = await conn.fetchval("SELECT seq FROM event_head")
+        return seq
+    finally:
+        await conn.close()
 
 
 async def seed_operators(dsn: str, count: int) -> list[Operator]:

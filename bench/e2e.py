@@ -24,7 +24,7 @@ import httpx
 from websockets.asyncio.client import connect
 
 from bench import servers, stats
-from bench.common import Figure, Run, referral_body, wire_of
+from bench.common import Figure, Run, log_head, referral_body, wire_of
 
 WARMUP = 5
 
@@ -71,7 +71,10 @@ def _latencies(run: Run, name: str, results: list, keys: dict, sockets: int) -> 
 async def _ours(run: Run, count: int) -> tuple[list[float], str]:
     n = run.sizes.e2e_sockets
     a, b = run.consoles[0], run.consoles[1]
-    targets = [run.ws_target(a if i % 2 == 0 else b, op) for i, op in enumerate(run.operators[:n])]
+    head = await log_head(run.dsn)
+    targets = [
+        run.ws_target(a if i % 2 == 0 else b, op, head) for i, op in enumerate(run.operators[:n])
+    ]
     gen = servers.LoadGen(run.stack, "loadgen-e2e")
     answer = await gen.open(targets, '"type": "live"')
     run.check(answer["ready"] == n, f"e2e ours: {answer['ready']} of {n} sockets: {answer}")
@@ -98,7 +101,7 @@ async def _ours(run: Run, count: int) -> tuple[list[float], str]:
 
 async def _floor(run: Run, count: int, wire: str, key: str) -> list[float]:
     n = run.sizes.e2e_sockets
-    floor = servers.floor_server(run.stack, "floor-e2e")
+    floor = run.floor("floor-e2e")
     gen = servers.LoadGen(run.stack, "loadgen-e2e-floor")
     answer = await gen.open([{"url": floor.ws_url}] * n, '"type": "hello"')
     run.check(answer["ready"] == n, f"e2e floor: {answer['ready']} of {n} sockets")

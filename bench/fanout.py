@@ -26,7 +26,7 @@ import httpx
 from websockets.asyncio.client import connect
 
 from bench import servers
-from bench.common import Figure, Run, wire_of
+from bench.common import Figure, Run, log_head, wire_of
 from console import auth
 
 TEMPLATE_SUBJECT = "room_message:{i}"
@@ -60,8 +60,9 @@ async def _ours(run: Run) -> tuple[float, str]:
     console = run.consoles[0]
     writer = run.operators[-1]
     gen = servers.LoadGen(run.stack, "loadgen-fanout")
+    head = await log_head(run.dsn)
     answer = await gen.open(
-        [run.ws_target(console, op) for op in run.operators[:n]], '"type": "live"'
+        [run.ws_target(console, op, head) for op in run.operators[:n]], '"type": "live"'
     )
     run.check(answer["ready"] == n, f"fanout ours: {answer['ready']} of {n} sockets ready")
     first_id = 0
@@ -89,7 +90,9 @@ async def _ours(run: Run) -> tuple[float, str]:
 
 async def _channels(run: Run, template: str) -> float:
     n, k = run.sizes.fanout_sockets, run.sizes.fanout_events
-    server = servers.channels_server(run.stack, run.redis_url, f"{run.prefix}-channels")
+    server = run.channels or servers.channels_server(
+        run.stack, run.redis_url, f"{run.prefix}-channels"
+    )
     gen = servers.LoadGen(run.stack, "loadgen-channels")
     try:
         answer = await gen.open([{"url": server.ws_url}] * n, '"type": "hello"')
@@ -122,7 +125,7 @@ async def _channels(run: Run, template: str) -> float:
 
 async def _floor(run: Run, template: str) -> float:
     n, k = run.sizes.fanout_sockets, run.sizes.fanout_events
-    floor = servers.floor_server(run.stack, "floor-fanout")
+    floor = run.floor("floor-fanout")
     gen = servers.LoadGen(run.stack, "loadgen-fanout-floor")
     try:
         answer = await gen.open([{"url": floor.ws_url}] * n, '"type": "hello"')

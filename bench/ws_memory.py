@@ -11,9 +11,9 @@ from __future__ import annotations
 import asyncio
 
 from bench import servers
-from bench.common import Figure, Run
+from bench.common import Figure, Run, log_head
 
-SETTLE = 1.0
+SETTLE = 0.5
 WARM = 10
 
 
@@ -39,14 +39,15 @@ async def _measure(run: Run, pid: int, targets: list[dict], ready: str, name: st
 async def measure(run: Run) -> list[Figure]:
     n = run.sizes.ws_idle_sockets
     console = run.consoles[0]
+    head = await log_head(run.dsn)
     ours = await _measure(
         run,
         console.process.pid,
-        [run.ws_target(console, op) for op in run.operators[:n]],
+        [run.ws_target(console, op, head) for op in run.operators[:n]],
         '"type": "live"',
         "ours",
     )
-    floor = servers.floor_server(run.stack, "floor-memory")
+    floor = run.floor("floor-memory")
     base = await _measure(
         run, floor.process.pid, [{"url": floor.ws_url}] * n, '"type": "hello"', "floor"
     )

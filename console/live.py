@@ -115,10 +115,10 @@ async def _catch_up(ws: WebSocket, sub: Subscription, after: int | None) -> int:
     if isinstance(plan, Backfill):
         sent = plan.after
         while True:
-            page = await eventlog.read_visible(pool, sent, sub.tags, _PAGE)
-            for event in page:
-                await ws.send_text(eventlog.wire(event))
-                sent = event.seq
+            page = await eventlog.read_visible_wire(pool, sent, sub.tags, _PAGE)
+            for seq, message in page:
+                await ws.send_text(message)
+                sent = seq
             if len(page) < _PAGE:
                 return sent
     async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):

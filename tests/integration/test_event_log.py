@@ -8,6 +8,7 @@ leave a hole. These tests tail the log exactly as a resuming client does.
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 from datetime import UTC, datetime
 
@@ -223,3 +224,38 @@ async def test_a_rolled_back_writer_gives_its_seqs_back_to_the_next_one(db: Data
 
     assert await head(db) == 2
     assert [r["seq"] for r in await db.pool.fetch("SELECT seq FROM events ORDER BY seq")] == [1, 2]
+
+
+async def test_the_backfill_sends_each_event_as_the_same_message_the_live_feed_sends(
+    db: Database,
+):
+    """The backfill builds its messages from the stored text (no decode and re-encode): they
+    must say exactly what the live feed's messages say, whatever the payload holds."""
+    payloads = [
+        {},
+        {"body": 'Città di Castello: «Sì» \u2014 emoji 🚑, RTL \u200f, \\ " \n'},
+        {"nested": {"list": [1, 2.5, True, None, "x"], "deep": {"a": {"b": []}}}},
+        {"big": 2**62, "neg": -1, "zero": 0.0},
+    ]
+    async with db.action(datetime(2026, 11, 30, 12, 0, 0, tzinfo=UTC)) as tx:
+        tx.emit(
+            *(
+                NewEvent(
+                    type="test.happened",
+                    subject=f"thing:{i}",
+                    audience=frozenset({"room", "unit:1"}),
+                    payload=payload,
+                    actor="user:1" if i % 2 else None,
+                    zone="firenze" if i % 2 else None,
+                )
+                for i, payload in enumerate(payloads)
+            )
+        )
+    async with db.action(datetime(2026, 11, 30, 12, 0, 0, 123456, tzinfo=UTC)) as tx:
+        tx.emit(NewEvent(type="test.later", subject="thing:9", audience=frozenset({"room"})))
+    live = {e.seq: json.loads(eventlog.wire(e)) for e in await eventlog.read_range(db.pool, 0, 99)}
+    backfill = await eventlog.read_visible_wire(db.pool, 0, frozenset({"room"}), 100)
+    assert [seq for seq, _ in backfill] == sorted(live)
+    for seq, message in backfill:
+        assert json.loads(message) == live[seq]
+    assert await eventlog.read_visible_wire(db.pool, 0, frozenset({"unit:2"}), 100) == []
