@@ -43,6 +43,13 @@ FIGURES: dict[str, Callable[[Run], Awaitable[list[Figure]]]] = {
 # The figures whose baseline is a bare `websockets` server, and that server's name.
 FLOORS = {"e2e": "floor-e2e", "fanout": "floor-fanout", "ws_memory": "floor-memory"}
 
+# The load generator processes each figure uses, started with the instances.
+LOADGENS = {
+    "ws_memory": ["loadgen-ours-warm", "loadgen-ours", "loadgen-floor-warm", "loadgen-floor"],
+    "e2e": ["loadgen-e2e", "loadgen-e2e-floor"],
+    "fanout": ["loadgen-fanout", "loadgen-channels", "loadgen-fanout-floor"],
+}
+
 NAMES = {
     "ws_memory": ["ws_idle_kib"],
     "e2e": ["e2e_p99_ms"],
@@ -221,6 +228,12 @@ def main(argv: list[str] | None = None) -> int:
             "SEUS_BACKFILL_LIMIT": str(max(1000, sizes.resume_events * 10)),
         }
         # The instances start while the people are seeded (argon2 hashes are slow on purpose).
+        loadgens = {
+            name: servers.LoadGen(stack, name)
+            for figure, names in LOADGENS.items()
+            if figure in selected
+            for name in names
+        }
         # So does the Channels baseline (Django's start-up is slow), idle until the fan-out.
         with concurrent.futures.ThreadPoolExecutor(5) as pool:
             starting = pool.submit(servers.consoles, stack, env, 2)
@@ -251,6 +264,7 @@ def main(argv: list[str] | None = None) -> int:
             referrer_id,
             channels=channels.result() if channels else None,
             floors={name: started.result() for name, started in floors.items()},
+            loadgens=loadgens,
         )
         asyncio.run(measure(run, selected, args.profile))
     except KeyboardInterrupt:

@@ -46,7 +46,7 @@ QUICK = Sizes(
     e2e_rate=25,
     e2e_seconds=2.5,
     fanout_sockets=200,
-    fanout_events=60,
+    fanout_events=40,
     intake_count=2_000,
     intake_clients=32,
     resume_events=2_000,
@@ -109,6 +109,7 @@ class Run:
     referrer_id: int
     channels: Server | None = None  # the Channels baseline, started with the instances
     floors: dict[str, Server] = field(default_factory=dict)  # bare servers, idle until used
+    loadgens: dict[str, servers.LoadGen] = field(default_factory=dict)  # started, idle
     problems: list[str] = field(default_factory=list)
     figures: list[Figure] = field(default_factory=list)
     tag: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
@@ -117,6 +118,10 @@ class Run:
         """The bare `websockets` server for one figure: started with the instances (idle
         until now), or now."""
         return self.floors.pop(name, None) or servers.floor_server(self.stack, name)
+
+    def loadgen(self, name: str) -> servers.LoadGen:
+        """A load generator process: started with the instances (idle until now), or now."""
+        return self.loadgens.pop(name, None) or servers.LoadGen(self.stack, name)
 
     def check(self, ok: bool, problem: str) -> None:
         if not ok:

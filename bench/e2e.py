@@ -75,7 +75,7 @@ async def _ours(run: Run, count: int) -> tuple[list[float], str]:
     targets = [
         run.ws_target(a if i % 2 == 0 else b, op, head) for i, op in enumerate(run.operators[:n])
     ]
-    gen = servers.LoadGen(run.stack, "loadgen-e2e")
+    gen = run.loadgen("loadgen-e2e")
     answer = await gen.open(targets, '"type": "live"')
     run.check(answer["ready"] == n, f"e2e ours: {answer['ready']} of {n} sockets: {answer}")
     clients = [a.client(), b.client()]
@@ -102,7 +102,7 @@ async def _ours(run: Run, count: int) -> tuple[list[float], str]:
 async def _floor(run: Run, count: int, wire: str, key: str) -> list[float]:
     n = run.sizes.e2e_sockets
     floor = run.floor("floor-e2e")
-    gen = servers.LoadGen(run.stack, "loadgen-e2e-floor")
+    gen = run.loadgen("loadgen-e2e-floor")
     answer = await gen.open([{"url": floor.ws_url}] * n, '"type": "hello"')
     run.check(answer["ready"] == n, f"e2e floor: {answer['ready']} of {n} sockets")
     lock = asyncio.Lock()

@@ -59,7 +59,7 @@ async def _ours(run: Run) -> tuple[float, str]:
     n, k = run.sizes.fanout_sockets, run.sizes.fanout_events
     console = run.consoles[0]
     writer = run.operators[-1]
-    gen = servers.LoadGen(run.stack, "loadgen-fanout")
+    gen = run.loadgen("loadgen-fanout")
     head = await log_head(run.dsn)
     answer = await gen.open(
         [run.ws_target(console, op, head) for op in run.operators[:n]], '"type": "live"'
@@ -93,7 +93,7 @@ async def _channels(run: Run, template: str) -> float:
     server = run.channels or servers.channels_server(
         run.stack, run.redis_url, f"{run.prefix}-channels"
     )
-    gen = servers.LoadGen(run.stack, "loadgen-channels")
+    gen = run.loadgen("loadgen-channels")
     try:
         answer = await gen.open([{"url": server.ws_url}] * n, '"type": "hello"')
         run.check(answer["ready"] == n, f"fanout channels: {answer['ready']} of {n} ready")
@@ -119,14 +119,15 @@ async def _channels(run: Run, template: str) -> float:
         report = await gen.expect(k, 120)
     finally:
         await gen.quit()
-        servers.terminate(server.process)
+        # Measured: no need to wait out uvicorn's graceful shutdown of Channels (~5 s).
+        servers.terminate(server.process, timeout=0.5)
     return _rate(run, "channels", report, n, k)
 
 
 async def _floor(run: Run, template: str) -> float:
     n, k = run.sizes.fanout_sockets, run.sizes.fanout_events
     floor = run.floor("floor-fanout")
-    gen = servers.LoadGen(run.stack, "loadgen-fanout-floor")
+    gen = run.loadgen("loadgen-fanout-floor")
     try:
         answer = await gen.open([{"url": floor.ws_url}] * n, '"type": "hello"')
         run.check(answer["ready"] == n, f"fanout floor: {answer['ready']} of {n} ready")

@@ -112,7 +112,7 @@ async def measure(run: Run) -> list[Figure]:
                 seconds=run.sizes.timer_lead + run.sizes.timer_span
             ) < datetime.now(UTC):
                 break
-        await asyncio.sleep(1)  # anything fired twice would show now
+        await asyncio.sleep(0.5)  # anything fired twice would show now
         rows = await conn.fetch(
             "SELECT type, (payload->>'clock_id')::bigint AS clock, at,"
             " (payload->>'due_at')::timestamptz AS due FROM events"

@@ -18,13 +18,13 @@ WARM = 10
 
 
 async def _measure(run: Run, pid: int, targets: list[dict], ready: str, name: str) -> float:
-    warm = servers.LoadGen(run.stack, f"loadgen-{name}-warm")
+    warm = run.loadgen(f"loadgen-{name}-warm")
     answer = await warm.open(targets[:WARM], ready)
     run.check(answer["ready"] == WARM, f"ws_idle {name}: warm-up {answer}")
     await warm.quit()
     await asyncio.sleep(SETTLE)
     before = servers.rss_kib(pid)
-    gen = servers.LoadGen(run.stack, f"loadgen-{name}")
+    gen = run.loadgen(f"loadgen-{name}")
     answer = await gen.open(targets, ready)
     run.check(
         answer["ready"] == len(targets),
