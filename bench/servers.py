@@ -26,25 +26,17 @@ from typing import Any
 import asyncpg
 import httpx
 
-from console.embedded import EmbeddedPostgres, EmbeddedRedis, _with_database, free_port
+from console.embedded import (
+    EmbeddedPostgres,
+    EmbeddedRedis,
+    _with_database,
+    free_port,
+    process_alive,
+)
 from tests.support import Console
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return True
-    return state != "Z"
 
 
 @dataclass
@@ -108,7 +100,7 @@ class Stack:
                 print(f"bench: stopping {name} failed: {exc!r}", file=sys.stderr)
 
     def leftovers(self) -> list[str]:
-        return [f"{name} (pid {pid})" for pid, name in self.pids.items() if _alive(pid)]
+        return [f"{name} (pid {pid})" for pid, name in self.pids.items() if process_alive(pid)]
 
 
 def terminate(process: subprocess.Popen[bytes], timeout: float = 10) -> None:

@@ -173,7 +173,7 @@ def _client(port: int) -> redis.Redis:
     )
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
     """True while process `pid` exists (and is not a zombie, where /proc tells)."""
     try:
         os.kill(pid, 0)
@@ -276,14 +276,14 @@ class EmbeddedRedis:
             here = Path(os.readlink(proc / "cwd")) == self.data_dir  # redis chdirs to --dir
         except (OSError, ValueError):
             return  # no pid file, no such process, or no /proc: nothing we can safely stop
-        if not (ours and here) or _alive(owner):
+        if not (ours and here) or process_alive(owner):
             return
         logger.warning(
             "terminating embedded Redis pid %d left in %s by a dead process", pid, self.data_dir
         )
         os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + 5
-        while _alive(pid) and time.monotonic() < deadline:
+        while process_alive(pid) and time.monotonic() < deadline:
             time.sleep(0.02)
 
     def _log_tail(self, lines: int = 20) -> str:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+import redis.asyncio as aioredis
 
 from console import geography, policies
 from console.config import Settings
@@ -156,3 +157,18 @@ def start_console(
     finally:
         for console in started:
             console.stop()
+
+
+@pytest.fixture
+async def log(
+    database_url: str, redis_url: str, redis_prefix: str
+) -> AsyncIterator[support.LogWriter]:
+    """Events written straight into this test's log and announced on Redis, as another
+    instance would write them."""
+    pool = await create_pool(database_url, min_size=1, max_size=4)
+    redis = aioredis.from_url(redis_url)
+    try:
+        yield support.LogWriter(Database(pool), redis, redis_prefix)
+    finally:
+        await redis.aclose()
+        await pool.close()

@@ -17,10 +17,14 @@ from typing import TYPE_CHECKING, Any
 
 import asyncpg
 import httpx
+import redis.asyncio as aioredis
 import websockets
 
-from console import auth
+from console import auth, eventlog
+from console.db import Database
 from console.embedded import free_port
+from dispatch import access
+from dispatch.events import NewEvent
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
@@ -461,3 +465,41 @@ def send_referral(console: Console, referrer: Person, body: dict[str, Any]) -> d
     assert posted.status_code == 201, posted.text
     answer: dict[str, Any] = posted.json()
     return answer
+
+
+class LogWriter:
+    """Writes events straight into the log from the test process, as another instance would,
+    and announces them on Redis (the consoles would also find them by polling PostgreSQL)."""
+
+    def __init__(self, db: Database, redis: aioredis.Redis, prefix: str) -> None:
+        self.db = db
+        self.redis = redis
+        self.channel = f"{prefix}:events"
+
+    async def write(self, count: int = 1, audience: str = access.ROOM, body: str = "") -> list[int]:
+        async with self.db.action() as tx:
+            tx.emit(
+                *(
+                    NewEvent(
+                        type="room.message_posted",
+                        subject="room_message:0",
+                        audience=frozenset({audience}),
+                        payload={"body": body or f"messaggio {i}"},
+                        actor="system",
+                    )
+                    for i in range(count)
+                )
+            )
+        await self.redis.publish(self.channel, eventlog.to_bus(tx.logged))
+        return [e.seq for e in tx.logged]
+
+    async def head(self) -> int:
+        return await eventlog.head(self.db.pool)
+
+    async def visible(self, role_tags: frozenset[str], after: int = 0) -> list[int]:
+        rows = await self.db.pool.fetch(
+            "SELECT seq FROM events WHERE seq > $1 AND audience && $2::text[] ORDER BY seq",
+            after,
+            sorted(role_tags),
+        )
+        return [r["seq"] for r in rows]

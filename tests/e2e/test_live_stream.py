@@ -10,73 +10,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
 import asyncpg
 import pytest
-import redis.asyncio as aioredis
 import websockets
 from websockets.asyncio.client import ClientConnection
 
-from console import eventlog
-from console.db import Database, create_pool
 from console.embedded import free_port
 from dispatch import access
-from dispatch.events import NewEvent
 from tests import support
 
 # -- helpers ---------------------------------------------------------------------------------
-
-
-class LogWriter:
-    """Writes events straight into the log from the test process, as another instance would,
-    and announces them on Redis (the consoles would also find them by polling PostgreSQL)."""
-
-    def __init__(self, db: Database, redis: aioredis.Redis, prefix: str) -> None:
-        self.db = db
-        self.redis = redis
-        self.channel = f"{prefix}:events"
-
-    async def write(self, count: int = 1, audience: str = access.ROOM, body: str = "") -> list[int]:
-        async with self.db.action() as tx:
-            tx.emit(
-                *(
-                    NewEvent(
-                        type="room.message_posted",
-                        subject="room_message:0",
-                        audience=frozenset({audience}),
-                        payload={"body": body or f"messaggio {i}"},
-                        actor="system",
-                    )
-                    for i in range(count)
-                )
-            )
-        await self.redis.publish(self.channel, eventlog.to_bus(tx.logged))
-        return [e.seq for e in tx.logged]
-
-    async def head(self) -> int:
-        return await eventlog.head(self.db.pool)
-
-    async def visible(self, role_tags: frozenset[str], after: int = 0) -> list[int]:
-        rows = await self.db.pool.fetch(
-            "SELECT seq FROM events WHERE seq > $1 AND audience && $2::text[] ORDER BY seq",
-            after,
-            sorted(role_tags),
-        )
-        return [r["seq"] for r in rows]
-
-
-@pytest.fixture
-async def log(database_url: str, redis_url: str, redis_prefix: str) -> AsyncIterator[LogWriter]:
-    pool = await create_pool(database_url, min_size=1, max_size=4)
-    redis = aioredis.from_url(redis_url)
-    try:
-        yield LogWriter(Database(pool), redis, redis_prefix)
-    finally:
-        await redis.aclose()
-        await pool.close()
 
 
 ROOM_TAGS = frozenset({access.ROOM})

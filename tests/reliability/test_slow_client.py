@@ -14,64 +14,20 @@ import contextlib
 import json
 import os
 import socket
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
-import redis.asyncio as aioredis
 import websockets
 from websockets.asyncio.client import ClientConnection
 
-from console import eventlog
-from console.db import Database, create_pool
 from console.hub import CLOSE_TOO_SLOW
-from dispatch import access
-from dispatch.events import NewEvent
 from tests import support
 
 QUEUE = 20  # messages a socket may have waiting before it is closed as too slow
 BATCH = 5
 # Big, incompressible events fill the kernel's and the transport's buffers quickly.
 BIG = base64.b64encode(os.urandom(24_000)).decode()
-
-
-class LogWriter:
-    """Writes events straight into the log from the test process, as another instance would,
-    and announces them on Redis."""
-
-    def __init__(self, db: Database, redis: aioredis.Redis, prefix: str) -> None:
-        self.db = db
-        self.redis = redis
-        self.channel = f"{prefix}:events"
-
-    async def write(self, count: int) -> list[int]:
-        async with self.db.action() as tx:
-            tx.emit(
-                *(
-                    NewEvent(
-                        type="room.message_posted",
-                        subject="room_message:0",
-                        audience=frozenset({access.ROOM}),
-                        payload={"body": BIG},
-                        actor="system",
-                    )
-                    for _ in range(count)
-                )
-            )
-        await self.redis.publish(self.channel, eventlog.to_bus(tx.logged))
-        return [e.seq for e in tx.logged]
-
-
-@pytest.fixture
-async def log(database_url: str, redis_url: str, redis_prefix: str) -> AsyncIterator[LogWriter]:
-    pool = await create_pool(database_url, min_size=1, max_size=4)
-    redis = aioredis.from_url(redis_url)
-    try:
-        yield LogWriter(Database(pool), redis, redis_prefix)
-    finally:
-        await redis.aclose()
-        await pool.close()
 
 
 async def closed_slow(console: support.Console) -> float:
@@ -173,7 +129,7 @@ async def test_a_client_that_stops_reading_delays_nobody_is_closed_as_too_slow_a
 
         async def write_a_batch_and_see_everyone_else_get_it() -> None:
             """Each batch reaches every other client before the next one is written."""
-            batch = await log.write(BATCH)
+            batch = await log.write(BATCH, body=BIG)
             written.extend(batch)
             got = await asyncio.gather(*(events(ws, BATCH) for ws in others.values()))
             for name, seqs in zip(others, got, strict=True):
