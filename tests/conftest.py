@@ -4,9 +4,10 @@ a fresh migrated database per test, and console processes started as a user woul
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -95,15 +96,32 @@ def template_database(pg_admin_dsn: str) -> Iterator[str]:
         asyncio.run(_admin(pg_admin_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+DatabaseCopy = Callable[[], contextlib.AbstractContextManager[str]]
+
+
+@pytest.fixture(scope="session")
+def fresh_database(pg_admin_dsn: str, template_database: str) -> DatabaseCopy:
+    """`with fresh_database() as dsn:` a migrated database of its own, dropped afterwards (for
+    module-scoped set-ups; a test asks for `database_url`)."""
+
+    @contextlib.contextmanager
+    def copy() -> Iterator[str]:
+        name = f"seus_t_{uuid.uuid4().hex[:12]}"
+        create = f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"'
+        asyncio.run(_admin(pg_admin_dsn, create))
+        try:
+            yield _with_database(pg_admin_dsn, name)
+        finally:
+            asyncio.run(_admin(pg_admin_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+    return copy
+
+
 @pytest.fixture
-def database_url(pg_admin_dsn: str, template_database: str) -> Iterator[str]:
+def database_url(fresh_database: DatabaseCopy) -> Iterator[str]:
     """A fresh, migrated database of this test's own."""
-    name = f"seus_t_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_admin(pg_admin_dsn, f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"'))
-    try:
-        yield _with_database(pg_admin_dsn, name)
-    finally:
-        asyncio.run(_admin(pg_admin_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with fresh_database() as dsn:
+        yield dsn
 
 
 @pytest.fixture

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
 
 from console import accounts, auth, demo
 from console.db import Database, create_pool
-from console.embedded import _with_database
 from dispatch import access
 from dispatch.referrals import ReferrerKind
 
@@ -37,14 +34,6 @@ async def counts(db: Database) -> dict[str, int]:
     return {t: await db.pool.fetchval(f"SELECT count(*) FROM {t}") for t in TABLES}
 
 
-async def _admin(dsn: str, statement: str) -> None:
-    conn = await asyncpg.connect(dsn)
-    try:
-        await conn.execute(statement)
-    finally:
-        await conn.close()
-
-
 async def _seed(dsn: str, data_dir: Path) -> dict[str, Any]:
     pool = await create_pool(dsn, min_size=1, max_size=2)
     try:
@@ -57,16 +46,11 @@ async def _seed(dsn: str, data_dir: Path) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def seeded_dsn(
-    pg_admin_dsn: str, template_database: str, tmp_path_factory: pytest.TempPathFactory
+    fresh_database: Any, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[str, dict[str, Any]]]:
     """One demo database for the tests that only read it (argon2 makes seeding cost ~1 s)."""
-    name = f"seus_demo_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_admin(pg_admin_dsn, f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"'))
-    dsn = _with_database(pg_admin_dsn, name)
-    try:
+    with fresh_database() as dsn:
         yield dsn, asyncio.run(_seed(dsn, tmp_path_factory.mktemp("demo")))
-    finally:
-        asyncio.run(_admin(pg_admin_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture

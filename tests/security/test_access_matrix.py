@@ -32,7 +32,6 @@ from console import auth, eventlog, pages
 from console.api import OPERATIONS, Operation
 from console.config import Settings
 from console.db import Database, create_pool
-from console.embedded import _with_database
 from dispatch import access
 from dispatch.access import Principal, Role
 from dispatch.events import NewEvent
@@ -144,14 +143,6 @@ class World:
 # -- the module's console and objects --------------------------------------------------------
 
 
-async def _admin(dsn: str, statement: str) -> None:
-    conn = await asyncpg.connect(dsn)
-    try:
-        await conn.execute(statement)
-    finally:
-        await conn.close()
-
-
 async def _seed(dsn: str, people: dict[str, support.Person]) -> dict[str, int]:
     """Rows the API cannot make: units at a base, a second zone's service, referrals, cases."""
     conn = await asyncpg.connect(dsn)
@@ -226,14 +217,14 @@ async def _through_the_api(world: World) -> None:
 
 
 @pytest.fixture(scope="module")
-def built_world(
-    pg_admin_dsn: str, template_database: str, redis_url: str, tmp_path_factory: Any
-) -> Iterator[World]:
-    name = f"seus_t_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_admin(pg_admin_dsn, f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"'))
-    dsn = _with_database(pg_admin_dsn, name)
-    console = None
+def built_world(fresh_database: Any, redis_url: str, tmp_path_factory: Any) -> Iterator[World]:
     prefix = f"seus-test-{uuid.uuid4().hex[:12]}"
+    with fresh_database() as dsn:
+        yield from _world(dsn, redis_url, prefix, tmp_path_factory)
+
+
+def _world(dsn: str, redis_url: str, prefix: str, tmp_path_factory: Any) -> Iterator[World]:
+    console = None
     try:
         people = asyncio.run(support.seed_people(dsn))
         ids = asyncio.run(_seed(dsn, people))
@@ -247,7 +238,6 @@ def built_world(
     finally:
         if console is not None:
             console.stop()
-        asyncio.run(_admin(pg_admin_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")

@@ -10,7 +10,6 @@ refused. A schema hook gives each call its own Idempotency-Key.
 
 from __future__ import annotations
 
-import asyncio
 import collections
 import json
 import re
@@ -20,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
 import requests
 import schemathesis
@@ -37,7 +35,6 @@ from schemathesis.specs.openapi.checks import (
 
 import console.app  # noqa: F401 - registers every API operation
 from console import api
-from console.embedded import _with_database
 from dispatch import access
 from tests import support
 
@@ -76,26 +73,17 @@ class Demo:
         return found
 
 
-async def _admin(dsn: str, statement: str) -> None:
-    conn = await asyncpg.connect(dsn)
-    try:
-        await conn.execute(statement)
-    finally:
-        await conn.close()
-
-
 @pytest.fixture(scope="module")
 def demo(
-    pg_admin_dsn: str,
-    template_database: str,
-    redis_url: str,
-    tmp_path_factory: pytest.TempPathFactory,
+    fresh_database: Any, redis_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Demo]:
     """One demo console for the module (the runs below only add to its data)."""
-    name = f"seus_fuzz_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_admin(pg_admin_dsn, f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"'))
+    with fresh_database() as dsn:
+        yield from _demo(dsn, redis_url, tmp_path_factory)
+
+
+def _demo(dsn: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     data_dir: Path = tmp_path_factory.mktemp("fuzz")
-    dsn = _with_database(pg_admin_dsn, name)
     console = support.Console.start(
         {
             "DATABASE_URL": dsn,
@@ -114,7 +102,6 @@ def demo(
         yield Demo(console, credentials, dsn)
     finally:
         console.stop()
-        asyncio.run(_admin(pg_admin_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def load_schema(demo: Demo) -> Any:
