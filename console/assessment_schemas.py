@@ -30,7 +30,7 @@ class ReassignIn(RequestBody):
     _text = field_validator("reason")(_printable)
 
 
-class PeopleIn(RequestBody):
+class AssessedPeopleIn(RequestBody):
     count: int = Field(ge=1, le=100_000)
     minors: int = Field(0, ge=0, le=100_000)
 
@@ -39,7 +39,7 @@ class AssessmentIn(RequestBody):
     trigger: Trigger | None = Field(None, description="The category the room confirms")
     urgency: Urgency | None = Field(None, description="Required to activate")
     risk_factors: list[RiskFactor] = Field(default_factory=list, max_length=len(RiskFactor))
-    people: PeopleIn | None = None
+    people: AssessedPeopleIn | None = None
     needs: list[ResourceType] = Field(default_factory=list, max_length=len(ResourceType))
     skills: list[Skill] = Field(default_factory=list, max_length=len(Skill))
     language: str | None = Field(None, max_length=60, description="For a cultural mediator")

@@ -195,11 +195,16 @@ def _operation(
     return doc
 
 
+# Paths in path order and each path's methods in this order: the document does not depend on the
+# order in which the areas are composed.
+_METHOD_ORDER = ("GET", "PUT", "POST", "PATCH", "DELETE")
+
+
 def document() -> dict[str, Any]:
     refs, components = _models(OPERATIONS)
     components = {"Error": _ERROR_SCHEMA} | components
     paths: dict[str, dict[str, Any]] = {}
-    for op in OPERATIONS:
+    for op in sorted(OPERATIONS, key=lambda op: (op.path, _METHOD_ORDER.index(op.method))):
         paths.setdefault(op.path, {})[op.method.lower()] = _operation(op, refs, components)
     return {
         "openapi": "3.1.0",
