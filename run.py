@@ -18,12 +18,14 @@ from types import FrameType
 import asyncpg
 import uvicorn
 
-from console import config, demo, geography, logs, policies
 from console.app import create_app
-from console.db import Database, create_pool
-from console.embedded import EmbeddedPostgres, EmbeddedRedis
-from console.migrate import MigrationError, migrate
-from console.wsserver import WebSocketProtocol
+from console.areas.clocks import store as clocks_store
+from console.demo import seed as demo
+from console.lib import config, geography, logs
+from console.lib.db import Database, create_pool
+from console.lib.embedded import EmbeddedPostgres, EmbeddedRedis
+from console.lib.migrate import MigrationError, migrate
+from console.lib.wsserver import WebSocketProtocol
 
 log = logging.getLogger("seus.run")
 
@@ -77,7 +79,7 @@ async def prepare(settings: config.Settings, seed_demo: bool) -> None:
     conn = await asyncpg.connect(settings.database_url)
     try:
         added = await geography.ensure_loaded(conn)
-        await policies.ensure_seeded(conn, datetime.now(UTC))
+        await clocks_store.ensure_seeded(conn, datetime.now(UTC))
     finally:
         await conn.close()
     if added:

@@ -306,7 +306,7 @@ def _steps(started: float) -> Callable[[str], None]:
 
 async def _prepare(dsn: str) -> None:
     """What run.py does before serving: migrate, geography, policies."""
-    from console.config import Settings
+    from console.lib.config import Settings
     from run import prepare
 
     await prepare(Settings(database_url=dsn), False)

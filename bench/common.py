@@ -13,8 +13,8 @@ import asyncpg
 
 from bench import servers
 from bench.servers import Server, Stack
-from console import auth, eventlog
-from console.intake_schemas import EXAMPLE
+from console.areas.intake.schemas import EXAMPLE
+from console.lib import auth, eventlog
 from tests.support import Console, Person, password_hash
 
 
@@ -157,7 +157,7 @@ async def log_head(dsn: str) -> int:
 
 async def seed_operators(dsn: str, count: int) -> list[Operator]:
     """`count` operators, each with a session of its own opened as a login would open it
-    (console.auth.open_session): every socket of the figures is another person's screen.
+    (console.lib.auth.open_session): every socket of the figures is another person's screen.
     One password hash for all (argon2 is slow on purpose; no one logs in with it here)."""
     conn = await asyncpg.connect(dsn)
     try:
@@ -190,7 +190,7 @@ async def seed_operators(dsn: str, count: int) -> list[Operator]:
 
 
 def referral_body(description: str) -> dict[str, Any]:
-    """The API's own example referral (console/intake_schemas.py) with our description."""
+    """The API's own example referral (console/areas/intake/schemas.py) with our description."""
     return {**EXAMPLE, "description": description}
 
 

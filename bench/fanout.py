@@ -27,7 +27,7 @@ from websockets.asyncio.client import connect
 
 from bench import servers
 from bench.common import Figure, Run, log_head, wire_of
-from console import auth
+from console.lib import auth
 
 TEMPLATE_SUBJECT = "room_message:{i}"
 

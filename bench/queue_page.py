@@ -1,14 +1,15 @@
 """queue_page_p95_ms: the operator's queue with Q open referrals.
 
-The queue is rendered by `GET /api/v1/queue` (console/queue.py: the `/coda` page is a shell
-whose script reads that call), so ours is that call: the earlier figures' referrals are closed,
-Q open referrals are written (urgencies, places and waiting times varied), and an operator's
-session requests the queue R times in a row; the time is the client-observed latency on
-loopback (the console sends no Server-Timing header), p95.
+The queue is rendered by `GET /api/v1/queue` (console/areas/assessment/reads.py: the `/coda` page is
+a shell whose script reads that call), so ours is that call: the earlier figures' referrals are
+closed, Q open referrals are written (urgencies, places and waiting times varied), and an operator's
+session requests the queue R times in a row; the time is the client-observed latency on loopback
+(the console sends no Server-Timing header), p95.
 
 Baseline: the same response rendered in-process with the data already in memory: the
-`QueueOut` the console built (read once with console.queue.read_queue) serialised as the
-console does (`console/api.py`: pydantic's `model_dump_json`), R times, p95.
+`QueueOut` the console built (read once with console.areas.assessment.reads.read_queue)
+serialised as the console does (`console/lib/api.py`: pydantic's `model_dump_json`), R times,
+p95.
 """
 
 from __future__ import annotations
@@ -20,9 +21,9 @@ import httpx
 
 from bench import stats
 from bench.common import Figure, Run, insert_referrals, quiesce
-from console import auth
-from console.db import create_pool
-from console.queue import read_queue
+from console.areas.assessment.reads import read_queue
+from console.lib import auth
+from console.lib.db import create_pool
 
 WARMUP = 3
 

@@ -1,7 +1,7 @@
 """resume_ms: a console that missed E events until it has them all.
 
 E room messages are written while the client is away, through the product's own action
-(`Database.action`, as `console/room.py` does; 100 messages per action). Then the client
+(`Database.action`, as `console/areas/room/api.py` does; 100 messages per action). Then the client
 connects to `/ws?after=<the seq it last saw>` with an operator's session and is timed from the
 start of the connection until the event with the last seq arrived. The instances run with
 `SEUS_BACKFILL_LIMIT` raised (bench/__main__.py) so this is a real backfill read from
@@ -22,8 +22,9 @@ import asyncpg
 from websockets.asyncio.client import connect
 
 from bench.common import Figure, Run
-from console import auth
-from console.db import Database, create_pool
+from console.app import database
+from console.lib import auth
+from console.lib.db import create_pool
 from dispatch import access, events
 
 PER_ACTION = 100
@@ -37,7 +38,7 @@ async def _write(run: Run, count: int) -> tuple[int, int]:
     )
     pool = await create_pool(run.dsn, min_size=1, max_size=2)
     try:
-        db = Database(pool)  # no listeners: the instances learn of it by polling, as after a gap
+        db = database(pool)  # no listeners: the instances learn of it by polling, as after a gap
         first = last = 0
         for start in range(0, count, PER_ACTION):
             async with db.action() as tx:

@@ -26,7 +26,7 @@ from typing import Any
 import asyncpg
 import httpx
 
-from console.embedded import (
+from console.lib.embedded import (
     EmbeddedPostgres,
     EmbeddedRedis,
     _with_database,

@@ -1,8 +1,8 @@
 """timer_lateness_p99_ms: M open clocks with deadlines spread over a span.
 
 Ours: with both instances running, M clocks are written straight into PostgreSQL as
-`console/clockwork.py` writes them (`_save`: a running `referral_claimed` clock of a closed
-referral, 24x7 calendar, its `deadline` and `due_at` computed): clock i has budget
+`console/areas/clocks/actions.py` writes them (`_save`: a running `referral_claimed` clock of
+a closed referral, 24x7 calendar, its `deadline` and `due_at` computed): clock i has budget
 lead + span * i / M from now and one warning at 80 % (so each clock fires exactly one
 warning and one breach). Then one `clock.started` event naming the first due instant is
 written to the log and published on Redis, as an instance that started a clock would: each
@@ -28,7 +28,7 @@ import redis.asyncio as aioredis
 
 from bench import servers, stats
 from bench.common import Figure, Run, insert_referrals, quiesce
-from console import db, eventlog
+from console.lib import db, eventlog
 from dispatch import access
 from dispatch.events import NewEvent
 

@@ -7,62 +7,57 @@ import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import asyncpg
 import redis.asyncio as aioredis
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from console import (
+from console.areas import (
     accounts,
-    api,
     assessment,
     audit,
-    bookings,
-    casework,
-    clockboard,
-    clockwork,
-    errors,
-    fleet,
-    handovers,
+    basket,
+    cases,
+    clocks,
+    handover,
     indicators,
     intake,
-    live,
-    ops,
-    pages,
     room,
-    scheduler,
-    sla_admin,
     supervision,
+    tablet,
+    units,
 )
-from console.bus import Bus
-from console.config import Settings
-from console.db import OUTAGE_ERRORS, RETRY_AFTER_SECONDS, Database, create_pool, unavailable
-from console.hub import Hub
-from console.middleware import BodyLimit, Observe
-from console.ratelimit import LoginLimiter
-from console.services import Services
+from console.lib import api, errors, live, ops, render, scheduler
+from console.lib.bus import Bus
+from console.lib.config import Settings
+from console.lib.db import OUTAGE_ERRORS, RETRY_AFTER_SECONDS, Database, create_pool, unavailable
+from console.lib.hub import Hub
+from console.lib.middleware import BodyLimit, Observe
+from console.lib.ratelimit import LoginLimiter
+from console.lib.services import Services
 from dispatch.errors import DomainError, IllegalTransition, Refused
 
 log = logging.getLogger("seus.app")
 
-# The areas of the console: importing them registers their API operations; each lists its pages.
+# The areas of the console, in the order of the navigation. Each gives its routes (API operations
+# and pages); the clocks give a before-commit hook, the accounts and the basket jobs.
 AREAS = (
-    pages,
-    accounts,
     room,
+    accounts,
     intake,
     assessment,
-    casework,
-    fleet,
-    bookings,
-    handovers,
-    clockboard,
-    sla_admin,
+    cases,
+    units,
+    tablet,
+    basket,
+    handover,
+    clocks,
     supervision,
     indicators,
     audit,
@@ -80,7 +75,7 @@ def _wants_json(request: Request) -> bool:
 def _error_response(request: Request, exc: errors.ApiError) -> Response:
     if _wants_json(request):
         return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers())
-    response = pages.render(
+    response = render.render(
         request,
         "error.html",
         exc.status,
@@ -161,6 +156,29 @@ async def on_unexpected(request: Request, exc: Exception) -> Response:
     )
 
 
+def routes() -> list[BaseRoute]:
+    """Every route the console serves: the platform's, then each area's."""
+    return [
+        *api.routes(live),
+        *api.routes(ops),
+        Route("/metrics", ops.metrics_endpoint, methods=["GET"]),
+        Route("/api/openapi.json", ops.openapi_endpoint, methods=["GET"]),
+        WebSocketRoute("/ws", live.websocket_endpoint),
+        *(route for area in AREAS for route in area.routes()),
+    ]
+
+
+ROUTES = routes()
+# What the routes declare: the OpenAPI document and the access matrix read these.
+OPERATIONS = [r.operation for r in ROUTES if isinstance(r, api.OperationRoute)]
+PAGES = [r.page for r in ROUTES if isinstance(r, render.PageRoute)]
+
+
+def database(pool: asyncpg.Pool) -> Database:
+    """The database as the areas need it: every action runs their before-commit hooks."""
+    return Database(pool, before_commit=clocks.before_commit())
+
+
 def create_app(settings: Settings) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -168,7 +186,7 @@ def create_app(settings: Settings) -> Starlette:
         redis = aioredis.from_url(
             settings.redis_url, socket_timeout=5, socket_connect_timeout=2, health_check_interval=10
         )
-        db = Database(pool)
+        db = database(pool)
         hub = Hub(pool, queue_size=settings.ws_queue)
         await hub.start()
         bus = Bus(redis, hub, prefix=settings.redis_prefix, poll_seconds=settings.poll_seconds)
@@ -182,10 +200,8 @@ def create_app(settings: Settings) -> Starlette:
             window=settings.login_window,
         )
         app.state.services = Services(settings, db, redis, hub, bus, limiter)
-        timers = scheduler.start(db, settings.session_policy)
-        clock_runner = clockwork.Runner(db, timers)
-        hub.watchers.append(clock_runner.observe)
-        clock_runner.start()
+        timers = scheduler.start(db, [*accounts.jobs(settings.session_policy), *basket.jobs()])
+        clocks.watch(db, hub, timers)
         log.info("console ready", extra={"head": hub.head})
         try:
             yield
@@ -197,16 +213,8 @@ def create_app(settings: Settings) -> Starlette:
             await pool.close()
             log.info("console stopped")
 
-    routes = [
-        *(route for area in AREAS for route in getattr(area, "page_routes", ())),
-        *api.routes(),
-        Route("/metrics", ops.metrics_endpoint, methods=["GET"]),
-        Route("/api/openapi.json", ops.openapi_endpoint, methods=["GET"]),
-        WebSocketRoute("/ws", live.websocket_endpoint),
-        Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
-    ]
-    return Starlette(
-        routes=routes,
+    app = Starlette(
+        routes=[*ROUTES, Mount("/static", StaticFiles(directory=STATIC_DIR), name="static")],
         middleware=[Middleware(Observe), Middleware(BodyLimit, limit=settings.body_limit)],
         exception_handlers={
             errors.ApiError: on_api_error,
@@ -217,3 +225,5 @@ def create_app(settings: Settings) -> Starlette:
         },
         lifespan=lifespan,
     )
+    app.state.operations = OPERATIONS
+    return app

@@ -20,6 +20,16 @@ class Role(enum.StrEnum):
     ADMIN = "admin"
 
 
+ROLE_LABELS = {
+    Role.OPERATOR: "Operatore di centrale",
+    Role.SUPERVISOR: "Supervisore di turno",
+    Role.UNIT: "Unità operativa",
+    Role.REFERRER: "Ente segnalante",
+    Role.TERRITORIAL_SERVICE: "Servizio sociale territoriale",
+    Role.ADMIN: "Amministratore",
+}
+
+
 class Permission(enum.StrEnum):
     VIEW_OWN = "view_own"  # one's own account and stream
     VIEW_ROOM = "view_room"  # the room's live pages and stream

@@ -15,11 +15,13 @@ import asyncpg
 import pytest
 import redis.asyncio as aioredis
 
-from console import geography, policies
-from console.config import Settings
-from console.db import Database, create_pool
-from console.embedded import EmbeddedPostgres, EmbeddedRedis, _with_database
-from console.migrate import migrate
+from console.app import database
+from console.areas.clocks import store as clocks_store
+from console.lib import geography
+from console.lib.config import Settings
+from console.lib.db import Database, create_pool
+from console.lib.embedded import EmbeddedPostgres, EmbeddedRedis, _with_database
+from console.lib.migrate import migrate
 from tests import support
 from tests.browser_fixtures import browser, contexts, unit_id  # noqa: F401 (fixtures)
 
@@ -79,7 +81,7 @@ async def _prepare(dsn: str) -> None:
     conn = await asyncpg.connect(dsn)
     try:
         await geography.ensure_loaded(conn)
-        await policies.ensure_seeded(conn, datetime.now(UTC))
+        await clocks_store.ensure_seeded(conn, datetime.now(UTC))
     finally:
         await conn.close()
 
@@ -139,7 +141,7 @@ def settings(database_url: str, redis_url: str, redis_prefix: str) -> Settings:
 async def db(database_url: str) -> AsyncIterator[Database]:
     pool = await create_pool(database_url, min_size=1, max_size=20)
     try:
-        yield Database(pool)
+        yield database(pool)
     finally:
         await pool.close()
 
@@ -186,7 +188,7 @@ async def log(
     pool = await create_pool(database_url, min_size=1, max_size=4)
     redis = aioredis.from_url(redis_url)
     try:
-        yield support.LogWriter(Database(pool), redis, redis_prefix)
+        yield support.LogWriter(database(pool), redis, redis_prefix)
     finally:
         await redis.aclose()
         await pool.close()

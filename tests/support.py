@@ -20,9 +20,9 @@ import httpx
 import redis.asyncio as aioredis
 import websockets
 
-from console import auth, eventlog
-from console.db import Database
-from console.embedded import free_port
+from console.lib import auth, eventlog
+from console.lib.db import Database
+from console.lib.embedded import free_port
 from dispatch import access
 from dispatch.events import NewEvent
 

@@ -14,7 +14,9 @@ import asyncpg
 import httpx
 from playwright.sync_api import Page, expect
 
-from console.intake_schemas import EXAMPLE
+from console.app import database
+from console.areas.intake import actions as intake_actions
+from console.areas.intake.schemas import EXAMPLE
 from tests import support
 
 KEY = "api-key-referrer"  # people["referrer"]'s organisation, "PS test"
@@ -405,17 +407,17 @@ def test_a_referrers_web_user_sends_the_form_once_and_follows_its_status_live(
 
     async def claim() -> None:
         # What the room's claim does: the status changes and the referrer is told, live.
-        from console import progress
-        from console.db import Database, create_pool
+        pass
+        from console.lib.db import create_pool
 
         pool = await create_pool(database_url, min_size=1, max_size=2)
         try:
-            db = Database(pool)
+            db = database(pool)
             async with db.action() as tx:
                 await tx.conn.execute(
                     "UPDATE referrals SET status = 'in_assessment' WHERE id = $1", referral_id
                 )
-                await progress.notify_referrer(tx, referral_id)
+                await intake_actions.notify_referrer(tx, referral_id)
         finally:
             await pool.close()
 

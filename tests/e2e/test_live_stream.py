@@ -18,7 +18,7 @@ import pytest
 import websockets
 from websockets.asyncio.client import ClientConnection
 
-from console.embedded import free_port
+from console.lib.embedded import free_port
 from dispatch import access
 from tests import support
 

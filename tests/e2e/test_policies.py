@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from console.intake_schemas import EXAMPLE
+from console.areas.intake.schemas import EXAMPLE
 from tests import support
 
 pytestmark = pytest.mark.asyncio

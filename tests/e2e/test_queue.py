@@ -11,7 +11,8 @@ import asyncpg
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from console.db import Database, create_pool
+from console.app import database
+from console.lib.db import create_pool
 from dispatch import access
 from dispatch.events import NewEvent
 from tests import support
@@ -24,7 +25,7 @@ async def new_referral(database_url: str, **options: Any) -> int:
     """A referral as intake leaves it, with the event intake records (the queue reacts to it)."""
     pool = await create_pool(database_url, min_size=1, max_size=1)
     try:
-        async with Database(pool).action() as tx:
+        async with database(pool).action() as tx:
             referrer = await tx.conn.fetchval("SELECT id FROM referrers WHERE name = 'PS test'")
             rid = await support.make_referral(tx.conn, referrer_id=referrer, **options)
             tx.emit(

@@ -10,8 +10,12 @@ from typing import Any
 
 import pytest
 
-from console import assessment, errors, eventlog, queue
-from console.db import Database, create_pool
+from console.app import database
+from console.areas.assessment import actions as assessment_actions
+from console.areas.assessment import reads as assessment_reads
+from console.areas.assessment import schemas as assessment_schemas
+from console.lib import errors, eventlog
+from console.lib.db import Database, create_pool
 from dispatch import access
 from dispatch.errors import DomainError, IllegalTransition, Refused
 from tests import support
@@ -59,13 +63,13 @@ async def events_after(db: Database, seq: int) -> list[dict[str, Any]]:
     return [dict(r) for r in rows]
 
 
-def decision(kind: str, **rest: Any) -> assessment.DecisionIn:
+def decision(kind: str, **rest: Any) -> assessment_schemas.DecisionIn:
     """Parsed as the API parses a request body."""
-    return assessment.DecisionIn.model_validate_json(json.dumps({"decision": kind, **rest}))
+    return assessment_schemas.DecisionIn.model_validate_json(json.dumps({"decision": kind, **rest}))
 
 
-def parsed(body: dict[str, Any]) -> assessment.DecisionIn:
-    return assessment.DecisionIn.model_validate_json(json.dumps(body))
+def parsed(body: dict[str, Any]) -> assessment_schemas.DecisionIn:
+    return assessment_schemas.DecisionIn.model_validate_json(json.dumps(body))
 
 
 ACTIVATE = {
@@ -88,7 +92,7 @@ async def wide_db(database_url: str) -> AsyncIterator[Database]:
     """Enough connections for 30 claims to reach PostgreSQL at the same moment."""
     pool = await create_pool(database_url, min_size=32, max_size=32)
     try:
-        yield Database(pool)
+        yield database(pool)
     finally:
         await pool.close()
 
@@ -110,15 +114,15 @@ async def test_thirty_simultaneous_claims_have_exactly_one_winner(wide_db, peopl
 
     async def attempt(who: access.Principal) -> Any:
         await gate.wait()
-        return await assessment.claim(db, who, rid)
+        return await assessment_actions.claim(db, who, rid)
 
     tasks = [asyncio.create_task(attempt(who)) for who in operators]
     await asyncio.sleep(0.05)
     gate.set()
     results = await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 30)
 
-    won = [r for r in results if isinstance(r, assessment.ReferralState)]
-    refused = [r for r in results if isinstance(r, assessment.HeldElsewhere)]
+    won = [r for r in results if isinstance(r, assessment_schemas.ReferralState)]
+    refused = [r for r in results if isinstance(r, assessment_actions.HeldElsewhere)]
     assert len(won) == 1 and len(refused) == 29, results
     winner = won[0]
     assert {r.holder["id"] for r in refused} == {winner.holder_id}
@@ -133,7 +137,7 @@ async def test_thirty_simultaneous_claims_have_exactly_one_winner(wide_db, peopl
 async def test_a_claim_is_told_to_the_room_and_the_referrer_sees_only_its_status(db, op):
     rid = await new_referral(db)
     start = await eventlog.head(db.pool)
-    state = await assessment.claim(db, op, rid)
+    state = await assessment_actions.claim(db, op, rid)
     assert (state.status, state.holder_id, state.holder_name) == (
         "in_assessment",
         op.user_id,
@@ -151,13 +155,13 @@ async def test_a_claim_is_told_to_the_room_and_the_referrer_sees_only_its_status
 
 async def test_an_unknown_referral_is_not_found(db, op):
     with pytest.raises(errors.NotFound):
-        await assessment.claim(db, op, 999_999)
+        await assessment_actions.claim(db, op, 999_999)
 
 
 async def test_a_decided_referral_cannot_be_claimed(db, op):
     rid = await new_referral(db, status="not_pertinent")
     with pytest.raises(IllegalTransition):
-        await assessment.claim(db, op, rid)
+        await assessment_actions.claim(db, op, rid)
 
 
 # ---- release and reassign -----------------------------------------------------------------
@@ -165,11 +169,11 @@ async def test_a_decided_referral_cannot_be_claimed(db, op):
 
 async def test_only_the_holder_releases_and_the_referral_goes_back_to_the_queue(db, op, op2):
     rid = await new_referral(db)
-    await assessment.claim(db, op, rid)
+    await assessment_actions.claim(db, op, rid)
     with pytest.raises(Refused):
-        await assessment.release(db, op2, rid)
+        await assessment_actions.release(db, op2, rid)
     start = await eventlog.head(db.pool)
-    state = await assessment.release(db, op, rid, "fine turno")
+    state = await assessment_actions.release(db, op, rid, "fine turno")
     assert (state.status, state.holder_id) == ("received", None)
     released, progressed = await events_after(db, start)
     assert released["type"] == "referral.released" and released["payload"]["reason"] == "fine turno"
@@ -181,25 +185,25 @@ async def test_only_the_holder_releases_and_the_referral_goes_back_to_the_queue(
 async def test_a_supervisor_reassigns_and_the_room_learns_from_whom_to_whom(db, people, op, op2):
     boss = principal(people["supervisor"], access.Role.SUPERVISOR)
     rid = await new_referral(db)
-    await assessment.claim(db, op, rid)
+    await assessment_actions.claim(db, op, rid)
     start = await eventlog.head(db.pool)
-    state = await assessment.reassign(db, boss, rid, op2.user_id, "esperienza Codice Rosa")
+    state = await assessment_actions.reassign(db, boss, rid, op2.user_id, "esperienza Codice Rosa")
     assert (state.holder_id, state.holder_name) == (op2.user_id, "Operator2 Test")
     (moved,) = await events_after(db, start)  # same status: the referrer hears nothing new
     assert moved["type"] == "referral.reassigned" and moved["audience"] == [access.ROOM]
     assert (moved["payload"]["from"], moved["payload"]["to"]) == (op.user_id, op2.user_id)
     assert moved["actor"] == f"user:{boss.user_id}"
     with pytest.raises(Refused):
-        await assessment.reassign(db, boss, rid, op2.user_id)
+        await assessment_actions.reassign(db, boss, rid, op2.user_id)
     with pytest.raises(errors.ValidationFailed):
-        await assessment.reassign(db, boss, rid, people["referrer"].user_id)
+        await assessment_actions.reassign(db, boss, rid, people["referrer"].user_id)
 
 
 async def test_reassigning_a_waiting_referral_puts_it_in_assessment(db, people, op2):
     boss = principal(people["supervisor"], access.Role.SUPERVISOR)
     rid = await new_referral(db)
     start = await eventlog.head(db.pool)
-    await assessment.reassign(db, boss, rid, op2.user_id)
+    await assessment_actions.reassign(db, boss, rid, op2.user_id)
     types = [e["type"] for e in await events_after(db, start)]
     assert types == ["referral.reassigned", "referral.progressed"]
 
@@ -209,9 +213,9 @@ async def test_reassigning_a_waiting_referral_puts_it_in_assessment(db, people, 
 
 async def test_activation_opens_the_case_in_the_same_transaction(db, op):
     rid = await new_referral(db, municipality="047014")  # Pistoia
-    await assessment.claim(db, op, rid)
+    await assessment_actions.claim(db, op, rid)
     start = await eventlog.head(db.pool)
-    out = await assessment.decide(db, op, rid, decision("activate", assessment=ACTIVATE))
+    out = await assessment_actions.decide(db, op, rid, decision("activate", assessment=ACTIVATE))
     assert out.status == "activated" and out.case_id is not None
     case = await db.pool.fetchrow("SELECT * FROM cases WHERE id = $1", out.case_id)
     referral = await db.pool.fetchrow("SELECT * FROM referrals WHERE id = $1", rid)
@@ -255,10 +259,10 @@ async def test_an_incomplete_decision_is_refused_by_field_and_changes_nothing(
     db, op, body, missing
 ):
     rid = await new_referral(db)
-    await assessment.claim(db, op, rid)
+    await assessment_actions.claim(db, op, rid)
     start = await eventlog.head(db.pool)
     with pytest.raises(errors.ValidationFailed) as raised:
-        await assessment.decide(db, op, rid, parsed(body))
+        await assessment_actions.decide(db, op, rid, parsed(body))
     assert [p.field for p in raised.value.problems] == missing
     assert await eventlog.head(db.pool) == start
 
@@ -266,10 +270,10 @@ async def test_an_incomplete_decision_is_refused_by_field_and_changes_nothing(
 async def test_only_the_holder_decides(db, op, op2):
     rid = await new_referral(db)
     with pytest.raises(Refused):
-        await assessment.decide(db, op, rid, decision("not_pertinent", reason="x"))
-    await assessment.claim(db, op, rid)
+        await assessment_actions.decide(db, op, rid, decision("not_pertinent", reason="x"))
+    await assessment_actions.claim(db, op, rid)
     with pytest.raises(Refused):
-        await assessment.decide(db, op2, rid, decision("not_pertinent", reason="x"))
+        await assessment_actions.decide(db, op2, rid, decision("not_pertinent", reason="x"))
 
 
 @pytest.mark.parametrize(
@@ -291,9 +295,9 @@ async def test_not_pertinent_and_redirect_keep_their_reason_and_tell_the_referre
     db, op, body, status, progress
 ):
     rid = await new_referral(db)
-    await assessment.claim(db, op, rid)
+    await assessment_actions.claim(db, op, rid)
     start = await eventlog.head(db.pool)
-    await assessment.decide(db, op, rid, parsed(body))
+    await assessment_actions.decide(db, op, rid, parsed(body))
     row = await db.pool.fetchrow("SELECT * FROM referrals WHERE id = $1", rid)
     assert (row["status"], row["decision_reason"]) == (status, "Non emergenza")
     assert row["assessment"]["redirect_to"] == body.get("redirect_to")
@@ -311,11 +315,11 @@ async def test_not_pertinent_and_redirect_keep_their_reason_and_tell_the_referre
 
 async def test_a_merged_referral_follows_its_target_and_merges_never_chain(db, op):
     first, second, third = [await new_referral(db) for _ in range(3)]
-    await assessment.claim(db, op, first)
-    await assessment.decide(db, op, first, decision("merge", merge_into=second))
-    await assessment.claim(db, op, second)
+    await assessment_actions.claim(db, op, first)
+    await assessment_actions.decide(db, op, first, decision("merge", merge_into=second))
+    await assessment_actions.claim(db, op, second)
     start = await eventlog.head(db.pool)
-    await assessment.decide(db, op, second, decision("merge", merge_into=third))
+    await assessment_actions.decide(db, op, second, decision("merge", merge_into=third))
     rows = await db.pool.fetch(
         "SELECT id, status, merged_into FROM referrals WHERE id = ANY($1) ORDER BY id",
         [first, second, third],
@@ -333,21 +337,21 @@ async def test_a_merged_referral_follows_its_target_and_merges_never_chain(db, o
 
 async def test_a_merge_needs_an_existing_unmerged_target(db, op):
     rid, gone = await new_referral(db), await new_referral(db, status="merged")
-    await assessment.claim(db, op, rid)
+    await assessment_actions.claim(db, op, rid)
     with pytest.raises(DomainError):
-        await assessment.decide(db, op, rid, decision("merge", merge_into=999_999))
+        await assessment_actions.decide(db, op, rid, decision("merge", merge_into=999_999))
     with pytest.raises(Refused):
-        await assessment.decide(db, op, rid, decision("merge", merge_into=gone))
+        await assessment_actions.decide(db, op, rid, decision("merge", merge_into=gone))
 
 
 async def test_two_opposite_merges_at_once_do_not_deadlock(db, op, op2):
     a, b = await new_referral(db), await new_referral(db)
-    await assessment.claim(db, op, a)
-    await assessment.claim(db, op2, b)
+    await assessment_actions.claim(db, op, a)
+    await assessment_actions.claim(db, op2, b)
     results = await asyncio.wait_for(
         asyncio.gather(
-            assessment.decide(db, op, a, decision("merge", merge_into=b)),
-            assessment.decide(db, op2, b, decision("merge", merge_into=a)),
+            assessment_actions.decide(db, op, a, decision("merge", merge_into=b)),
+            assessment_actions.decide(db, op2, b, decision("merge", merge_into=a)),
             return_exceptions=True,
         ),
         10,
@@ -363,8 +367,8 @@ async def test_the_queue_shows_open_referrals_in_order_with_their_holder(db, op)
     none = await new_referral(db, urgency=None, people={"count": 3, "minors": 2})
     rosso = await new_referral(db, urgency="rosso")
     await new_referral(db, status="activated")
-    await assessment.claim(db, op, none)
-    read = await queue.read_queue(db.pool)
+    await assessment_actions.claim(db, op, none)
+    read = await assessment_reads.read_queue(db.pool)
     assert [e.id for e in read.entries] == [rosso, none, verde]
     held = read.entries[1]
     assert (held.urgency, held.urgency_source) == ("giallo", "default")
@@ -389,7 +393,7 @@ async def test_merge_candidates_come_with_their_reasons(db):
             referral,
             phone,
         )
-    found = await queue.merge_candidates(db.pool, rid, datetime.now(UTC))
+    found = await assessment_reads.merge_candidates(db.pool, rid, datetime.now(UTC))
     by_id = {c.id: c.reasons for c in found.candidates}
     assert by_id == {
         same_phone: ["stesso numero da richiamare"],

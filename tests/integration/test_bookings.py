@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 
-from console import booking_actions as bookings
-from console import errors
-from console.booking_actions import BookingOut, Expired, Full
-from console.db import Database
+from console.areas.basket import actions as basket_actions
+from console.areas.basket.actions import Expired, Full
+from console.areas.basket.schemas import BookingOut
+from console.lib import errors
+from console.lib.db import Database
 from dispatch import access
 from dispatch.basket import Status
 from dispatch.errors import IllegalTransition
@@ -50,7 +51,7 @@ async def new_resource(
 async def book(
     db: Database, case_id: int, resource_id: int, quantity: int = 1, now: datetime = T0
 ) -> BookingOut | Full:
-    return await bookings.book(
+    return await basket_actions.book(
         db, case_id, resource_id, quantity, "", actor=ACTOR, ttl=TTL, now=now
     )
 
@@ -58,7 +59,7 @@ async def book(
 async def step(
     db: Database, booking_id: int, target: Status, now: datetime = T0
 ) -> BookingOut | Full | Expired:
-    return await bookings.step(db, booking_id, target, actor=ACTOR, ttl=TTL, now=now)
+    return await basket_actions.step(db, booking_id, target, actor=ACTOR, ttl=TTL, now=now)
 
 
 async def logged(db: Database, prefix: str = "") -> list[dict[str, Any]]:
@@ -194,7 +195,7 @@ async def test_a_new_booking_does_not_count_holds_whose_time_has_passed(db):
     assert await book(db, case_id, resource_id, now=T0 + timedelta(minutes=10)) == Full(0)
     second = await book(db, case_id, resource_id, now=T0 + TTL)
     assert isinstance(second, BookingOut) and second.available == 0
-    assert (await bookings.read(db.pool, first.id)).status is Status.EXPIRED
+    assert (await basket_actions.read_booking(db.pool, first.id)).status is Status.EXPIRED
     expired = await logged(db, "booking.expired")
     assert [e["payload"]["id"] for e in expired] == [first.id]
 
@@ -211,12 +212,12 @@ async def test_two_concurrent_expiry_jobs_expire_each_hold_once(db):
 
     later = T0 + TTL + timedelta(seconds=1)
     counts = await asyncio.wait_for(
-        asyncio.gather(*(bookings.expire_holds(db, now=later) for _ in range(2))), 30
+        asyncio.gather(*(basket_actions.expire_holds(db, now=later) for _ in range(2))), 30
     )
     assert sum(counts) == 23
     expired = await logged(db, "booking.expired")
     assert sorted(e["payload"]["id"] for e in expired) == sorted(ids[1:])
-    assert await bookings.expire_holds(db, now=later + timedelta(minutes=1)) == 0
+    assert await basket_actions.expire_holds(db, now=later + timedelta(minutes=1)) == 0
     left = {
         r["resource_id"]: r["available"]
         for r in [e["payload"] for e in await logged(db, "resource.availability_changed")][-3:]
@@ -228,7 +229,7 @@ async def test_a_requested_booking_is_held_under_the_same_capacity_rule(db):
     _, case_id = await new_case(db, await referrer(db))
     resource_id = await new_resource(db, capacity=1)
     async with db.action(T0) as tx:
-        asked = await bookings.record_request(
+        asked = await basket_actions.record_request(
             tx, case_id, resource_id, 1, "coperte", actor="unit:1", unit_id=1
         )
     assert asked.status is Status.REQUESTED and asked.available == 1

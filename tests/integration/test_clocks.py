@@ -11,9 +11,15 @@ from typing import Any
 import pytest
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from console import assessment, casework, clockwork, intake, policies
-from console.db import Database, create_pool
-from console.intake_schemas import EXAMPLE, ReferralIn
+from console.app import database
+from console.areas.assessment import actions as assessment_actions
+from console.areas.assessment import schemas as assessment_schemas
+from console.areas.cases import actions as cases_actions
+from console.areas.clocks import actions as clocks_actions
+from console.areas.clocks import store as clocks_store
+from console.areas.intake import actions as intake_actions
+from console.areas.intake.schemas import EXAMPLE, ReferralIn
+from console.lib.db import Database, create_pool
 from dispatch import access, clocks
 from dispatch.clocks import Milestone, Target
 from dispatch.events import NewEvent
@@ -41,7 +47,7 @@ def operator(person: support.Person) -> access.Principal:
 
 
 async def submit(db: Database, key: str, **changes: Any) -> int:
-    done = await intake.submit(db, await referrer(db), referral(**changes), key)
+    done = await intake_actions.submit(db, await referrer(db), referral(**changes), key)
     referral_id: int = done.response["id"]
     return referral_id
 
@@ -54,7 +60,7 @@ async def short_claim_policy(db: Database, seconds: float) -> None:
         policy.milestone, {u: short for u in ("rosso", "giallo", "verde")}, rules=policy.rules
     )
     async with db.pool.acquire() as conn:
-        await policies.save(conn, edited, by=None, at=datetime.now(UTC))
+        await clocks_store.save(conn, edited, by=None, at=datetime.now(UTC))
 
 
 async def clock_events(db: Database, *types: str) -> list[dict[str, Any]]:
@@ -81,7 +87,7 @@ class Instance:
     def __init__(self, db: Database) -> None:
         self.db = db
         self.scheduler = AsyncIOScheduler(timezone=UTC)
-        self.runner = clockwork.Runner(db, self.scheduler, resync_seconds=1)
+        self.runner = clocks_actions.Runner(db, self.scheduler, resync_seconds=1)
 
     def start(self) -> None:
         self.runner.start()
@@ -96,7 +102,7 @@ class Instance:
 async def instances(database_url: str) -> AsyncIterator[list[Instance]]:
     started: list[Instance] = []
     pools = [await create_pool(database_url, min_size=1, max_size=5) for _ in range(2)]
-    started = [Instance(Database(pool)) for pool in pools]
+    started = [Instance(database(pool)) for pool in pools]
     try:
         yield started
     finally:
@@ -132,15 +138,15 @@ async def test_a_received_referral_starts_its_claim_and_assessment_clocks_with_i
 async def test_a_claim_meets_the_claim_clock_and_a_decision_the_assessment_clock(db, people):
     rid = await submit(db, "k1")
     op = operator(people["operator"])
-    await assessment.claim(db, op, rid)
+    await assessment_actions.claim(db, op, rid)
     states = dict(
         await db.pool.fetch("SELECT milestone, state FROM clocks WHERE referral_id = $1", rid)
     )
     assert states == {"referral_claimed": "met", "assessment_decided": "running"}
-    body = assessment.DecisionIn.model_validate_json(
+    body = assessment_schemas.DecisionIn.model_validate_json(
         json.dumps({"decision": "not_pertinent", "reason": "Doppione.", "assessment": {}})
     )
-    await assessment.decide(db, op, rid, body)
+    await assessment_actions.decide(db, op, rid, body)
     rows = await db.pool.fetch("SELECT state, ended_at FROM clocks WHERE referral_id = $1", rid)
     assert [r["state"] for r in rows] == ["met", "met"]
     assert all(r["ended_at"] is not None for r in rows)
@@ -176,7 +182,7 @@ async def test_an_unclaimed_referral_warns_twice_then_breaches_and_escalates(db,
     assert escalation["referral_id"] == rid and escalation["acknowledged_at"] is None
     assert fired[-1]["audience"] == [access.SUPERVISORS]
     # A late claim meets the clock; the breach stays on record.
-    await assessment.claim(db, operator(people["operator"]), rid)
+    await assessment_actions.claim(db, operator(people["operator"]), rid)
     state = await db.pool.fetchval("SELECT state FROM clocks WHERE id = $1", claim["id"])
     assert state == "met"
     assert await db.pool.fetchval("SELECT breached_at FROM clocks WHERE id = $1", claim["id"])
@@ -237,7 +243,7 @@ async def test_a_change_of_urgency_keeps_the_time_counted_and_takes_the_new_targ
     t0 = datetime.now(UTC) - timedelta(minutes=40)
     async with db.action(t0) as tx:  # the case opened 40 minutes ago: its handover clock runs
         tx.emit(opened(case_id))
-    state = await casework.change_urgency(db, op, case_id, "rosso", "Minori con sé.")
+    state = await cases_actions.change_urgency(db, op, case_id, "rosso", "Minori con sé.")
     assert state.status == "open"
     row = await db.pool.fetchrow(
         "SELECT urgency, budget, deadline, started_at FROM clocks WHERE case_id = $1"

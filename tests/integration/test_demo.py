@@ -10,8 +10,11 @@ from typing import Any
 
 import pytest
 
-from console import accounts, auth, demo
-from console.db import Database, create_pool
+from console.app import database
+from console.areas.accounts import reads as accounts_reads
+from console.demo import seed as demo
+from console.lib import auth
+from console.lib.db import Database, create_pool
 from dispatch import access
 from dispatch.referrals import ReferrerKind
 
@@ -37,7 +40,7 @@ async def counts(db: Database) -> dict[str, int]:
 async def _seed(dsn: str, data_dir: Path) -> dict[str, Any]:
     pool = await create_pool(dsn, min_size=1, max_size=2)
     try:
-        path = await demo.seed(Database(pool), data_dir)
+        path = await demo.seed(database(pool), data_dir)
     finally:
         await pool.close()
     credentials: dict[str, Any] = json.loads(path.read_text())
@@ -59,7 +62,7 @@ async def seeded(
 ) -> AsyncIterator[tuple[Database, dict[str, Any]]]:
     pool = await create_pool(seeded_dsn[0], min_size=1, max_size=4)
     try:
-        yield Database(pool), seeded_dsn[1]
+        yield database(pool), seeded_dsn[1]
     finally:
         await pool.close()
 
@@ -116,10 +119,10 @@ async def test_the_credentials_file_has_the_design_shape_and_every_credential_wo
     for referrer in credentials["referrers"]:
         principal = await auth.from_api_key(db.pool, referrer["api_key"])
         assert principal is not None and principal.name == referrer["name"]
-        assert accounts.me(principal).role == "referrer"
+        assert accounts_reads.me(principal).role == "referrer"
     for unit in credentials["units"]:
         principal = await auth.from_device_token(db.pool, unit["token"])
-        assert principal is not None and accounts.me(principal).role == "unit"
+        assert principal is not None and accounts_reads.me(principal).role == "unit"
         assert principal.unit_id is not None and principal.name == unit["name"]
     zones = await db.pool.fetchval("SELECT count(DISTINCT zones[1]) FROM units")
     assert len(credentials["units"]) >= zones == 28

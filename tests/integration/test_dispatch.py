@@ -14,8 +14,13 @@ from typing import Any
 import asyncpg
 import pytest
 
-from console import errors, eventlog, fleet, recommendations, tablet, tablet_work
-from console.db import Database
+from console.areas.tablet import actions as tablet_actions
+from console.areas.tablet import schemas as tablet_schemas
+from console.areas.units import actions as units_actions
+from console.areas.units import reads as units_reads
+from console.areas.units import schemas as units_schemas
+from console.lib import errors, eventlog
+from console.lib.db import Database
 from dispatch import access, basket
 from dispatch.errors import IllegalTransition, Refused
 from dispatch.units import RankingPolicy
@@ -53,10 +58,10 @@ class World:
         ]
 
     async def status(self, body: dict[str, Any], key: str | None = None, crew: Any = None) -> Any:
-        return await tablet.report_status(
+        return await tablet_actions.report_status(
             self.db,
             crew or self.crew1,
-            tablet.StatusIn.model_validate_json(json.dumps(body)),
+            tablet_schemas.StatusIn.model_validate_json(json.dumps(body)),
             key or uuid.uuid4().hex,
         )
 
@@ -93,7 +98,7 @@ async def test_a_dispatch_assigns_the_unit_moves_the_case_and_tells_each_only_it
     referral_id, case_id = await world.case(needs=["shelter_bed"])
     head = await eventlog.head(world.conn)
 
-    sent = await fleet.dispatch_unit(world.db, world.operator, case_id, world.unit1)
+    sent = await units_actions.dispatch_unit(world.db, world.operator, case_id, world.unit1)
 
     assert (sent.case_status, sent.unit_status) == ("unit_dispatched", "assigned")
     unit = await world.row("SELECT status, current_case_id FROM units WHERE id = $1", world.unit1)
@@ -130,11 +135,11 @@ async def test_of_concurrent_dispatches_of_one_unit_to_different_cases_exactly_o
     case_ids = [(await world.case())[1] for _ in range(6)]
 
     results = await asyncio.gather(
-        *(fleet.dispatch_unit(world.db, world.operator, c, world.unit1) for c in case_ids),
+        *(units_actions.dispatch_unit(world.db, world.operator, c, world.unit1) for c in case_ids),
         return_exceptions=True,
     )
 
-    won = [r for r in results if isinstance(r, fleet.Dispatched)]
+    won = [r for r in results if isinstance(r, units_schemas.Dispatched)]
     refused = [r for r in results if isinstance(r, Refused)]
     assert len(won) == 1 and len(refused) == len(case_ids) - 1, results
     assert all("unità già impegnata" in str(r) for r in refused)
@@ -151,10 +156,10 @@ async def test_of_concurrent_dispatches_of_one_unit_to_different_cases_exactly_o
 
 async def test_a_second_unit_joins_a_dispatched_case_without_moving_it_again(world):
     _, case_id = await world.case()
-    await fleet.dispatch_unit(world.db, world.operator, case_id, world.unit1)
+    await units_actions.dispatch_unit(world.db, world.operator, case_id, world.unit1)
     head = await eventlog.head(world.conn)
 
-    second = await fleet.dispatch_unit(world.db, world.operator, case_id, world.unit2)
+    second = await units_actions.dispatch_unit(world.db, world.operator, case_id, world.unit2)
 
     assert second.case_status == "unit_dispatched"
     logged = await world.events(head)
@@ -174,7 +179,7 @@ async def test_a_unit_that_is_not_available_is_refused_in_words(world, status, w
     await world.conn.execute("UPDATE units SET status = $2 WHERE id = $1", world.unit1, status)
 
     with pytest.raises(Refused, match=words):
-        await fleet.dispatch_unit(world.db, world.operator, case_id, world.unit1)
+        await units_actions.dispatch_unit(world.db, world.operator, case_id, world.unit1)
 
     assert await world.conn.fetchval("SELECT count(*) FROM assignments") == 0
 
@@ -183,7 +188,7 @@ async def test_a_case_past_its_field_work_takes_no_unit(world):
     _, case_id = await world.case(status="handover_sent")
 
     with pytest.raises(IllegalTransition):
-        await fleet.dispatch_unit(world.db, world.operator, case_id, world.unit1)
+        await units_actions.dispatch_unit(world.db, world.operator, case_id, world.unit1)
 
     unit = await world.row("SELECT status FROM units WHERE id = $1", world.unit1)
     assert unit["status"] == "available"
@@ -192,9 +197,9 @@ async def test_a_case_past_its_field_work_takes_no_unit(world):
 async def test_an_unknown_case_or_unit_is_answered_as_such(world):
     _, case_id = await world.case()
     with pytest.raises(errors.NotFound):
-        await fleet.dispatch_unit(world.db, world.operator, 999_999, world.unit1)
+        await units_actions.dispatch_unit(world.db, world.operator, 999_999, world.unit1)
     with pytest.raises(errors.ValidationFailed) as raised:
-        await fleet.dispatch_unit(world.db, world.operator, case_id, 999_999)
+        await units_actions.dispatch_unit(world.db, world.operator, case_id, 999_999)
     assert raised.value.problems[0].field == "unit_id"
 
 
@@ -203,10 +208,12 @@ async def test_an_unknown_case_or_unit_is_answered_as_such(world):
 
 async def test_a_recall_frees_the_unit_and_reopens_a_case_left_without_units(world):
     _, case_id = await world.case()
-    sent = await fleet.dispatch_unit(world.db, world.operator, case_id, world.unit1)
+    sent = await units_actions.dispatch_unit(world.db, world.operator, case_id, world.unit1)
     head = await eventlog.head(world.conn)
 
-    recalled = await fleet.recall_unit(world.db, world.operator, sent.assignment_id, reason="no")
+    recalled = await units_actions.recall_unit(
+        world.db, world.operator, sent.assignment_id, reason="no"
+    )
 
     assert (recalled.case_status, recalled.unit_status) == ("open", "available")
     unit = await world.row("SELECT status, current_case_id FROM units WHERE id = $1", world.unit1)
@@ -223,17 +230,17 @@ async def test_a_recall_frees_the_unit_and_reopens_a_case_left_without_units(wor
     assert "referral.progressed" in logged
 
     with pytest.raises(errors.Conflict):
-        await fleet.recall_unit(world.db, world.operator, sent.assignment_id)
+        await units_actions.recall_unit(world.db, world.operator, sent.assignment_id)
     with pytest.raises(errors.NotFound):
-        await fleet.recall_unit(world.db, world.operator, 999_999)
+        await units_actions.recall_unit(world.db, world.operator, 999_999)
 
 
 async def test_recalling_one_of_two_units_leaves_the_case_with_the_other(world):
     _, case_id = await world.case()
-    first = await fleet.dispatch_unit(world.db, world.operator, case_id, world.unit1)
-    await fleet.dispatch_unit(world.db, world.operator, case_id, world.unit2)
+    first = await units_actions.dispatch_unit(world.db, world.operator, case_id, world.unit1)
+    await units_actions.dispatch_unit(world.db, world.operator, case_id, world.unit2)
 
-    recalled = await fleet.recall_unit(world.db, world.operator, first.assignment_id)
+    recalled = await units_actions.recall_unit(world.db, world.operator, first.assignment_id)
 
     assert recalled.case_status == "unit_dispatched"
 
@@ -243,7 +250,7 @@ async def test_recalling_one_of_two_units_leaves_the_case_with_the_other(world):
 
 async def test_the_same_status_key_twice_moves_the_unit_once(world):
     _, case_id = await world.case()
-    await fleet.dispatch_unit(world.db, world.operator, case_id, world.unit1)
+    await units_actions.dispatch_unit(world.db, world.operator, case_id, world.unit1)
     head = await eventlog.head(world.conn)
 
     first = await world.status({"status": "acknowledged"}, key="k-1")
@@ -256,7 +263,7 @@ async def test_the_same_status_key_twice_moves_the_unit_once(world):
 
 async def test_concurrent_resends_of_one_key_apply_once(world):
     _, case_id = await world.case()
-    await fleet.dispatch_unit(world.db, world.operator, case_id, world.unit1)
+    await units_actions.dispatch_unit(world.db, world.operator, case_id, world.unit1)
     head = await eventlog.head(world.conn)
 
     answers = await asyncio.gather(
@@ -270,7 +277,7 @@ async def test_concurrent_resends_of_one_key_apply_once(world):
 
 async def test_two_keys_in_a_row_are_both_applied_in_order(world):
     _, case_id = await world.case()
-    await fleet.dispatch_unit(world.db, world.operator, case_id, world.unit1)
+    await units_actions.dispatch_unit(world.db, world.operator, case_id, world.unit1)
     head = await eventlog.head(world.conn)
 
     await world.status({"status": "acknowledged"}, key="k-1")
@@ -289,7 +296,7 @@ async def test_two_keys_in_a_row_are_both_applied_in_order(world):
 
 async def test_a_key_reused_for_another_request_is_a_conflict(world):
     _, case_id = await world.case()
-    await fleet.dispatch_unit(world.db, world.operator, case_id, world.unit1)
+    await units_actions.dispatch_unit(world.db, world.operator, case_id, world.unit1)
     await world.status({"status": "acknowledged"}, key="k-1")
 
     with pytest.raises(errors.Conflict):
@@ -298,7 +305,7 @@ async def test_a_key_reused_for_another_request_is_a_conflict(world):
 
 async def test_an_illegal_status_is_refused_and_leaves_its_key_free(world):
     _, case_id = await world.case()
-    await fleet.dispatch_unit(world.db, world.operator, case_id, world.unit1)
+    await units_actions.dispatch_unit(world.db, world.operator, case_id, world.unit1)
 
     with pytest.raises(IllegalTransition):
         await world.status({"status": "on_scene"}, key="k-1")  # not acknowledged, not en route
@@ -310,7 +317,7 @@ async def test_an_illegal_status_is_refused_and_leaves_its_key_free(world):
 
 async def test_on_scene_moves_the_case_records_the_tablets_time_and_tells_the_referrer(world):
     _, case_id = await world.case()
-    sent = await fleet.dispatch_unit(world.db, world.operator, case_id, world.unit1)
+    sent = await units_actions.dispatch_unit(world.db, world.operator, case_id, world.unit1)
     hour_ago = sent.dispatched_at - timedelta(hours=1)  # sent long ago, the tablet was offline
     await world.conn.execute("UPDATE units SET status_since = $1", hour_ago)
     await world.status(
@@ -339,14 +346,14 @@ async def test_on_scene_moves_the_case_records_the_tablets_time_and_tells_the_re
 
 async def test_a_status_time_from_the_future_is_taken_as_now(world):
     _, case_id = await world.case()
-    await fleet.dispatch_unit(world.db, world.operator, case_id, world.unit1)
+    await units_actions.dispatch_unit(world.db, world.operator, case_id, world.unit1)
     answer = await world.status({"status": "acknowledged", "at": "2999-01-01T00:00:00Z"})
     assert answer.body["unit"]["status_since"] < "2999"
 
 
 async def test_returning_ends_the_assignment_and_the_case_stays_on_scene(world):
     _, case_id = await world.case()
-    sent = await fleet.dispatch_unit(world.db, world.operator, case_id, world.unit1)
+    sent = await units_actions.dispatch_unit(world.db, world.operator, case_id, world.unit1)
     for status in ("acknowledged", "en_route", "on_scene"):
         await world.status({"status": status})
 
@@ -364,7 +371,7 @@ async def test_returning_ends_the_assignment_and_the_case_stays_on_scene(world):
 
 async def test_a_unit_that_gives_back_an_assignment_before_arriving_reopens_the_case(world):
     _, case_id = await world.case()
-    await fleet.dispatch_unit(world.db, world.operator, case_id, world.unit1)
+    await units_actions.dispatch_unit(world.db, world.operator, case_id, world.unit1)
     await world.status({"status": "acknowledged"})
 
     await world.status({"status": "available"})
@@ -376,29 +383,29 @@ async def test_a_unit_that_gives_back_an_assignment_before_arriving_reopens_the_
 async def test_a_unit_may_name_only_its_own_current_assignment(world):
     _, case1 = await world.case()
     _, case2 = await world.case()
-    mine = await fleet.dispatch_unit(world.db, world.operator, case1, world.unit1)
-    theirs = await fleet.dispatch_unit(world.db, world.operator, case2, world.unit2)
+    mine = await units_actions.dispatch_unit(world.db, world.operator, case1, world.unit1)
+    theirs = await units_actions.dispatch_unit(world.db, world.operator, case2, world.unit2)
 
     with pytest.raises(errors.NotFound):
         await world.status({"status": "acknowledged", "assignment_id": theirs.assignment_id})
     with pytest.raises(errors.NotFound):
-        await tablet_work.add_note(
+        await tablet_actions.add_note(
             world.db,
             world.crew1,
-            tablet_work.NoteIn(body="x", assignment_id=theirs.assignment_id),
+            tablet_schemas.NoteIn(body="x", assignment_id=theirs.assignment_id),
             "k",
         )
 
     # An action queued offline for an assignment the room has since recalled is refused.
-    await fleet.recall_unit(world.db, world.operator, mine.assignment_id)
-    again = await fleet.dispatch_unit(world.db, world.operator, case2, world.unit1)
+    await units_actions.recall_unit(world.db, world.operator, mine.assignment_id)
+    again = await units_actions.dispatch_unit(world.db, world.operator, case2, world.unit1)
     with pytest.raises(errors.Conflict):
         await world.status({"status": "acknowledged", "assignment_id": mine.assignment_id})
     ok = await world.status({"status": "acknowledged", "assignment_id": again.assignment_id})
     assert ok.body["assignment_id"] == again.assignment_id
     # A note may still go to the ended one: the crew writes up on the way back.
-    late = tablet_work.NoteIn(body="relazione", assignment_id=mine.assignment_id)
-    answer = await tablet_work.add_note(world.db, world.crew1, late, "n-late")
+    late = tablet_schemas.NoteIn(body="relazione", assignment_id=mine.assignment_id)
+    answer = await tablet_actions.add_note(world.db, world.crew1, late, "n-late")
     assert answer.status == 201
     note_case = await world.conn.fetchval(
         "SELECT case_id FROM notes WHERE id = $1", answer.body["id"]
@@ -411,15 +418,15 @@ async def test_a_unit_may_name_only_its_own_current_assignment(world):
 
 async def test_a_check_in_is_taken_only_on_scene(world):
     _, case_id = await world.case()
-    sent = await fleet.dispatch_unit(world.db, world.operator, case_id, world.unit1)
+    sent = await units_actions.dispatch_unit(world.db, world.operator, case_id, world.unit1)
     with pytest.raises(errors.Conflict):
-        await tablet_work.check_in(world.db, world.crew1, tablet_work.CheckInIn(), "c-0")
+        await tablet_actions.check_in(world.db, world.crew1, tablet_schemas.CheckInIn(), "c-0")
     for status in ("acknowledged", "en_route", "on_scene"):
         await world.status({"status": status})
     head = await eventlog.head(world.conn)
 
-    answer = await tablet_work.check_in(
-        world.db, world.crew1, tablet_work.CheckInIn(note="tutto ok"), "c-1"
+    answer = await tablet_actions.check_in(
+        world.db, world.crew1, tablet_schemas.CheckInIn(note="tutto ok"), "c-1"
     )
 
     assert answer.body["assignment_id"] == sent.assignment_id
@@ -434,12 +441,12 @@ async def test_a_check_in_is_taken_only_on_scene(world):
 
 async def test_a_note_from_the_tablet_reaches_the_room_and_the_units_on_the_case(world):
     _, case_id = await world.case()
-    await fleet.dispatch_unit(world.db, world.operator, case_id, world.unit1)
-    await fleet.dispatch_unit(world.db, world.operator, case_id, world.unit2)
+    await units_actions.dispatch_unit(world.db, world.operator, case_id, world.unit1)
+    await units_actions.dispatch_unit(world.db, world.operator, case_id, world.unit2)
     head = await eventlog.head(world.conn)
 
-    answer = await tablet_work.add_note(
-        world.db, world.crew1, tablet_work.NoteIn(body="<b>ok</b>"), "n-1"
+    answer = await tablet_actions.add_note(
+        world.db, world.crew1, tablet_schemas.NoteIn(body="<b>ok</b>"), "n-1"
     )
 
     assert answer.status == 201
@@ -454,15 +461,15 @@ async def test_a_note_from_the_tablet_reaches_the_room_and_the_units_on_the_case
 
 async def test_a_resource_request_books_the_roomiest_active_resource_of_the_case_zone(world):
     _, case_id = await world.case()
-    await fleet.dispatch_unit(world.db, world.operator, case_id, world.unit1)
+    await units_actions.dispatch_unit(world.db, world.operator, case_id, world.unit1)
     await fleet_support.add_resource(world.conn, name="Piccolo", capacity=2)
     roomy = await fleet_support.add_resource(world.conn, name="Grande", capacity=20)
     await fleet_support.add_resource(world.conn, name="Chiuso", capacity=99, active=False)
     await fleet_support.add_resource(world.conn, zone="pratese", name="Altra zona", capacity=99)
     head = await eventlog.head(world.conn)
 
-    body = tablet_work.ResourceRequestIn(type=SHELTER_BED, quantity=2, note="madre e figlio")
-    answer = await tablet_work.request_resource(world.db, world.crew1, body, "r-1")
+    body = tablet_schemas.ResourceRequestIn(type=SHELTER_BED, quantity=2, note="madre e figlio")
+    answer = await tablet_actions.request_resource(world.db, world.crew1, body, "r-1")
 
     assert answer.status == 201 and answer.body["resource_name"] == "Grande"
     booking = await world.row("SELECT resource_id, quantity, status, requested_by FROM bookings")
@@ -472,10 +479,10 @@ async def test_a_resource_request_books_the_roomiest_active_resource_of_the_case
     assert event.audience == {access.ROOM, access.unit_tag(world.unit1)}
 
     with pytest.raises(errors.ValidationFailed) as raised:
-        await tablet_work.request_resource(
+        await tablet_actions.request_resource(
             world.db,
             world.crew1,
-            tablet_work.ResourceRequestIn(type=basket.ResourceType.HOTEL_ROOM),
+            tablet_schemas.ResourceRequestIn(type=basket.ResourceType.HOTEL_ROOM),
             "r-2",
         )
     assert raised.value.problems[0].field == "type"
@@ -489,18 +496,18 @@ async def test_a_unit_never_receives_events_of_another_units_case(world):
     await fleet_support.add_resource(world.conn, zone="pratese")
     _, case1 = await world.case()
     _, case2 = await world.case(municipality="100005")  # Prato
-    first = await fleet.dispatch_unit(world.db, world.operator, case1, world.unit1)
-    await fleet.dispatch_unit(world.db, world.operator, case2, world.unit2)
+    first = await units_actions.dispatch_unit(world.db, world.operator, case1, world.unit1)
+    await units_actions.dispatch_unit(world.db, world.operator, case2, world.unit2)
     for crew in (world.crew1, world.crew2):
         for status in ("acknowledged", "en_route", "on_scene"):
             await world.status({"status": status}, crew=crew)
-        await tablet_work.check_in(world.db, crew, tablet_work.CheckInIn(), uuid.uuid4().hex)
-        await tablet_work.add_note(
-            world.db, crew, tablet_work.NoteIn(body="nota"), uuid.uuid4().hex
+        await tablet_actions.check_in(world.db, crew, tablet_schemas.CheckInIn(), uuid.uuid4().hex)
+        await tablet_actions.add_note(
+            world.db, crew, tablet_schemas.NoteIn(body="nota"), uuid.uuid4().hex
         )
-        body = tablet_work.ResourceRequestIn(type=SHELTER_BED)
-        await tablet_work.request_resource(world.db, crew, body, uuid.uuid4().hex)
-    await fleet.recall_unit(world.db, world.operator, first.assignment_id)
+        body = tablet_schemas.ResourceRequestIn(type=SHELTER_BED)
+        await tablet_actions.request_resource(world.db, crew, body, uuid.uuid4().hex)
+    await units_actions.recall_unit(world.db, world.operator, first.assignment_id)
 
     for crew, own in ((world.crew1, case1), (world.crew2, case2)):
         seen = await eventlog.read_visible(world.conn, 0, access.read_tags(crew), 1000)
@@ -515,7 +522,7 @@ async def test_a_unit_never_receives_events_of_another_units_case(world):
 async def test_recommendations_rank_the_nearest_available_unit_first_and_explain(world):
     _, case_id = await world.case(language="ar")  # Firenze
 
-    ranked = await recommendations.recommend(world.conn, case_id, RankingPolicy())
+    ranked = await units_reads.recommend(world.conn, case_id, RankingPolicy())
 
     assert [u.unit_id for u in ranked.units] == [world.unit1, world.unit2]
     best, other = ranked.units
@@ -526,7 +533,7 @@ async def test_recommendations_rank_the_nearest_available_unit_first_and_explain
     assert ranked.origin.source == "municipality" and ranked.language == "ar"
 
     await world.conn.execute("UPDATE units SET status = 'en_route' WHERE id = $1", world.unit1)
-    ranked = await recommendations.recommend(world.conn, case_id, RankingPolicy())
+    ranked = await units_reads.recommend(world.conn, case_id, RankingPolicy())
     assert [u.unit_id for u in ranked.units] == [world.unit2, world.unit1]
     assert ranked.units[1].reasons[0] == "non disponibile (in viaggio)"
 
@@ -541,8 +548,8 @@ async def test_recommendations_start_from_the_referrals_coordinates_and_read_the
         prato["lon"],
     )
 
-    slow = await recommendations.recommend(world.conn, case_id, RankingPolicy(speed_kmh=10))
-    fast = await recommendations.recommend(world.conn, case_id, RankingPolicy(speed_kmh=100))
+    slow = await units_reads.recommend(world.conn, case_id, RankingPolicy(speed_kmh=10))
+    fast = await units_reads.recommend(world.conn, case_id, RankingPolicy(speed_kmh=100))
 
     assert slow.origin.source == "referral"
     assert slow.units[0].unit_id == world.unit2  # at Prato, though out of zone

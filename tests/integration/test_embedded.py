@@ -15,7 +15,7 @@ import redis.asyncio as aioredis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from console.embedded import EmbeddedPostgres, EmbeddedRedis
+from console.lib.embedded import EmbeddedPostgres, EmbeddedRedis
 
 pytestmark = pytest.mark.integration
 
@@ -95,7 +95,7 @@ def test_embedded_redis_on_a_busy_port_fails_with_its_log(tmp_path: Path) -> Non
 ORPHAN_MAKER = """
 import os, signal, sys
 from pathlib import Path
-from console.embedded import EmbeddedRedis
+from console.lib.embedded import EmbeddedRedis
 server = EmbeddedRedis(Path(sys.argv[1]))
 server.start()
 print(server.port, flush=True)

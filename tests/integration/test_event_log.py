@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 
 import asyncpg
 
-from console import eventlog
-from console.db import Database
+from console.lib import eventlog
+from console.lib.db import Database
 from dispatch.events import NewEvent
 
 WRITERS = 30

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from console import geography
-from console.db import Database
+from console.lib import geography
+from console.lib.db import Database
 
 
 async def test_every_tuscan_municipality_is_in_one_of_the_28_zones(db: Database):

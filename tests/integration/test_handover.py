@@ -7,8 +7,13 @@ from typing import Any
 import asyncpg
 import pytest
 
-from console import casefile, casework, errors, handovers
-from console.db import Database
+from console.areas.cases import actions as cases_actions
+from console.areas.cases import reads as cases_reads
+from console.areas.cases import schemas as cases_schemas
+from console.areas.handover import actions as handover_actions
+from console.areas.handover import reads as handover_reads
+from console.lib import errors
+from console.lib.db import Database
 from dispatch import access
 from dispatch.errors import DomainError, IllegalTransition
 from dispatch.handover import Status
@@ -96,7 +101,7 @@ async def test_a_handover_goes_to_the_zone_of_residence_not_where_the_person_was
     )
     before = await head(db)
 
-    sent = await handovers.send(db, room, case_id)
+    sent = await handover_actions.send(db, room, case_id)
 
     assert sent.zone_id == "pistoiese"
     assert sent.status == "sent"
@@ -114,7 +119,7 @@ async def test_without_a_residence_the_handover_goes_to_where_the_person_was_fou
     db: Database, room: access.Principal, referrer_id: int
 ):
     _, case_id = await new_case(db, referrer_id, municipality=PISTOIA, status="on_scene")
-    sent = await handovers.send(db, room, case_id)
+    sent = await handover_actions.send(db, room, case_id)
     assert sent.zone_id == "pistoiese"
 
 
@@ -123,7 +128,7 @@ async def test_sending_a_handover_tells_the_referrer_its_status_only(
 ):
     referral_id, case_id = await new_case(db, referrer_id, status="resources_in_place")
     before = await head(db)
-    await handovers.send(db, room, case_id)
+    await handover_actions.send(db, room, case_id)
     progressed = by_type(await events_since(db, before))["referral.progressed"]
     assert set(progressed["audience"]) == {f"referrer:{referrer_id}"}
     assert progressed["payload"]["id"] == referral_id
@@ -137,14 +142,14 @@ async def test_a_case_that_cannot_be_handed_over_is_refused_and_nothing_is_writt
     _, case_id = await new_case(db, referrer_id, status=status)
     before = await head(db)
     with pytest.raises(IllegalTransition):
-        await handovers.send(db, room, case_id)
+        await handover_actions.send(db, room, case_id)
     assert await head(db) == before
     assert await db.pool.fetchval("SELECT count(*) FROM handovers") == 0
 
 
 async def test_a_handover_of_a_missing_case_is_not_found(db: Database, room: access.Principal):
     with pytest.raises(errors.NotFound):
-        await handovers.send(db, room, 999999)
+        await handover_actions.send(db, room, 999999)
 
 
 # -- the dossier ------------------------------------------------------------------------------
@@ -178,7 +183,7 @@ async def test_the_dossier_is_curated_from_the_file_and_the_timeline(
                 resource,
                 status,
             )
-    await casework.add_note(db, room, case_id, "Nota riservata della sala")
+    await cases_actions.add_note(db, room, case_id, "Nota riservata della sala")
     async with db.action() as tx:  # as the fleet's dispatch would record it
         tx.emit(
             support_event(
@@ -188,7 +193,7 @@ async def test_the_dossier_is_curated_from_the_file_and_the_timeline(
             )
         )
 
-    sent = await handovers.send(db, room, case_id)
+    sent = await handover_actions.send(db, room, case_id)
 
     dossier = sent.dossier
     assert dossier["booked"] == [
@@ -223,10 +228,10 @@ async def test_acceptance_by_the_zone_closes_the_services_part_and_the_referrer_
     db: Database, room: access.Principal, firenze: access.Principal, referrer_id: int
 ):
     referral_id, case_id = await new_case(db, referrer_id, status="on_scene")
-    sent = await handovers.send(db, room, case_id)
+    sent = await handover_actions.send(db, room, case_id)
     before = await head(db)
 
-    accepted = await handovers.decide(db, firenze, sent.id, Status.ACCEPTED)
+    accepted = await handover_actions.decide(db, firenze, sent.id, Status.ACCEPTED)
 
     assert accepted.status == "accepted"
     assert accepted.decided_by is not None and accepted.decided_by.id == firenze.user_id
@@ -244,10 +249,12 @@ async def test_rejection_flags_the_case_back_to_the_room_with_the_reason(
     db: Database, room: access.Principal, firenze: access.Principal, referrer_id: int
 ):
     _, case_id = await new_case(db, referrer_id, status="on_scene")
-    sent = await handovers.send(db, room, case_id)
+    sent = await handover_actions.send(db, room, case_id)
     before = await head(db)
 
-    rejected = await handovers.decide(db, firenze, sent.id, Status.REJECTED, "  Non residente ")
+    rejected = await handover_actions.decide(
+        db, firenze, sent.id, Status.REJECTED, "  Non residente "
+    )
 
     assert (rejected.status, rejected.reason) == ("rejected", "Non residente")
     events = by_type(await events_since(db, before))
@@ -257,7 +264,7 @@ async def test_rejection_flags_the_case_back_to_the_room_with_the_reason(
     assert decided["payload"]["flagged"] is True
     assert events["referral.progressed"]["payload"]["status"] == "unit_on_scene"
     async with db.pool.acquire() as conn:
-        listed = await casework.room_cases(conn, include_closed=False)
+        listed = await cases_reads.room_cases(conn, include_closed=False)
     assert listed[0].id == case_id
     assert (listed[0].flagged, listed[0].flag_reason) == (True, "Non residente")
     assert listed[0].status == "handover_rejected"
@@ -267,9 +274,9 @@ async def test_a_rejected_case_can_be_sent_again_and_is_no_longer_flagged(
     db: Database, room: access.Principal, firenze: access.Principal, referrer_id: int
 ):
     _, case_id = await new_case(db, referrer_id, status="on_scene")
-    first = await handovers.send(db, room, case_id)
-    await handovers.decide(db, firenze, first.id, Status.REJECTED, "Manca la residenza")
-    second = await handovers.send(db, room, case_id)
+    first = await handover_actions.send(db, room, case_id)
+    await handover_actions.decide(db, firenze, first.id, Status.REJECTED, "Manca la residenza")
+    second = await handover_actions.send(db, room, case_id)
     assert second.id != first.id
     assert any("Manca la residenza" in line for line in second.dossier["done"])
     assert await db.pool.fetchval("SELECT flagged FROM cases WHERE id = $1", case_id) is False
@@ -280,9 +287,9 @@ async def test_a_rejection_without_a_reason_is_refused(
     db: Database, room: access.Principal, firenze: access.Principal, referrer_id: int, reason
 ):
     _, case_id = await new_case(db, referrer_id, status="on_scene")
-    sent = await handovers.send(db, room, case_id)
+    sent = await handover_actions.send(db, room, case_id)
     with pytest.raises(DomainError):
-        await handovers.decide(db, firenze, sent.id, Status.REJECTED, reason)
+        await handover_actions.decide(db, firenze, sent.id, Status.REJECTED, reason)
     assert await db.pool.fetchval("SELECT status FROM handovers") == "sent"
 
 
@@ -290,10 +297,10 @@ async def test_a_decided_handover_cannot_be_decided_again(
     db: Database, room: access.Principal, firenze: access.Principal, referrer_id: int
 ):
     _, case_id = await new_case(db, referrer_id, status="on_scene")
-    sent = await handovers.send(db, room, case_id)
-    await handovers.decide(db, firenze, sent.id, Status.ACCEPTED)
+    sent = await handover_actions.send(db, room, case_id)
+    await handover_actions.decide(db, firenze, sent.id, Status.ACCEPTED)
     with pytest.raises(IllegalTransition):
-        await handovers.decide(db, firenze, sent.id, Status.REJECTED, "ci ho ripensato")
+        await handover_actions.decide(db, firenze, sent.id, Status.REJECTED, "ci ho ripensato")
 
 
 async def test_a_service_sees_and_decides_only_its_own_zones_handovers(
@@ -305,20 +312,20 @@ async def test_a_service_sees_and_decides_only_its_own_zones_handovers(
 ):
     _, to_firenze = await new_case(db, referrer_id, status="on_scene")
     _, to_pistoia = await new_case(db, referrer_id, status="on_scene", municipality=PISTOIA)
-    for_firenze = await handovers.send(db, room, to_firenze)
-    for_pistoia = await handovers.send(db, room, to_pistoia)
+    for_firenze = await handover_actions.send(db, room, to_firenze)
+    for_pistoia = await handover_actions.send(db, room, to_pistoia)
 
     async with db.pool.acquire() as conn:
-        seen_by_firenze = await handovers.zone_handovers(conn, firenze)
-        seen_by_pistoia = await handovers.zone_handovers(conn, pistoiese)
-        peek = await handovers.zone_handovers(conn, firenze, handover_id=for_pistoia.id)
+        seen_by_firenze = await handover_reads.zone_handovers(conn, firenze)
+        seen_by_pistoia = await handover_reads.zone_handovers(conn, pistoiese)
+        peek = await handover_reads.zone_handovers(conn, firenze, handover_id=for_pistoia.id)
     assert [h["id"] for h in seen_by_firenze] == [for_firenze.id]
     assert [h["id"] for h in seen_by_pistoia] == [for_pistoia.id]
     assert peek == []
     with pytest.raises(errors.NotFound):
-        await handovers.decide(db, firenze, for_pistoia.id, Status.ACCEPTED)
+        await handover_actions.decide(db, firenze, for_pistoia.id, Status.ACCEPTED)
     with pytest.raises(errors.NotFound):
-        await handovers.decide(db, pistoiese, for_firenze.id, Status.REJECTED, "no")
+        await handover_actions.decide(db, pistoiese, for_firenze.id, Status.REJECTED, "no")
 
     rows = await db.pool.fetch("SELECT type, audience, payload FROM events")
     firenze_tags = access.read_tags(firenze)
@@ -334,7 +341,7 @@ async def test_a_note_is_stored_and_recorded_for_the_room(
     db: Database, room: access.Principal, referrer_id: int
 ):
     _, case_id = await new_case(db, referrer_id)
-    note = await casework.add_note(db, room, case_id, "<b>Richiamare</b> alle 18")
+    note = await cases_actions.add_note(db, room, case_id, "<b>Richiamare</b> alle 18")
     stored = await db.pool.fetchrow("SELECT body, author, author_name FROM notes")
     assert dict(stored) == {
         "body": "<b>Richiamare</b> alle 18",
@@ -352,7 +359,7 @@ async def test_a_note_is_stored_and_recorded_for_the_room(
 async def test_a_closed_case_takes_no_notes(db: Database, room: access.Principal, referrer_id):
     _, case_id = await new_case(db, referrer_id, status="closed")
     with pytest.raises(errors.Conflict):
-        await casework.add_note(db, room, case_id, "tardi")
+        await cases_actions.add_note(db, room, case_id, "tardi")
 
 
 async def test_closing_follows_the_table_and_tells_the_referrer(
@@ -362,9 +369,9 @@ async def test_closing_follows_the_table_and_tells_the_referrer(
     _, busy_case = await new_case(db, referrer_id, status="on_scene")
     before = await head(db)
 
-    closed = await casework.close_case(db, room, open_case, "Concluso")
+    closed = await cases_actions.close_case(db, room, open_case, "Concluso")
     with pytest.raises(IllegalTransition):
-        await casework.close_case(db, room, busy_case, "Troppo presto")
+        await cases_actions.close_case(db, room, busy_case, "Troppo presto")
 
     assert closed.status == "closed"
     events = by_type(await events_since(db, before))
@@ -379,16 +386,16 @@ async def test_the_timeline_is_the_cases_events_in_words_for_the_room(
 ):
     referral_id, case_id = await new_case(db, referrer_id, status="on_scene")
     _, other_case = await new_case(db, referrer_id, status="on_scene")
-    await casework.add_note(db, room, case_id, "Prima nota")
-    await casework.add_note(db, room, other_case, "Nota di un altro caso")
+    await cases_actions.add_note(db, room, case_id, "Prima nota")
+    await cases_actions.add_note(db, room, other_case, "Nota di un altro caso")
     async with db.action() as tx:
         tx.emit(support_event("booking.held", "booking:77", {"case_id": case_id}))
-    sent = await handovers.send(db, room, case_id)
-    await handovers.decide(db, firenze, sent.id, Status.REJECTED, "Non residente")
+    sent = await handover_actions.send(db, room, case_id)
+    await handover_actions.decide(db, firenze, sent.id, Status.REJECTED, "Non residente")
 
     async with db.pool.acquire() as conn:
-        entries = await casefile.timeline(conn, case_id, referral_id, access.read_tags(room))
-        later = await casefile.timeline(
+        entries = await cases_reads.timeline(conn, case_id, referral_id, access.read_tags(room))
+        later = await cases_reads.timeline(
             conn, case_id, referral_id, access.read_tags(room), after=entries[1]["seq"]
         )
 
@@ -433,15 +440,15 @@ async def test_the_case_file_gathers_referral_assessment_units_bookings_notes_an
             case_id,
             resource,
         )
-    await casework.add_note(db, room, case_id, "Nota")
+    await cases_actions.add_note(db, room, case_id, "Nota")
 
     async with db.pool.acquire() as conn:
-        file = await casefile.load_case(conn, case_id)
-        missing = await casefile.load_case(conn, 999999)
+        file = await cases_reads.load_case(conn, case_id)
+        missing = await cases_reads.load_case(conn, 999999)
 
     assert missing is None
     assert file is not None
-    detail = casework.CaseDetail(**file, as_of=0)  # the API's schema accepts it
+    detail = cases_schemas.CaseDetail(**file, as_of=0)  # the API's schema accepts it
     assert detail.status_label == "Unità sul posto"
     assert detail.competent_zone == {"id": "pistoiese", "name": "Pistoiese"}
     assert detail.assessment == {"urgency": "giallo"}

@@ -6,8 +6,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from console.db import Database
-from console.hub import CLOSE_TOO_SLOW, Hub, Subscription
+from console.lib.db import Database
+from console.lib.hub import CLOSE_TOO_SLOW, Hub, Subscription
 from dispatch import access
 from dispatch.events import Event, NewEvent
 

@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
-from console import errors, intake
-from console.db import Database
-from console.intake_schemas import EXAMPLE, ReferralIn
+from console.areas.intake import actions as intake_actions
+from console.areas.intake.schemas import EXAMPLE, ReferralIn
+from console.lib import errors
+from console.lib.db import Database
 from dispatch import access
 
 
@@ -30,8 +31,8 @@ async def count(db: Database, sql: str, *args: Any) -> int:
 
 async def test_the_same_key_and_body_again_replays_the_first_answer_and_adds_nothing(db, people):
     caller = await referrer(db)
-    first = await intake.submit(db, caller, referral(), "key-1")
-    again = await intake.submit(db, caller, referral(), "key-1")
+    first = await intake_actions.submit(db, caller, referral(), "key-1")
+    again = await intake_actions.submit(db, caller, referral(), "key-1")
     assert not first.replayed and again.replayed
     assert again.response == first.response
     assert first.response["case_number"].startswith("SEUS-")
@@ -43,7 +44,7 @@ async def test_the_same_key_and_body_again_replays_the_first_answer_and_adds_not
 async def test_ten_concurrent_duplicates_with_one_key_make_exactly_one_referral(db, people):
     caller = await referrer(db)
     results = await asyncio.gather(
-        *(intake.submit(db, caller, referral(), "same-key") for _ in range(10))
+        *(intake_actions.submit(db, caller, referral(), "same-key") for _ in range(10))
     )
     assert sum(not r.replayed for r in results) == 1
     assert len({r.response["id"] for r in results}) == 1
@@ -55,26 +56,26 @@ async def test_ten_concurrent_duplicates_with_one_key_make_exactly_one_referral(
 
 async def test_the_same_key_with_another_body_is_a_conflict_and_changes_nothing(db, people):
     caller = await referrer(db)
-    await intake.submit(db, caller, referral(), "key-1")
+    await intake_actions.submit(db, caller, referral(), "key-1")
     with pytest.raises(errors.Conflict):
-        await intake.submit(db, caller, referral(description="Un'altra storia."), "key-1")
+        await intake_actions.submit(db, caller, referral(description="Un'altra storia."), "key-1")
     assert await count(db, "SELECT count(*) FROM referrals") == 1
 
 
 async def test_a_key_belongs_to_its_referrer_and_another_referrer_may_use_the_same(db, people):
-    first = await intake.submit(db, await referrer(db), referral(), "shared-key")
-    other = await intake.submit(db, await referrer(db, "PM test"), referral(), "shared-key")
+    first = await intake_actions.submit(db, await referrer(db), referral(), "shared-key")
+    other = await intake_actions.submit(db, await referrer(db, "PM test"), referral(), "shared-key")
     assert not other.replayed and other.response["id"] != first.response["id"]
 
 
 async def test_a_refused_referral_does_not_use_up_its_key(db, people):
     caller = await referrer(db)
-    await intake.submit(db, caller, referral(reference="PROT-1"), "key-1")
+    await intake_actions.submit(db, caller, referral(reference="PROT-1"), "key-1")
     with pytest.raises(errors.Conflict) as refused:
-        await intake.submit(db, caller, referral(reference="PROT-1"), "key-2")
+        await intake_actions.submit(db, caller, referral(reference="PROT-1"), "key-2")
     assert refused.value.code == "reference_taken"
     assert "PROT-1" in refused.value.detail
-    retried = await intake.submit(db, caller, referral(reference="PROT-2"), "key-2")
+    retried = await intake_actions.submit(db, caller, referral(reference="PROT-2"), "key-2")
     assert not retried.replayed
     assert await count(db, "SELECT count(*) FROM referrals") == 2
 
@@ -82,10 +83,13 @@ async def test_a_refused_referral_does_not_use_up_its_key(db, people):
 async def test_one_reference_sent_at_once_under_different_keys_makes_one_referral(db, people):
     caller = await referrer(db)
     results = await asyncio.gather(
-        *(intake.submit(db, caller, referral(reference="PROT-9"), f"k{i}") for i in range(6)),
+        *(
+            intake_actions.submit(db, caller, referral(reference="PROT-9"), f"k{i}")
+            for i in range(6)
+        ),
         return_exceptions=True,
     )
-    assert sum(isinstance(r, intake.Submitted) for r in results) == 1
+    assert sum(isinstance(r, intake_actions.Submitted) for r in results) == 1
     assert all(r.code == "reference_taken" for r in results if isinstance(r, errors.Conflict))
     assert await count(db, "SELECT count(*) FROM referrals") == 1
     assert await count(db, "SELECT count(*) FROM idempotency_keys") == 1
@@ -93,7 +97,7 @@ async def test_one_reference_sent_at_once_under_different_keys_makes_one_referra
 
 async def test_intake_writes_the_referral_and_its_two_events_with_their_audiences(db, people):
     caller = await referrer(db)
-    done = await intake.submit(db, caller, referral(reference="PROT-3"), "key-1")
+    done = await intake_actions.submit(db, caller, referral(reference="PROT-3"), "key-1")
     row = await db.pool.fetchrow("SELECT * FROM referrals WHERE id = $1", done.response["id"])
     assert row["case_number"] == done.response["case_number"]
     assert row["case_number"].endswith(f"{row['id']:06d}")
@@ -121,11 +125,11 @@ async def test_an_operator_enters_a_phone_referral_for_a_named_referrer(db, peop
         role=access.Role.OPERATOR, name="Operator Test", user_id=people["operator"].user_id
     )
     with pytest.raises(errors.ValidationFailed) as missing:
-        await intake.submit(db, operator, referral(), "k")
+        await intake_actions.submit(db, operator, referral(), "k")
     assert [p.field for p in missing.value.problems] == ["referrer_id"]
     with pytest.raises(errors.ValidationFailed):
-        await intake.submit(db, operator, referral(referrer_id=999999), "k")
-    done = await intake.submit(db, operator, referral(referrer_id=other.referrer_id), "k")
+        await intake_actions.submit(db, operator, referral(referrer_id=999999), "k")
+    done = await intake_actions.submit(db, operator, referral(referrer_id=other.referrer_id), "k")
     row = await db.pool.fetchrow("SELECT * FROM referrals WHERE id = $1", done.response["id"])
     assert (row["referrer_id"], row["entered_by"]) == (other.referrer_id, operator.user_id)
     payload = await db.pool.fetchval(
@@ -134,14 +138,14 @@ async def test_an_operator_enters_a_phone_referral_for_a_named_referrer(db, peop
     )
     assert payload["channel"] == "phone" and payload["entered_by"] == "Operator Test"
     with pytest.raises(errors.ValidationFailed) as refused:
-        await intake.submit(db, other, referral(referrer_id=other.referrer_id), "k2")
+        await intake_actions.submit(db, other, referral(referrer_id=other.referrer_id), "k2")
     assert refused.value.problems[0].field == "referrer_id"
 
 
 async def test_idempotency_keys_older_than_a_week_are_purged_and_recent_ones_kept(db):
     from datetime import UTC, datetime, timedelta
 
-    from console import scheduler
+    from console.lib import scheduler
 
     now = datetime.now(UTC)
     for key, age in (("old", timedelta(days=8)), ("recent", timedelta(days=6))):

@@ -14,8 +14,10 @@ from datetime import UTC, date, datetime, timedelta
 import asyncpg
 import pytest
 
-from console import errors, indicators
-from console.db import Database
+from console.areas.indicators import reads as indicators_reads
+from console.areas.indicators import schemas as indicators_schemas
+from console.lib import errors
+from console.lib.db import Database
 from dispatch.indicators import Period
 from tests import support
 
@@ -189,14 +191,14 @@ async def seeded(db: Database, people: dict[str, support.Person]) -> None:
         await add_clock(conn, first, "handover_sent", "breached", t, breached_at=END)
 
 
-def rows_of(breakdown: indicators.Breakdown) -> list[tuple[str, str, int]]:
+def rows_of(breakdown: indicators_schemas.Breakdown) -> list[tuple[str, str, int]]:
     return [(r.key, r.label, r.count) for r in breakdown.rows]
 
 
 async def test_referrals_are_counted_by_category_referrer_kind_and_zone_within_the_period(
     db, seeded
 ):
-    found = await indicators.read(db.pool, PERIOD)
+    found = await indicators_reads.read(db.pool, PERIOD)
 
     assert (found.first_day, found.last_day) == (date(2026, 3, 28), date(2026, 3, 30))
     assert (found.starts_at, found.ends_at) == (START, END)
@@ -232,7 +234,7 @@ async def test_referrals_are_counted_by_category_referrer_kind_and_zone_within_t
 
 
 async def test_time_to_each_milestone_counts_the_clocks_met_in_the_period(db, seeded):
-    found = await indicators.read(db.pool, PERIOD)
+    found = await indicators_reads.read(db.pool, PERIOD)
 
     summary = {
         m.milestone: (m.label, m.count, m.median_s, m.p90_s) for m in found.time_to_milestone
@@ -257,7 +259,7 @@ async def test_time_to_each_milestone_counts_the_clocks_met_in_the_period(db, se
 async def test_breaches_count_by_when_the_target_ran_out_and_say_how_many_are_still_open(
     db, seeded
 ):
-    found = await indicators.read(db.pool, PERIOD)
+    found = await indicators_reads.read(db.pool, PERIOD)
 
     assert [(b.milestone, b.count, b.still_open) for b in found.breaches] == [
         ("referral_claimed", 1, 0),  # cancelled afterwards
@@ -270,7 +272,7 @@ async def test_breaches_count_by_when_the_target_ran_out_and_say_how_many_are_st
 
 
 async def test_an_empty_period_has_zeros_and_no_percentiles(db, seeded):
-    found = await indicators.read(db.pool, Period(date(2025, 1, 1), date(2025, 1, 31)))
+    found = await indicators_reads.read(db.pool, Period(date(2025, 1, 1), date(2025, 1, 31)))
 
     assert found.referrals.total == 0
     assert found.referrals.by_zone.rows == []
@@ -280,8 +282,8 @@ async def test_an_empty_period_has_zeros_and_no_percentiles(db, seeded):
 
 
 async def test_the_csv_has_the_same_numbers_and_defuses_formulas(db, seeded):
-    found = await indicators.read(db.pool, PERIOD)
-    text = indicators.csv_text(found)
+    found = await indicators_reads.read(db.pool, PERIOD)
+    text = indicators_reads.csv_text(found)
     rows = list(csv.reader(io.StringIO(text, newline="")))
 
     assert text.endswith("\r\n")
@@ -333,7 +335,7 @@ async def test_the_csv_has_the_same_numbers_and_defuses_formulas(db, seeded):
     assert by[("breaches", "handover_sent")] == ["Invio passaggio in carico", "1", "", "", "1"]
     assert by[("breaches", "unit_on_scene")] == ["Unità sul posto", "1", "", "", "0"]
     assert not any(cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row)
-    assert indicators.csv_filename(PERIOD) == "indicatori-2026-03-28-2026-03-30.csv"
+    assert indicators_reads.csv_filename(PERIOD) == "indicatori-2026-03-28-2026-03-30.csv"
 
 
 @pytest.mark.parametrize(
@@ -351,20 +353,24 @@ async def test_the_csv_has_the_same_numbers_and_defuses_formulas(db, seeded):
 def test_a_bad_period_is_refused_by_field(params, field):
     from starlette.datastructures import QueryParams
 
-    from console.api import read_query
+    from console.lib.api import read_query
 
     class FakeRequest:
         query_params = QueryParams(params)
 
     with pytest.raises(errors.ValidationFailed) as refused:
-        query = read_query(FakeRequest(), indicators.IndicatorsQuery)  # type: ignore[arg-type]
-        indicators.period_asked(query, utc("2026-05-11T08:00:00"))  # type: ignore[arg-type]
+        query = read_query(FakeRequest(), indicators_schemas.IndicatorsQuery)  # type: ignore[arg-type]
+        indicators_reads.period_asked(query, utc("2026-05-11T08:00:00"))  # type: ignore[arg-type]
     assert [p.field for p in refused.value.problems] == [field]
 
 
 def test_a_period_of_a_whole_leap_year_is_accepted_and_defaults_fill_the_rest():
     now = utc("2026-05-11T08:00:00")
-    whole = indicators.IndicatorsQuery.model_validate({"from": "2028-01-01", "to": "2028-12-31"})
-    assert indicators.period_asked(whole, now) == Period(date(2028, 1, 1), date(2028, 12, 31))
-    default = indicators.IndicatorsQuery.model_validate({})
-    assert indicators.period_asked(default, now) == Period(date(2026, 4, 12), date(2026, 5, 11))
+    whole = indicators_schemas.IndicatorsQuery.model_validate(
+        {"from": "2028-01-01", "to": "2028-12-31"}
+    )
+    assert indicators_reads.period_asked(whole, now) == Period(date(2028, 1, 1), date(2028, 12, 31))
+    default = indicators_schemas.IndicatorsQuery.model_validate({})
+    assert indicators_reads.period_asked(default, now) == Period(
+        date(2026, 4, 12), date(2026, 5, 11)
+    )

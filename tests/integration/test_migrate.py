@@ -13,8 +13,8 @@ from urllib.parse import urlsplit
 import asyncpg
 import pytest
 
-from console.embedded import EmbeddedPostgres
-from console.migrate import MigrationError, load_migrations, migrate
+from console.lib.embedded import EmbeddedPostgres
+from console.lib.migrate import MigrationError, load_migrations, migrate
 
 pytestmark = pytest.mark.integration
 

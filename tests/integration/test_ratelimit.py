@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 import redis.asyncio as aioredis
 
-from console.ratelimit import LoginLimiter
+from console.lib.ratelimit import LoginLimiter
 
 WINDOW = timedelta(seconds=60)
 

@@ -10,9 +10,15 @@ from typing import Any
 import pydantic
 import pytest
 
-from console import clockwork, errors, eventlog, intake, policies, supervision
-from console.db import Database
-from console.intake_schemas import EXAMPLE, ReferralIn
+from console.areas.clocks import actions as clocks_actions
+from console.areas.clocks import store as clocks_store
+from console.areas.intake import actions as intake_actions
+from console.areas.intake.schemas import EXAMPLE, ReferralIn
+from console.areas.supervision import actions as supervision_actions
+from console.areas.supervision import reads as supervision_reads
+from console.areas.supervision import schemas as supervision_schemas
+from console.lib import errors, eventlog
+from console.lib.db import Database
 from dispatch import access
 from dispatch.calendars import Calendar
 from dispatch.sessions import SessionPolicy
@@ -66,8 +72,8 @@ async def breached_escalation(db: Database) -> int:
     row = await db.pool.fetchrow("SELECT id, name FROM referrers WHERE name = 'PS test'")
     who = access.Principal(role=access.Role.REFERRER, name=row["name"], referrer_id=row["id"])
     body = ReferralIn.model_validate_json(json.dumps(EXAMPLE), strict=True)
-    await intake.submit(db, who, body, "key-1")
-    await clockwork.fire_due(db, now=datetime.now(UTC) + timedelta(seconds=5))
+    await intake_actions.submit(db, who, body, "key-1")
+    await clocks_actions.fire_due(db, now=datetime.now(UTC) + timedelta(seconds=5))
     escalation_id: int = await db.pool.fetchval("SELECT id FROM escalations")
     return escalation_id
 
@@ -79,12 +85,14 @@ async def test_an_escalation_is_acknowledged_once_and_the_second_supervisor_lear
     db, boss, incoming
 ):
     escalation_id = await breached_escalation(db)
-    before = await supervision.read_supervision(db.pool, POLICY)
+    before = await supervision_reads.read_supervision(db.pool, POLICY)
     assert [e.id for e in before.escalations] == [escalation_id]
     assert before.escalations[0].label == "Presa visione"
 
     start = await eventlog.head(db.pool)
-    done = await supervision.acknowledge_escalation(db, boss, escalation_id, "Chiamata la sala.")
+    done = await supervision_actions.acknowledge_escalation(
+        db, boss, escalation_id, "Chiamata la sala."
+    )
     assert (done.acknowledged_by, done.acknowledged_by_name, done.note) == (
         boss.user_id,
         "Supervisor Test",
@@ -99,8 +107,8 @@ async def test_an_escalation_is_acknowledged_once_and_the_second_supervisor_lear
     assert event["payload"]["note"] == "Chiamata la sala."
     assert event["seq"] == done.seq
 
-    with pytest.raises(supervision.AlreadyAcknowledged) as refused:
-        await supervision.acknowledge_escalation(db, incoming, escalation_id)
+    with pytest.raises(supervision_actions.AlreadyAcknowledged) as refused:
+        await supervision_actions.acknowledge_escalation(db, incoming, escalation_id)
     assert refused.value.status == 409
     assert "Supervisor Test" in refused.value.detail
     assert refused.value.body()["acknowledged"]["by"] == boss.user_id
@@ -108,17 +116,17 @@ async def test_an_escalation_is_acknowledged_once_and_the_second_supervisor_lear
     row = await db.pool.fetchrow("SELECT acknowledged_by, note FROM escalations")
     assert (row["acknowledged_by"], row["note"]) == (boss.user_id, "Chiamata la sala.")
 
-    after = await supervision.read_supervision(db.pool, POLICY)
+    after = await supervision_reads.read_supervision(db.pool, POLICY)
     assert after.escalations == []
 
 
 async def test_an_unknown_escalation_is_not_found(db, boss):
     with pytest.raises(errors.NotFound):
-        await supervision.acknowledge_escalation(db, boss, 424242)
+        await supervision_actions.acknowledge_escalation(db, boss, 424242)
 
 
 def test_an_acknowledgement_note_is_plain_text_of_at_most_2000_characters():
-    parse = supervision.AcknowledgeIn.model_validate_json
+    parse = supervision_schemas.AcknowledgeIn.model_validate_json
     assert parse("{}").note is None
     assert parse(json.dumps({"note": "x" * 2000})).note == "x" * 2000
     for bad in ({"note": "x" * 2001}, {"note": "bell\x07"}, {"note": 3}, {"other": "x"}):
@@ -131,35 +139,37 @@ def test_an_acknowledgement_note_is_plain_text_of_at_most_2000_characters():
 
 async def test_a_shift_note_is_acknowledged_only_by_someone_else_and_only_once(db, boss, incoming):
     start = await eventlog.head(db.pool)
-    note = await supervision.write_shift_note(db, boss, "Caso SEUS-2026-000001:\n\trichiamare.")
+    note = await supervision_actions.write_shift_note(
+        db, boss, "Caso SEUS-2026-000001:\n\trichiamare."
+    )
     (written,) = await events_after(db, start)
     assert written["type"] == "shift_note.written" and written["audience"] == [access.SUPERVISORS]
     assert written["payload"]["body"] == "Caso SEUS-2026-000001:\n\trichiamare."
     assert written["payload"]["author_name"] == "Supervisor Test"
 
     with pytest.raises(errors.Conflict) as own:
-        await supervision.acknowledge_shift_note(db, boss, note.id)
+        await supervision_actions.acknowledge_shift_note(db, boss, note.id)
     assert "chi prende il turno" in own.value.detail
 
-    read = await supervision.acknowledge_shift_note(db, incoming, note.id)
+    read = await supervision_actions.acknowledge_shift_note(db, incoming, note.id)
     assert (read.acknowledged_by, read.acknowledged_by_name) == (incoming.user_id, "Notte Test")
     (acknowledged,) = await events_after(db, note.seq)
     assert acknowledged["type"] == "shift_note.acknowledged"
     assert acknowledged["audience"] == [access.SUPERVISORS]
     assert acknowledged["payload"]["by_name"] == "Notte Test"
 
-    with pytest.raises(supervision.AlreadyAcknowledged) as twice:
-        await supervision.acknowledge_shift_note(db, incoming, note.id)
+    with pytest.raises(supervision_actions.AlreadyAcknowledged) as twice:
+        await supervision_actions.acknowledge_shift_note(db, incoming, note.id)
     assert "Notte Test" in twice.value.detail
     with pytest.raises(errors.NotFound):
-        await supervision.acknowledge_shift_note(db, incoming, 424242)
+        await supervision_actions.acknowledge_shift_note(db, incoming, 424242)
 
-    (shown,) = (await supervision.read_supervision(db.pool, POLICY)).shift_notes
+    (shown,) = (await supervision_reads.read_supervision(db.pool, POLICY)).shift_notes
     assert (shown.author_name, shown.acknowledged_by_name) == ("Supervisor Test", "Notte Test")
 
 
 def test_a_shift_note_is_one_to_8000_characters_without_control_characters():
-    parse = supervision.ShiftNoteIn.model_validate_json
+    parse = supervision_schemas.ShiftNoteIn.model_validate_json
     assert parse(json.dumps({"body": "riga 1\n\triga 2"})).body == "riga 1\n\triga 2"
     assert len(parse(json.dumps({"body": "x" * 8000})).body) == 8000
     for bad in ({"body": ""}, {"body": "   "}, {"body": "x" * 8001}, {"body": "a\x00b"}, {}):
@@ -177,13 +187,15 @@ async def test_a_case_is_reassigned_to_an_active_operator_and_the_room_learns_it
     operator, operator2 = people["operator"], people["operator2"]
 
     start = await eventlog.head(db.pool)
-    done = await supervision.reassign_case(db, boss, case_id, operator.user_id, "fine turno")
+    done = await supervision_actions.reassign_case(
+        db, boss, case_id, operator.user_id, "fine turno"
+    )
     assert (done.owner_id, done.owner_name, done.case_number) == (
         operator.user_id,
         "Operator Test",
         number,
     )
-    done = await supervision.reassign_case(db, boss, case_id, operator2.user_id)
+    done = await supervision_actions.reassign_case(db, boss, case_id, operator2.user_id)
     first, second = await events_after(db, start)
     assert first["type"] == second["type"] == "case.reassigned"
     assert first["audience"] == [access.ROOM] and first["subject"] == f"case:{case_id}"
@@ -208,7 +220,7 @@ async def test_a_case_is_reassigned_to_an_active_operator_and_the_room_learns_it
     assert owner == operator2.user_id
 
     with pytest.raises(errors.Conflict):  # already theirs
-        await supervision.reassign_case(db, boss, case_id, operator2.user_id)
+        await supervision_actions.reassign_case(db, boss, case_id, operator2.user_id)
 
 
 async def test_a_case_goes_only_to_an_active_operator_or_supervisor_and_never_when_closed(
@@ -226,13 +238,13 @@ async def test_a_case_goes_only_to_an_active_operator_or_supervisor_and_never_wh
     start = await eventlog.head(db.pool)
     for to in (people["referrer"].user_id, people["unit"].user_id, gone, 999_999):
         with pytest.raises(errors.ValidationFailed) as refused:
-            await supervision.reassign_case(db, boss, case_id, to)
+            await supervision_actions.reassign_case(db, boss, case_id, to)
         assert [p.field for p in refused.value.problems] == ["operator_id"]
     with pytest.raises(errors.Conflict) as closed:
-        await supervision.reassign_case(db, boss, closed_id, people["operator"].user_id)
+        await supervision_actions.reassign_case(db, boss, closed_id, people["operator"].user_id)
     assert "chiuso" in closed.value.detail
     with pytest.raises(errors.NotFound):
-        await supervision.reassign_case(db, boss, 999_999, people["operator"].user_id)
+        await supervision_actions.reassign_case(db, boss, 999_999, people["operator"].user_id)
     assert await events_after(db, start) == []
     assert await db.pool.fetchval("SELECT owner_id FROM cases WHERE id = $1", case_id) is None
 
@@ -281,7 +293,7 @@ async def add_clock(db: Database, **fields: Any) -> int:
         row["running_since"],
         row["warned"],
         row["breached_at"],
-        policies.calendar_to_json(Calendar()),
+        clocks_store.calendar_to_json(Calendar()),
         now - timedelta(minutes=10),
     )
     return clock_id
@@ -404,7 +416,7 @@ async def test_the_snapshot_counts_queues_and_shows_only_clocks_at_risk_and_who_
         )
 
     head = await eventlog.head(db.pool)
-    seen = await supervision.read_supervision(db.pool, POLICY, now)
+    seen = await supervision_reads.read_supervision(db.pool, POLICY, now)
     assert seen.as_of == head and seen.now == now
 
     assert [(q.state, q.urgency, q.count, q.oldest_received_at) for q in seen.referral_queues] == [

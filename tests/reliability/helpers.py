@@ -24,7 +24,7 @@ import asyncpg
 import httpx
 import websockets
 
-from console.intake_schemas import EXAMPLE
+from console.areas.intake.schemas import EXAMPLE
 from dispatch import access
 from tests import support
 

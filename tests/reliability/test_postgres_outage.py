@@ -37,15 +37,16 @@ import psutil
 import pytest
 import websockets
 
-from console import db, errors, scheduler
-from console.embedded import EmbeddedPostgres
-from console.intake_schemas import EXAMPLE
+from console.areas import accounts, basket
+from console.areas.intake.schemas import EXAMPLE
+from console.lib import db, errors, scheduler
+from console.lib.embedded import EmbeddedPostgres
 from dispatch.sessions import SessionPolicy
 from tests import support
 from tests.conftest import _prepare
 
 CLIENT_TIMEOUT = 30.0  # the clients' own timeout: far above what the consoles may take
-# The consoles bound every wait on PostgreSQL (console/db.py): slower than this is a hang.
+# The consoles bound every wait on PostgreSQL (console/lib/db.py): slower than this is a hang.
 ANSWER_BOUND = db.ACQUIRE_TIMEOUT + db.COMMAND_TIMEOUT + 2.0
 RETRY_PAUSE = 0.25  # how soon a referrer's system resends an unanswered referral
 ROSSO_TARGET = 5  # seconds: referral_claimed for rosso in this module's database
@@ -609,7 +610,7 @@ async def test_a_scheduler_job_that_meets_postgres_away_logs_a_warning_and_stays
     nowhere = f"postgresql://postgres@/seus?host={tmp_path / 'no-server'}"
     pool = await db.create_pool(nowhere, min_size=0, max_size=1)
     policy = SessionPolicy(idle=timedelta(hours=1), absolute=timedelta(hours=12))
-    timers = scheduler.start(db.Database(pool), policy)
+    timers = scheduler.start(db.Database(pool), [*accounts.jobs(policy), *basket.jobs()])
     try:
         jobs = {job.id: job for job in timers.get_jobs()}
         assert {"purge_sessions", "purge_idempotency_keys", "expire_holds"} <= set(jobs)

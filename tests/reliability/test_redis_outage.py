@@ -4,11 +4,11 @@ PostgreSQL is the truth; Redis only makes things fast or shared. Each use of Red
 states whether it fails open or closed, and is tested here during an outage this test starts
 (an EmbeddedRedis of its own: the session's shared one stays up):
 
-- `console/bus.py`, the fan-out between instances: fails open. Publishing is best effort after
+- `console/lib/bus.py`, the fan-out between instances: fails open. Publishing is best effort after
   the commit; a subscriber that lost Redis is caught up from PostgreSQL.
-- `console/ratelimit.py`, the login limiter: fails closed, through a local fallback that counts
+- `console/lib/ratelimit.py`, the login limiter: fails closed, through a local fallback that counts
   in the process with the same limits; what it counted is still held when Redis returns.
-- `console/ops.py`, `/readyz`: fails open. Redis away leaves the instance ready (200,
+- `console/lib/ops.py`, `/readyz`: fails open. Redis away leaves the instance ready (200,
   `degraded`, the failing check named): a load balancer must not take every instance out.
 """
 
@@ -27,8 +27,8 @@ import httpx
 import pytest
 import redis.asyncio as aioredis
 
-from console.embedded import EmbeddedRedis
-from console.ratelimit import LoginLimiter
+from console.lib.embedded import EmbeddedRedis
+from console.lib.ratelimit import LoginLimiter
 from tests import support
 from tests.reliability.helpers import Follower, head_of, referral_body, visible_seqs
 

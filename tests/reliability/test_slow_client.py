@@ -3,7 +3,7 @@
 It must not delay anybody else: the others receive every event as it is written. Its own
 queue (`SEUS_WS_QUEUE`) fills, the server closes it as too slow (4008), and it resumes after
 its last seq with nothing missing (docs/live-protocol.md). A client that never reads again
-does not keep its connection: the server lets go of it (console/wsserver.py).
+does not keep its connection: the server lets go of it (console/lib/wsserver.py).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import pytest
 import websockets
 from websockets.asyncio.client import ClientConnection
 
-from console.hub import CLOSE_TOO_SLOW
+from console.lib.hub import CLOSE_TOO_SLOW
 from tests import support
 
 QUEUE = 20  # messages a socket may have waiting before it is closed as too slow

@@ -1,6 +1,6 @@
 """The access matrix: every role x every API operation and page x its own / another's object,
 and every role x every audience of the live stream, generated from the declarations the guard
-itself reads (`console.api.OPERATIONS`, `console.pages.PAGES`, `dispatch.access`).
+itself reads (`console.app.OPERATIONS`, `console.app.PAGES`, `dispatch.access`).
 
 A new route is in the matrix by being declared; a route nobody declared fails
 `test_every_route_of_the_app_is_declared`. One console process and one database serve the whole
@@ -28,10 +28,11 @@ import redis.asyncio as aioredis
 import websockets
 
 from console import app as console_app
-from console import auth, eventlog, pages
-from console.api import OPERATIONS, Operation
-from console.config import Settings
-from console.db import Database, create_pool
+from console.app import OPERATIONS, PAGES, database
+from console.lib import auth, eventlog, nav, render
+from console.lib.api import Operation
+from console.lib.config import Settings
+from console.lib.db import create_pool
 from dispatch import access
 from dispatch.access import Principal, Role
 from dispatch.events import NewEvent
@@ -337,7 +338,7 @@ def test_every_route_of_the_app_is_declared() -> None:
     """A route is an operation, a page, or one of the pinned infrastructure routes."""
     app = console_app.create_app(Settings(database_url="postgresql://x/x", redis_url="redis://x"))
     operations = {(op.method, op.path) for op in OPERATIONS}
-    declared_pages = {(p.method, p.path) for p in pages.PAGES}
+    declared_pages = {(p.method, p.path) for p in PAGES}
     seen = set()
     for route in app.routes:
         if route.__class__.__name__ in ("WebSocketRoute", "Mount"):
@@ -358,15 +359,15 @@ def test_every_authenticated_operation_declares_what_it_needs_and_public_ones_ar
 
 
 def test_every_page_declares_what_it_needs_and_public_ones_are_pinned() -> None:
-    assert {(p.method, p.path) for p in pages.PAGES if p.need is None} == PUBLIC_PAGES
-    assert all(p.method == "GET" for p in pages.PAGES if p.need is not None)
+    assert {(p.method, p.path) for p in PAGES if p.need is None} == PUBLIC_PAGES
+    assert all(p.method == "GET" for p in PAGES if p.need is not None)
 
 
 @pytest.mark.parametrize("role", list(Role))
 def test_the_menu_never_links_a_role_to_a_page_it_would_be_refused(role: Role) -> None:
     principal = Principal(role, "x")
-    needs = {p.path: p.need for p in pages.PAGES}
-    for href, _ in pages.nav_for(principal):
+    needs = {p.path: p.need for p in PAGES}
+    for href, _ in nav.nav_for(principal):
         need = needs[href]
         assert need is not None and access.allows(principal, need), (role, href)
 
@@ -434,13 +435,13 @@ async def test_api_matrix(world: World, op: Operation, caller: Caller) -> None:
 # -- the pages -------------------------------------------------------------------------------
 
 
-GUARDED_PAGES = [p for p in pages.PAGES if p.need is not None]
+GUARDED_PAGES = [p for p in PAGES if p.need is not None]
 
 
 @module_loop
 @pytest.mark.parametrize("caller", CALLERS, ids=lambda c: c.name)
 @pytest.mark.parametrize("page", GUARDED_PAGES, ids=lambda p: p.path)
-async def test_page_matrix(world: World, page: pages.Page, caller: Caller) -> None:
+async def test_page_matrix(world: World, page: render.Page, caller: Caller) -> None:
     """Without a session: sent to log in (and back); a role without the need: the 403 page;
     otherwise the page, and for a page about one object, 404 for one that does not exist."""
     own, _ = objects_of(page.path, caller) if has_object(page.path) else (None, None)
@@ -575,7 +576,7 @@ async def _write(world: World, audiences: list[frozenset[str]], body: str) -> li
     assert world.pool is not None
     redis = aioredis.from_url(world.redis_url)
     try:
-        async with Database(world.pool).action() as tx:
+        async with database(world.pool).action() as tx:
             tx.emit(
                 *(
                     NewEvent(

@@ -18,7 +18,7 @@ import asyncpg
 import httpx
 import pytest
 
-from console.db import Database
+from console.lib.db import Database
 from dispatch.events import room_message_posted
 from tests import support
 from tests.fleet_support import operator as operator_principal

@@ -16,7 +16,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from console.embedded import free_port
+from console.lib.embedded import free_port
 from tests import support
 
 ATTACK = """<!doctype html>

@@ -1,8 +1,8 @@
 """Hostile referrals: properties of intake's validation, in process (fast, many examples) and
 through a running console (fewer, end to end: stored and read back, or refused and not kept).
 
-The pure layer is `console.api.parse_body` (the JSON reading every operation uses) with
-`ReferralIn` (console/intake_schemas.py, whose rules are dispatch/intake.py's).
+The pure layer is `console.lib.api.parse_body` (the JSON reading every operation uses) with
+`ReferralIn` (console/areas/intake/schemas.py, whose rules are dispatch/intake.py's).
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 import console.app  # noqa: F401 - registers every API operation
-from console import api, errors
-from console.intake_schemas import EXAMPLE, ReferralIn, municipalities
+from console.areas.intake.schemas import EXAMPLE, ReferralIn, municipalities
+from console.lib import api, errors
 
 
 def checked(examples: int) -> settings:

@@ -33,8 +33,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-import console.app  # noqa: F401 - registers every API operation
-from console import api
+from console import app
+from console.lib import api
 from dispatch import access
 from tests import support
 
@@ -182,7 +182,7 @@ def fuzz(demo: Demo, examples: int, caller: Any) -> tuple[Failures, Seen]:
     """Run every documented operation; returns the failures and the statuses seen, by
     operation."""
     schema = load_schema(demo)
-    declared = {(op.method, op.path): op for op in api.OPERATIONS}
+    declared = {(op.method, op.path): op for op in app.OPERATIONS}
     failures: Failures = collections.defaultdict(list)
     seen: Seen = collections.defaultdict(collections.Counter)
     for result in schema.get_all_operations():
@@ -227,7 +227,7 @@ def test_every_operation_answers_valid_and_hostile_calls_as_its_document_says(de
     failures, seen = fuzz(demo, EXAMPLES, lambda op: caller_for(op, demo, sessions))
 
     assert not failures, report(failures)
-    documented = {f"{op.method} {op.path}" for op in api.OPERATIONS}
+    documented = {f"{op.method} {op.path}" for op in app.OPERATIONS}
     assert set(seen) == documented  # every operation was exercised
     # Not only refusals: real ids and valid bodies reached the handlers, which did the work
     # (2xx) or refused it for the state it found (409).
@@ -243,7 +243,7 @@ def test_without_credentials_every_protected_operation_is_a_401_and_public_ones_
     failures, seen = fuzz(demo, 3, lambda op: anonymous)
 
     assert not failures, report(failures)
-    for op in api.OPERATIONS:
+    for op in app.OPERATIONS:
         statuses = seen[f"{op.method} {op.path}"]
         assert statuses, f"{op.method} {op.path} not exercised"
         if op.auth:

@@ -9,8 +9,8 @@ import asyncpg
 import httpx
 import websockets
 
-from console import auth
-from console.embedded import free_port
+from console.lib import auth
+from console.lib.embedded import free_port
 from tests import support
 
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')

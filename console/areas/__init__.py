@@ -1,0 +1,1 @@
+"""The areas of the console, one package each; `console.app` composes them."""

@@ -1,0 +1,182 @@
+"""The room's queue, a referral as the assessment page shows it, merge suggestions, operators.
+
+Reads that a page follows live come with `as_of`, the log's head read in the same
+repeatable-read transaction: the page applies the events after it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+
+from console.areas.assessment.schemas import Candidate, Candidates, QueueEntry, QueueOut
+from console.lib import errors, eventlog
+from dispatch import referrals
+from dispatch.referrals import Status, Urgency
+
+SUMMARY_CHARS = 160
+
+
+_REFERRAL_COLUMNS = (
+    "r.id, r.case_number, r.status, r.trigger, r.urgency, r.urgency_proposed, r.zone_id,"
+    " z.name AS zone_name, r.municipality_code, m.name AS municipality_name, r.address, r.lat,"
+    " r.lon, r.people, r.description, r.callback, r.received_at, r.holder_id,"
+    " h.display_name AS holder_name, r.claimed_at, f.name AS referrer_name, f.kind AS"
+    " referrer_kind, r.referrer_reference"
+)
+
+
+_REFERRAL_JOINS = (
+    " FROM referrals r JOIN municipalities m ON m.istat_code = r.municipality_code"
+    " JOIN zones z ON z.id = r.zone_id JOIN referrers f ON f.id = r.referrer_id"
+    " LEFT JOIN users h ON h.id = r.holder_id"
+)
+
+
+def _int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _urgency(value: str | None) -> Urgency | None:
+    return Urgency(value) if value else None
+
+
+def _trigger_label(value: str) -> str:
+    try:
+        return referrals.TRIGGER_LABELS[referrals.Trigger(value)]
+    except ValueError:
+        return value
+
+
+def _summary(text: str) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= SUMMARY_CHARS else flat[: SUMMARY_CHARS - 1] + "…"
+
+
+# Only what an entry shows: the queue reads every open referral on every refresh.
+_QUEUE_COLUMNS = (
+    "r.id, r.case_number, r.status, r.trigger, r.urgency, r.urgency_proposed, r.zone_id,"
+    " z.name AS zone_name, m.name AS municipality_name, r.people->'count' AS people_count,"
+    " r.people->'minors' AS minors, r.description, r.received_at, r.holder_id,"
+    " h.display_name AS holder_name, r.claimed_at, f.name AS referrer_name"
+)
+
+
+def queue_entry(row: asyncpg.Record, now: datetime) -> QueueEntry:
+    assessed, proposed = _urgency(row["urgency"]), _urgency(row["urgency_proposed"])
+    source = "assessment" if assessed else "proposal" if proposed else "default"
+    status = Status(row["status"])
+    # Built from PostgreSQL's own typed columns: nothing to validate (model_construct is
+    # several times faster for a queue of thousands).
+    return QueueEntry.model_construct(
+        id=row["id"],
+        case_number=row["case_number"],
+        status=status.value,
+        status_label=referrals.STATUS_LABELS[status],
+        urgency=referrals.queue_urgency(assessed, proposed).value,
+        urgency_source=source,
+        trigger=row["trigger"],
+        trigger_label=_trigger_label(row["trigger"]),
+        municipality_name=row["municipality_name"],
+        zone_id=row["zone_id"],
+        zone_name=row["zone_name"],
+        people_count=_int(row["people_count"]),
+        minors=_int(row["minors"]),
+        summary=_summary(row["description"]),
+        referrer_name=row["referrer_name"],
+        received_at=row["received_at"],
+        waited_seconds=max(0, int((now - row["received_at"]).total_seconds())),
+        holder_id=row["holder_id"],
+        holder_name=row["holder_name"],
+        claimed_at=row["claimed_at"],
+    )
+
+
+def _queue_key(entry: QueueEntry) -> tuple[int, float, int]:
+    rank, received = referrals.queue_key(Urgency(entry.urgency), entry.received_at.timestamp())
+    return (rank, received, entry.id)
+
+
+async def read_queue(pool: asyncpg.Pool, now: datetime | None = None) -> QueueOut:
+    """The open referrals in the room's order, and the log head they agree with."""
+    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
+        as_of = await eventlog.head(conn)
+        rows = await conn.fetch(
+            f"SELECT {_QUEUE_COLUMNS}{_REFERRAL_JOINS}"
+            " WHERE r.status IN ('received', 'in_assessment')"
+        )
+    now = now or datetime.now(UTC)
+    entries = sorted((queue_entry(r, now) for r in rows), key=_queue_key)
+    return QueueOut(entries=entries, as_of=as_of, now=now)
+
+
+async def read_referral(pool: asyncpg.Pool, referral_id: int) -> tuple[dict[str, Any], int]:
+    """Everything the room sees of one referral, and the log head it agrees with."""
+    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
+        as_of = await eventlog.head(conn)
+        row = await conn.fetchrow(
+            f"SELECT {_REFERRAL_COLUMNS}, r.assessment, r.decision_reason, r.merged_into,"
+            " t.case_number AS merged_into_number, c.id AS case_id,"
+            " rm.name AS residence_name, e.display_name AS entered_by_name"
+            f"{_REFERRAL_JOINS} LEFT JOIN referrals t ON t.id = r.merged_into"
+            " LEFT JOIN cases c ON c.referral_id = r.id"
+            " LEFT JOIN municipalities rm ON rm.istat_code = r.residence_municipality_code"
+            " LEFT JOIN users e ON e.id = r.entered_by WHERE r.id = $1",
+            referral_id,
+        )
+    if row is None:
+        raise errors.NotFound("Segnalazione non trovata.")
+    return dict(row), as_of
+
+
+async def merge_candidates(pool: asyncpg.Pool, referral_id: int, now: datetime) -> Candidates:
+    columns = (
+        "r.id, r.case_number, r.status, r.trigger, r.municipality_code, m.name AS"
+        " municipality_name, r.lat, r.lon, r.callback, r.description, r.received_at"
+    )
+    joins = " FROM referrals r JOIN municipalities m ON m.istat_code = r.municipality_code"
+    subject = await pool.fetchrow(f"SELECT {columns}{joins} WHERE r.id = $1", referral_id)
+    if subject is None:
+        raise errors.NotFound("Segnalazione non trovata.")
+    rows = await pool.fetch(
+        f"SELECT {columns}{joins} WHERE r.id <> $1 AND r.status <> 'merged'"
+        " AND r.received_at >= $2 ORDER BY r.received_at DESC LIMIT 2000",
+        referral_id,
+        now - referrals.MERGE_WINDOW,
+    )
+    by_id = {r["id"]: r for r in rows}
+    found = referrals.merge_candidates(_sighting(subject), map(_sighting, rows), now)
+    return Candidates(
+        candidates=[
+            Candidate(
+                id=c.id,
+                case_number=by_id[c.id]["case_number"],
+                status=by_id[c.id]["status"],
+                status_label=referrals.STATUS_LABELS[Status(by_id[c.id]["status"])],
+                trigger_label=_trigger_label(by_id[c.id]["trigger"]),
+                municipality_name=by_id[c.id]["municipality_name"],
+                received_at=by_id[c.id]["received_at"],
+                summary=_summary(by_id[c.id]["description"]),
+                score=c.score,
+                reasons=list(c.reasons),
+            )
+            for c in found
+        ]
+    )
+
+
+def _sighting(row: asyncpg.Record) -> referrals.Sighting:
+    callback = row["callback"] if isinstance(row["callback"], dict) else {}
+    return referrals.Sighting(
+        id=row["id"],
+        status=Status(row["status"]),
+        municipality_code=row["municipality_code"],
+        municipality_name=row["municipality_name"],
+        lat=row["lat"],
+        lon=row["lon"],
+        phone=str(callback.get("phone") or ""),
+        description=row["description"],
+        received_at=row["received_at"],
+    )

@@ -1,0 +1,61 @@
+"""The open cases page (/casi) and a case's page (/casi/{id})."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute
+
+from console.areas.cases import reads
+from console.areas.cases.api import _case_id
+from console.lib import auth, errors, services
+from console.lib.render import page, render
+from dispatch import access
+
+
+async def case_page(request: Request, session: auth.Session) -> Response:
+    principal = session.principal
+    case_id = _case_id(request)
+    pool = services.of(request).db.pool
+    row = await pool.fetchrow("SELECT case_number, zone_id FROM cases WHERE id = $1", case_id)
+    if row is None:
+        raise errors.NotFound("Caso non trovato.")
+    zones = await pool.fetch("SELECT id, name FROM zones ORDER BY name")
+    return render(
+        request,
+        "case.html",
+        principal=principal,
+        csrf_token=session.csrf_token,
+        page_title=f"Caso {row['case_number']}",
+        case_id=case_id,
+        case_number=row["case_number"],
+        case_zone=row["zone_id"],
+        zones=zones,
+        labels=reads.labels(),
+        can_manage=access.can(principal, access.Permission.MANAGE_CASES),
+    )
+
+
+# The list's filters, as kept in the address (?filtro=...): value -> Italian label.
+CASE_FILTERS = {"tutti": "Tutti", "miei": "Miei", "respinti": "Passaggio respinto"}
+
+
+async def cases_page(request: Request, session: auth.Session) -> Response:
+    """The room's open cases, live; the filter lives in the address."""
+    principal = session.principal
+    chosen = request.query_params.get("filtro", "tutti")
+    return render(
+        request,
+        "cases.html",
+        principal=principal,
+        csrf_token=session.csrf_token,
+        page_title="Casi aperti",
+        filters=CASE_FILTERS,
+        chosen=chosen if chosen in CASE_FILTERS else "tutti",
+    )
+
+
+ROUTES: list[BaseRoute] = [
+    page("/casi", cases_page, access.READ_CASES),
+    page("/casi/{id}", case_page, access.READ_CASES),
+]

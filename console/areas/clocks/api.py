@@ -1,0 +1,178 @@
+"""The clocks' JSON operations: the open clocks, the SLA policies (read by the room, edited by
+admins)."""
+
+from __future__ import annotations
+
+from datetime import date, time, timedelta
+
+from starlette.requests import Request
+from starlette.requests import Request as StarletteRequest
+
+from console.areas.clocks.reads import open_clocks
+from console.areas.clocks.schemas import (
+    URGENCY_NAMES,
+    ClockList,
+    ClockQuery,
+    PolicyIO,
+    PolicyList,
+    PolicyOut,
+    TargetIO,
+)
+from console.areas.clocks.store import RULE_FIELDS, load, save
+from console.lib import errors, eventlog, services
+from console.lib.api import operation
+from dispatch import access, sla
+from dispatch.calendars import Calendar, Kind
+from dispatch.clocks import Milestone, Policy, Rules, Target
+from dispatch.events import NewEvent, actor_of
+
+
+@operation(
+    "GET",
+    "/api/v1/clocks",
+    summary="Open SLA clocks (running, paused, breached): breached first, then by deadline",
+    query=ClockQuery,
+    response=ClockList,
+    permission=access.Permission.VIEW_ROOM,
+    errors=(403,),
+    tag="clocks",
+    description="Read in one repeatable-read transaction with `as_of`; `clock.*` events after"
+    " it carry the same fields. Countdowns are computed by the client from `deadline`.",
+)
+async def list_clocks(
+    request: Request, principal: access.Principal, _: None, query: ClockQuery
+) -> ClockList:
+    pool = services.of(request).db.pool
+    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
+        as_of = await eventlog.head(conn)
+        found = await open_clocks(
+            conn, referral_id=query.referral_id, case_id=query.case_id, limit=query.limit
+        )
+    return ClockList(clocks=found, as_of=as_of)
+
+
+def _out(policy: Policy) -> PolicyOut:
+    return PolicyOut(
+        milestone=policy.milestone.value,
+        label=sla.MILESTONE_LABELS[policy.milestone],
+        calendar=policy.calendar.kind.value,
+        opens=policy.calendar.opens.strftime("%H:%M"),
+        closes=policy.calendar.closes.strftime("%H:%M"),
+        extra_holidays=sorted(d.isoformat() for d in policy.calendar.extra_holidays),
+        warnings=list(policy.warnings),
+        targets={
+            u: TargetIO(
+                seconds=int(t.duration.total_seconds()) if t.duration is not None else None,
+                working_days=t.working_days,
+            )
+            for u, t in policy.targets.items()
+            if u in URGENCY_NAMES
+        },
+        **{name: sorted(getattr(policy.rules, name)) for name in RULE_FIELDS},
+    )
+
+
+def policy_of(milestone: Milestone, body: PolicyIO) -> Policy:
+    """A valid policy from the request, or ValidationFailed with every problem by field."""
+    problems: list[errors.FieldProblem] = []
+    holidays: set[date] = set()
+    for i, raw in enumerate(body.extra_holidays):
+        try:
+            holidays.add(date.fromisoformat(raw))
+        except ValueError:
+            problems.append(errors.FieldProblem(f"extra_holidays.{i}", "data non valida"))
+    if any(not 0 < w < 1 for w in body.warnings) or len(set(body.warnings)) != len(body.warnings):
+        problems.append(errors.FieldProblem("warnings", "soglie tra 0 e 1, tutte diverse"))
+    opens, closes = time.fromisoformat(body.opens), time.fromisoformat(body.closes)
+    if opens >= closes:
+        problems.append(errors.FieldProblem("closes", "l'orario di chiusura segue l'apertura"))
+    missing = [u for u in URGENCY_NAMES if u not in body.targets]
+    for urgency in missing:
+        problems.append(errors.FieldProblem(f"targets.{urgency}", "obiettivo mancante"))
+    rules = Rules(**{name: frozenset(getattr(body, name)) for name in RULE_FIELDS})
+    problems += [errors.FieldProblem(f, m) for f, m in sla.rule_problems(milestone, rules)]
+    if body.calendar == "24x7" and any(t.working_days for t in body.targets.values()):
+        problems.append(
+            errors.FieldProblem("calendar", "i giorni lavorativi richiedono il calendario feriale")
+        )
+    if problems:
+        raise errors.ValidationFailed(problems=problems)
+    return Policy(
+        milestone=milestone,
+        targets={
+            u: Target(duration=timedelta(seconds=t.seconds))
+            if t.seconds is not None
+            else Target(working_days=t.working_days)
+            for u, t in body.targets.items()
+        },
+        calendar=Calendar(Kind(body.calendar), opens, closes, frozenset(holidays)),
+        warnings=tuple(sorted(body.warnings)),
+        rules=rules,
+    )
+
+
+def _milestone(request: StarletteRequest) -> Milestone:
+    try:
+        return Milestone(request.path_params["milestone"])
+    except ValueError:
+        raise errors.NotFound("Traguardo sconosciuto.") from None
+
+
+@operation(
+    "GET",
+    "/api/v1/sla/policies",
+    summary="The SLA policies: targets by urgency, calendar, warnings and rules per milestone",
+    response=PolicyList,
+    permission=access.Permission.VIEW_ROOM,
+    errors=(403,),
+    tag="clocks",
+)
+async def get_policies(
+    request: StarletteRequest, principal: access.Principal, _: None, __: None
+) -> PolicyList:
+    async with services.of(request).db.pool.acquire() as conn:
+        found = await load(conn)
+    return PolicyList(
+        policies=[_out(found[m]) for m in Milestone],
+        triggers={t.value: sla.TRIGGER_LABELS[t] for t in sla.Trigger},
+    )
+
+
+@operation(
+    "PUT",
+    "/api/v1/sla/policies/{milestone}",
+    summary="Replace one milestone's SLA policy (admins)",
+    body=PolicyIO,
+    response=PolicyOut,
+    permission=access.Permission.EDIT_POLICIES,
+    errors=(404, 422),
+    tag="clocks",
+    description="Applies to clocks started from now on; running clocks keep the target they"
+    " started with (a change of urgency re-targets them with the policy of that moment).",
+    example={
+        "calendar": "24x7",
+        "warnings": [0.5, 0.8],
+        "targets": {"rosso": {"seconds": 300}, "giallo": {"seconds": 300},
+                    "verde": {"seconds": 300}},
+        "starts_on": ["referral_received", "referral_released"],
+        "stops_on": ["referral_claimed", "referral_reassigned"],
+        "cancels_on": ["referral_decided"],
+    },
+)  # fmt: skip
+async def put_policy(
+    request: StarletteRequest, principal: access.Principal, body: PolicyIO, _: None
+) -> PolicyOut:
+    milestone = _milestone(request)
+    policy = policy_of(milestone, body)
+    async with services.of(request).db.action() as tx:
+        await save(tx.conn, policy, by=principal.user_id, at=tx.now)
+        tx.emit(
+            NewEvent(
+                type="sla.policy_changed",
+                subject=f"sla_policy:{milestone.value}",
+                audience=frozenset({access.AUDIT, access.SUPERVISORS}),
+                payload=_out(policy).model_dump(mode="json"),
+                actor=actor_of(principal),
+            )
+        )
+    return _out(policy)

@@ -1,0 +1,129 @@
+"""SLA policies as stored: seeded from the core's defaults, edited by admins, read per action."""
+
+from __future__ import annotations
+
+from datetime import date, time, timedelta
+from typing import Any
+
+import asyncpg
+
+from dispatch import clocks
+from dispatch.calendars import Calendar, Kind
+from dispatch.clocks import Milestone, Policy, Rules, Target
+
+RULE_FIELDS = ("starts_on", "pauses_on", "resumes_on", "stops_on", "cancels_on")
+
+
+_LOAD = """
+SELECT p.milestone, p.calendar, p.opens, p.closes, p.extra_holidays, p.warnings,
+       p.starts_on, p.pauses_on, p.resumes_on, p.stops_on, p.cancels_on, p.updated_at,
+       coalesce(json_agg(json_build_object('urgency', t.urgency, 'seconds', t.seconds,
+                'working_days', t.working_days)) FILTER (WHERE t.urgency IS NOT NULL),
+                '[]')::jsonb AS targets
+FROM sla_policies p LEFT JOIN sla_targets t USING (milestone)
+GROUP BY p.milestone
+"""
+
+
+def calendar_to_json(calendar: Calendar) -> dict[str, Any]:
+    return {
+        "kind": calendar.kind.value,
+        "opens": calendar.opens.strftime("%H:%M"),
+        "closes": calendar.closes.strftime("%H:%M"),
+        "extra_holidays": sorted(d.isoformat() for d in calendar.extra_holidays),
+    }
+
+
+def calendar_from_json(data: dict[str, Any]) -> Calendar:
+    return Calendar(
+        kind=Kind(data["kind"]),
+        opens=time.fromisoformat(data["opens"]),
+        closes=time.fromisoformat(data["closes"]),
+        extra_holidays=frozenset(date.fromisoformat(d) for d in data.get("extra_holidays", ())),
+    )
+
+
+def _policy(row: asyncpg.Record) -> Policy:
+    targets = {}
+    for t in row["targets"]:
+        if t["seconds"] is not None:
+            targets[t["urgency"]] = Target(duration=timedelta(seconds=t["seconds"]))
+        else:
+            targets[t["urgency"]] = Target(working_days=t["working_days"])
+    milestone = Milestone(row["milestone"])
+    defaults = clocks.default_policies()[milestone]
+    return Policy(
+        milestone=milestone,
+        targets={**defaults.targets, **targets},
+        calendar=Calendar(
+            kind=Kind(row["calendar"]),
+            opens=row["opens"],
+            closes=row["closes"],
+            extra_holidays=frozenset(row["extra_holidays"]),
+        ),
+        warnings=tuple(sorted(row["warnings"])),
+        rules=Rules(**{name: frozenset(row[name]) for name in RULE_FIELDS}),
+    )
+
+
+async def load(conn: asyncpg.Connection) -> dict[Milestone, Policy]:
+    """Every milestone's policy: the stored one, else the default (a table never seeded)."""
+    policies = clocks.default_policies()
+    for row in await conn.fetch(_LOAD):
+        policies[Milestone(row["milestone"])] = _policy(row)
+    return policies
+
+
+async def save(
+    conn: asyncpg.Connection, policy: Policy, *, by: int | None, at: Any, overwrite: bool = True
+) -> None:
+    """Write one policy and its targets (`overwrite=False`: only where none is stored)."""
+    conflict = (
+        "ON CONFLICT (milestone) DO UPDATE SET calendar = EXCLUDED.calendar,"
+        " opens = EXCLUDED.opens, closes = EXCLUDED.closes,"
+        " extra_holidays = EXCLUDED.extra_holidays, warnings = EXCLUDED.warnings,"
+        " starts_on = EXCLUDED.starts_on, pauses_on = EXCLUDED.pauses_on,"
+        " resumes_on = EXCLUDED.resumes_on, stops_on = EXCLUDED.stops_on,"
+        " cancels_on = EXCLUDED.cancels_on, updated_at = EXCLUDED.updated_at,"
+        " updated_by = EXCLUDED.updated_by"
+        if overwrite
+        else "ON CONFLICT (milestone) DO NOTHING"
+    )
+    inserted = await conn.fetchval(
+        "INSERT INTO sla_policies (milestone, calendar, opens, closes, extra_holidays, warnings,"
+        " starts_on, pauses_on, resumes_on, stops_on, cancels_on, updated_at, updated_by)"
+        f" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) {conflict}"
+        " RETURNING milestone",
+        policy.milestone.value,
+        policy.calendar.kind.value,
+        policy.calendar.opens,
+        policy.calendar.closes,
+        sorted(policy.calendar.extra_holidays),
+        list(policy.warnings),
+        *(sorted(getattr(policy.rules, name)) for name in RULE_FIELDS),
+        at,
+        by,
+    )
+    if inserted is None:
+        return
+    await conn.execute("DELETE FROM sla_targets WHERE milestone = $1", policy.milestone.value)
+    await conn.executemany(
+        "INSERT INTO sla_targets (milestone, urgency, seconds, working_days)"
+        " VALUES ($1, $2, $3, $4)",
+        [
+            (
+                policy.milestone.value,
+                urgency,
+                int(t.duration.total_seconds()) if t.duration is not None else None,
+                t.working_days,
+            )
+            for urgency, t in sorted(policy.targets.items())
+        ],
+    )
+
+
+async def ensure_seeded(conn: asyncpg.Connection, at: Any) -> None:
+    """At start-up: the default policies wherever none is stored (edits are kept)."""
+    async with conn.transaction():
+        for policy in clocks.default_policies().values():
+            await save(conn, policy, by=None, at=at, overwrite=False)

@@ -1,0 +1,108 @@
+"""Handover's JSON operations: send, list, read, accept, reject."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+
+from console.areas.handover.actions import decide, send
+from console.areas.handover.reads import _out, zone_handovers
+from console.areas.handover.schemas import Handover, HandoverList, HandoverQuery, HandoverRejectIn
+from console.lib import audit, errors, eventlog, services
+from console.lib.api import operation
+from dispatch import access, handover
+
+
+def _id(request: Request) -> int:
+    raw = str(request.path_params["id"])
+    if not raw.isdigit() or len(raw) > 18:
+        raise errors.NotFound()
+    return int(raw)
+
+
+@operation(
+    "POST",
+    "/api/v1/cases/{id}/handover",
+    summary="Send the case to the competent territorial service, with a curated dossier",
+    response=Handover,
+    status=201,
+    permission=access.Permission.MANAGE_CASES,
+    errors=(404, 409),
+    tag="handovers",
+    description="The competent zone is the residence municipality's, else where the person was "
+    "found. Only that zone's service receives the dossier.",
+)
+async def post_handover(request: Request, principal: access.Principal, _: None, __: None) -> Any:
+    return await send(services.of(request).db, principal, _id(request))
+
+
+@operation(
+    "GET",
+    "/api/v1/handovers",
+    summary="The handovers of the caller's zone",
+    query=HandoverQuery,
+    response=HandoverList,
+    permission=access.Permission.DECIDE_HANDOVER,
+    tag="handovers",
+)
+async def list_handovers(
+    request: Request, principal: access.Principal, _: None, query: HandoverQuery
+) -> HandoverList:
+    pool = services.of(request).db.pool
+    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
+        as_of = await eventlog.head(conn)
+        rows = await zone_handovers(conn, principal, status=query.status)
+        await audit.file_opened(conn, principal, "handover", [r["id"] for r in rows])
+    return HandoverList(handovers=[_out(r) for r in rows], as_of=as_of)
+
+
+@operation(
+    "GET",
+    "/api/v1/handovers/{id}",
+    summary="One handover of the caller's zone (404 for any other zone's)",
+    response=Handover,
+    permission=access.Permission.DECIDE_HANDOVER,
+    errors=(404,),
+    tag="handovers",
+)
+async def get_handover(request: Request, principal: access.Principal, _: None, __: None) -> Any:
+    pool = services.of(request).db.pool
+    async with pool.acquire() as conn, conn.transaction():
+        rows = await zone_handovers(conn, principal, handover_id=_id(request))
+        if not rows:
+            raise errors.NotFound("Passaggio non trovato.")
+        await audit.file_opened(conn, principal, "handover", rows[0]["id"])
+    return _out(rows[0])
+
+
+@operation(
+    "POST",
+    "/api/v1/handovers/{id}/accept",
+    summary="Accept a handover: the territorial service takes the person in charge",
+    response=Handover,
+    permission=access.Permission.DECIDE_HANDOVER,
+    errors=(404, 409),
+    tag="handovers",
+)
+async def accept_handover(request: Request, principal: access.Principal, _: None, __: None) -> Any:
+    db = services.of(request).db
+    return await decide(db, principal, _id(request), handover.Status.ACCEPTED)
+
+
+@operation(
+    "POST",
+    "/api/v1/handovers/{id}/reject",
+    summary="Reject a handover with a reason: the case returns to the room, flagged",
+    body=HandoverRejectIn,
+    response=Handover,
+    permission=access.Permission.DECIDE_HANDOVER,
+    errors=(404, 409),
+    tag="handovers",
+    example={"reason": "La persona risiede in un altro comune: competente la zona pistoiese."},
+)
+async def reject_handover(
+    request: Request, principal: access.Principal, body: HandoverRejectIn, _: None
+) -> Any:
+    db = services.of(request).db
+    return await decide(db, principal, _id(request), handover.Status.REJECTED, body.reason)

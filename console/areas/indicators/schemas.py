@@ -1,0 +1,116 @@
+"""The indicators' request and response models."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model
+
+EARLIEST = date(2000, 1, 1)
+
+
+LATEST = date(2999, 12, 31)
+
+
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_day(value: Any) -> Any:
+    """Only a day written YYYY-MM-DD (pydantic alone would also take times and timestamps)."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or not _ISO_DAY.fullmatch(value):
+        raise ValueError("use a day as YYYY-MM-DD")
+    return value
+
+
+_Day = Annotated[date | None, BeforeValidator(_iso_day)]
+
+
+# `from` is a Python keyword, hence a model made by name (its fields are `from` and `to`).
+IndicatorsQuery: type[BaseModel] = create_model(
+    "IndicatorsQuery",
+    __config__=ConfigDict(extra="forbid"),
+    **{
+        "from": (
+            _Day,
+            Field(
+                default=None,
+                ge=EARLIEST,
+                le=LATEST,
+                description="First day (YYYY-MM-DD, Europe/Rome), included;"
+                " default: 29 days before `to`",
+            ),
+        ),
+        "to": (
+            _Day,
+            Field(
+                default=None,
+                ge=EARLIEST,
+                le=LATEST,
+                description="Last day (YYYY-MM-DD, Europe/Rome), included; default: today in Rome",
+            ),
+        ),
+    },
+)
+
+
+class CountRow(BaseModel):
+    key: str
+    label: str = Field(description="In Italian")
+    count: int
+
+
+class Breakdown(BaseModel):
+    total: int
+    rows: list[CountRow] = Field(description="Most frequent first; ties in a fixed order")
+
+
+class ReferralFigures(BaseModel):
+    total: int = Field(description="Referrals received in the period")
+    by_trigger: Breakdown = Field(
+        description="By category: the one the room confirmed in the assessment, else the"
+        " referrer's; every category listed, zeros included"
+    )
+    by_referrer_kind: Breakdown = Field(description="By kind of referrer; every kind listed")
+    by_zone: Breakdown = Field(description="By zone of the place; only zones with referrals")
+
+
+class UrgencyDurations(BaseModel):
+    urgency: str
+    label: str
+    count: int
+    median_s: float | None = Field(description="Median, seconds; null when count is 0")
+    p90_s: float | None = Field(description="90th percentile, seconds; null when count is 0")
+
+
+class MilestoneDurations(BaseModel):
+    milestone: str
+    label: str
+    count: int = Field(description="Clocks that ended met in the period")
+    median_s: float | None
+    p90_s: float | None
+    by_urgency: list[UrgencyDurations] = Field(description="By the clock's urgency when it ended")
+
+
+class MilestoneBreaches(BaseModel):
+    milestone: str
+    label: str
+    count: int = Field(description="Clocks whose target ran out in the period")
+    still_open: int = Field(description="Of those, how many are still neither met nor cancelled")
+
+
+class Indicators(BaseModel):
+    first_day: date = Field(description="The period's first day (Europe/Rome), included")
+    last_day: date = Field(description="The period's last day (Europe/Rome), included")
+    starts_at: datetime = Field(description="00:00 Rome of the first day, UTC")
+    ends_at: datetime = Field(description="00:00 Rome of the day after the last, UTC (excluded)")
+    referrals: ReferralFigures
+    time_to_milestone: list[MilestoneDurations] = Field(
+        description="Real time from start to end of the clocks that ended met in the period:"
+        " count, median and 90th percentile (linear interpolation), every milestone listed"
+    )
+    breaches: list[MilestoneBreaches] = Field(description="Every milestone listed")
+    as_of: int = Field(description="Last seq in the log when read")

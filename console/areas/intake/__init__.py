@@ -1,0 +1,16 @@
+"""Intake: referrals from referrers' systems, their web form and the room's phone intake; a
+referral's status for its referrer."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute
+
+from console.lib import api as operations
+
+
+def routes() -> list[BaseRoute]:
+    """The intake area's API operations and pages."""
+    # Imported here: another area importing this one's reads or actions loads no pages.
+    from console.areas.intake import api, pages
+
+    return [*operations.routes(api), *pages.ROUTES]

@@ -1,0 +1,159 @@
+"""Intake's writes: receiving a referral; a referrer's progress event after any change."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import asyncpg
+
+from console.areas.intake import store
+from console.areas.intake.schemas import (
+    ReferralIn,
+    ReferralReceived,
+)
+from console.lib import errors, idempotency
+from console.lib.db import Database, Tx
+from dispatch import access, events, intake, referrals
+from dispatch.cases import case_number
+
+ROME = ZoneInfo("Europe/Rome")
+
+
+@dataclass(frozen=True, slots=True)
+class Submitted:
+    response: dict[str, Any]
+    replayed: bool
+
+
+def _who_refers(principal: access.Principal, body: ReferralIn) -> tuple[int, intake.Channel]:
+    """The referrer a referral is from, and how it came: the caller's own, or an operator's."""
+    if principal.role is access.Role.REFERRER:
+        if body.referrer_id is not None:
+            raise errors.ValidationFailed(
+                problems=[errors.FieldProblem("referrer_id", "only operators send it", "forbidden")]
+            )
+        assert principal.referrer_id is not None
+        channel = intake.Channel.WEB if principal.user_id is not None else intake.Channel.API
+        return principal.referrer_id, channel
+    if body.referrer_id is None:
+        raise errors.ValidationFailed(
+            problems=[
+                errors.FieldProblem(
+                    "referrer_id", "an operator entering a referral names its referrer", "missing"
+                )
+            ]
+        )
+    return body.referrer_id, intake.Channel.PHONE
+
+
+def _received(
+    referral_id: int,
+    number: str,
+    body: ReferralIn,
+    place: asyncpg.Record,
+    referrer: asyncpg.Record,
+    channel: intake.Channel,
+    principal: access.Principal,
+    now: datetime,
+) -> intake.Received:
+    return intake.Received(
+        referral_id=referral_id,
+        case_number=number,
+        trigger=body.trigger.value,
+        urgency_proposed=body.urgency.value if body.urgency else None,
+        municipality_code=place["istat_code"],
+        municipality=place["name"],
+        zone_id=place["zone_id"],
+        zone=place["zone_name"],
+        people_count=body.people.count,
+        minors=body.people.minors,
+        needs_mediator=body.people.needs_mediator,
+        language=body.people.language,
+        summary=intake.summary(body.description),
+        referrer_id=referrer["id"],
+        referrer_name=referrer["name"],
+        referrer_kind=referrer["kind"],
+        channel=channel,
+        received_at=now,
+        entered_by=principal.name if channel is intake.Channel.PHONE else None,
+    )
+
+
+async def submit(
+    db: Database, principal: access.Principal, body: ReferralIn, key: str
+) -> Submitted:
+    """Receive one referral: its case number, its row, its events, its idempotency record."""
+    referrer_id, channel = _who_refers(principal, body)
+    scope = f"referrer:{referrer_id}"
+    request_hash = idempotency.fingerprint(body.model_dump(mode="json"))
+    async with db.action() as tx:
+        replay = await idempotency.claim(tx.conn, scope, key, request_hash, tx.now)
+        if replay is not None:
+            return Submitted(replay.response, replayed=True)
+        referrer = await tx.conn.fetchrow(
+            "SELECT id, name, kind FROM referrers WHERE id = $1", referrer_id
+        )
+        if referrer is None:
+            raise errors.ValidationFailed(
+                problems=[errors.FieldProblem("referrer_id", "unknown referrer", "unknown")]
+            )
+        place = await store.municipality(tx.conn, "place.municipality", body.place.municipality)
+        residence = None
+        if body.residence_municipality is not None:
+            residence = await store.municipality(
+                tx.conn, "residence_municipality", body.residence_municipality
+            )
+        if body.reference is not None:
+            await store.check_reference(tx.conn, referrer_id, body.reference)
+        # The id first, so that the case number is part of the insert.
+        referral_id: int = await tx.conn.fetchval(
+            "SELECT nextval(pg_get_serial_sequence('referrals', 'id'))"
+        )
+        number = case_number(tx.now.astimezone(ROME).year, referral_id)
+        by_phone = channel is intake.Channel.PHONE
+        entered_by = principal.user_id if by_phone else None
+        await store.insert(
+            tx.conn, referral_id, number, referrer_id, body, place, residence, entered_by, tx.now
+        )
+        received = _received(referral_id, number, body, place, referrer, channel, principal, tx.now)
+        tx.emit(intake.referral_received(received, events.actor_of(principal)))
+        current = await notify_referrer(tx, referral_id)
+        response = ReferralReceived(
+            id=referral_id,
+            case_number=number,
+            reference=body.reference,
+            status=current,
+            status_label=referrals.PROGRESS_LABELS[current],
+            received_at=tx.now,
+        ).model_dump(mode="json")
+        await idempotency.record(tx.conn, scope, key, 201, response)
+    return Submitted(response, replayed=False)
+
+
+async def notify_referrer(tx: Tx, referral_id: int) -> referrals.Progress:
+    """Emit the referral's current progress to its referrer (call after the change, same tx)."""
+    row = await tx.conn.fetchrow(
+        "SELECT r.referrer_id, r.case_number, r.status, r.decision_reason, r.merged_into,"
+        " c.status AS case_status FROM referrals r LEFT JOIN cases c ON c.referral_id = r.id"
+        " WHERE r.id = $1",
+        referral_id,
+    )
+    status, case_status = referrals.Status(row["status"]), row["case_status"]
+    if status is referrals.Status.MERGED and row["merged_into"] is not None:
+        target = await tx.conn.fetchrow(
+            "SELECT r.status, c.status AS case_status FROM referrals r"
+            " LEFT JOIN cases c ON c.referral_id = r.id WHERE r.id = $1",
+            row["merged_into"],
+        )
+        status, case_status = referrals.Status(target["status"]), target["case_status"]
+    current = referrals.progress(status, case_status)
+    reason = row["decision_reason"] if current is referrals.Progress.NOT_PERTINENT else None
+    tx.emit(
+        events.referral_progressed(
+            row["referrer_id"], referral_id, row["case_number"], current.value, reason
+        )
+    )
+    return current

@@ -1,0 +1,175 @@
+"""Referrals as read: all of one for the room, its status for its referrer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+
+from console.areas.intake.schemas import (
+    ReferralsQuery,
+    ReferralStatus,
+    ReferralView,
+)
+from console.lib import errors
+from dispatch import access, intake, referrals
+from dispatch.referrals import Progress, Status
+
+_P = access.Permission
+
+
+def _is_room(principal: access.Principal) -> bool:
+    """True for the room (all of every referral); False for a referrer (its own, status only)."""
+    if access.can(principal, _P.VIEW_REFERRALS):
+        return True
+    if access.can(principal, _P.VIEW_OWN_REFERRALS) and principal.referrer_id is not None:
+        return False
+    raise errors.Forbidden()
+
+
+async def list_referrals(
+    conn: asyncpg.Connection, principal: access.Principal, query: ReferralsQuery
+) -> list[ReferralStatus]:
+    """Newest first: all of every referral for the room, a referrer's own status views."""
+    room = _is_room(principal)
+    rows = await page(
+        conn,
+        referrer_id=None if room else principal.referrer_id,
+        status=query.status,
+        limit=query.limit,
+        after_id=query.after_id,
+    )
+    return [room_view(row) if room else status_view(row) for row in rows]
+
+
+SELECT = (
+    "SELECT r.*, rf.name AS referrer_name, rf.kind AS referrer_kind,"
+    " m.name AS municipality_name, z.name AS zone_name, rm.name AS residence_name,"
+    " rm.zone_id AS residence_zone_id, eu.display_name AS entered_by_name,"
+    " hu.display_name AS holder_name, c.id AS case_id, c.status AS case_status,"
+    " t.status AS target_status, tc.status AS target_case_status,"
+    " GREATEST(r.updated_at, c.updated_at, t.updated_at, tc.updated_at) AS changed_at"
+    " FROM referrals r JOIN referrers rf ON rf.id = r.referrer_id"
+    " JOIN municipalities m ON m.istat_code = r.municipality_code"
+    " JOIN zones z ON z.id = r.zone_id"
+    " LEFT JOIN municipalities rm ON rm.istat_code = r.residence_municipality_code"
+    " LEFT JOIN users eu ON eu.id = r.entered_by LEFT JOIN users hu ON hu.id = r.holder_id"
+    " LEFT JOIN cases c ON c.referral_id = r.id"
+    " LEFT JOIN referrals t ON t.id = r.merged_into LEFT JOIN cases tc ON tc.referral_id = t.id"
+)
+
+
+def progress_of(row: asyncpg.Record) -> Progress:
+    status, case_status = Status(row["status"]), row["case_status"]
+    if status is Status.MERGED and row["target_status"] is not None:
+        status, case_status = Status(row["target_status"]), row["target_case_status"]
+    return referrals.progress(status, case_status)
+
+
+def status_view(row: asyncpg.Record) -> ReferralStatus:
+    current = progress_of(row)
+    return ReferralStatus(
+        id=row["id"],
+        case_number=row["case_number"],
+        reference=row["referrer_reference"],
+        status=current,
+        status_label=referrals.PROGRESS_LABELS[current],
+        reason=row["decision_reason"] if current is Progress.NOT_PERTINENT else None,
+        received_at=row["received_at"],
+        updated_at=row["changed_at"],
+    )
+
+
+def _person(user_id: int | None, name: str | None) -> dict[str, Any] | None:
+    return {"id": user_id, "name": name} if user_id is not None else None
+
+
+def room_view(row: asyncpg.Record) -> ReferralView:
+    """All of a referral, for the room."""
+    trigger = referrals.Trigger(row["trigger"])
+    residence = None
+    if row["residence_municipality_code"]:
+        residence = {
+            "municipality_code": row["residence_municipality_code"],
+            "municipality": row["residence_name"],
+            "zone_id": row["residence_zone_id"],
+        }
+    case = None
+    if row["case_id"] is not None:
+        case = {"id": row["case_id"], "status": row["case_status"]}
+    return ReferralView.model_validate(
+        status_view(row).model_dump()
+        | {
+            "referral_status": row["status"],
+            "referral_status_label": intake.STATUS_LABELS[row["status"]],
+            "trigger": trigger,
+            "trigger_label": referrals.TRIGGER_LABELS[trigger],
+            "urgency_proposed": row["urgency_proposed"],
+            "urgency": row["urgency"],
+            "place": {
+                "municipality_code": row["municipality_code"],
+                "municipality": row["municipality_name"],
+                "zone_id": row["zone_id"],
+                "zone": row["zone_name"],
+                "address": row["address"],
+                "lat": row["lat"],
+                "lon": row["lon"],
+            },
+            "residence": residence,
+            "people": row["people"],
+            "description": row["description"],
+            "callback": row["callback"],
+            "referrer": {
+                "id": row["referrer_id"],
+                "name": row["referrer_name"],
+                "kind": row["referrer_kind"],
+                "kind_label": intake.REFERRER_KIND_LABELS.get(row["referrer_kind"], ""),
+            },
+            "channel": "phone" if row["entered_by"] is not None else "referrer",
+            "entered_by": _person(row["entered_by"], row["entered_by_name"]),
+            "holder": _person(row["holder_id"], row["holder_name"]),
+            "claimed_at": row["claimed_at"],
+            "assessment": row["assessment"],
+            "decision_reason": row["decision_reason"],
+            "merged_into": row["merged_into"],
+            "case": case,
+        }
+    )
+
+
+async def one(conn: asyncpg.Connection, referral_id: int) -> asyncpg.Record | None:
+    return await conn.fetchrow(SELECT + " WHERE r.id = $1", referral_id)
+
+
+async def page(
+    conn: asyncpg.Connection,
+    *,
+    referrer_id: int | None,
+    status: Progress | None,
+    limit: int,
+    after_id: int | None,
+) -> list[asyncpg.Record]:
+    """Newest first, after `after_id`, of one referrer (or all), in the given progress status.
+
+    Progress is computed in Python (dispatch.referrals.progress), so a filtered page is read
+    in batches until it is full.
+    """
+    found: list[asyncpg.Record] = []
+    cursor, batch = after_id, limit if status is None else 200
+    while len(found) < limit:
+        rows = await conn.fetch(
+            SELECT + " WHERE ($1::bigint IS NULL OR r.referrer_id = $1)"
+            " AND ($2::bigint IS NULL OR r.id < $2) ORDER BY r.id DESC LIMIT $3",
+            referrer_id,
+            cursor,
+            batch,
+        )
+        for row in rows:
+            cursor = row["id"]
+            if status is None or progress_of(row) is status:
+                found.append(row)
+                if len(found) == limit:
+                    break
+        if len(rows) < batch:
+            break
+    return found

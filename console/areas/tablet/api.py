@@ -1,0 +1,164 @@
+"""The tablet's JSON operations (device token or unit session)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from pydantic import BaseModel
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from console.areas.tablet.actions import (
+    add_note,
+    check_in,
+    report_status,
+    request_resource,
+)
+from console.areas.tablet.reads import _unit_of, view
+from console.areas.tablet.schemas import (
+    Answer,
+    CheckedIn,
+    CheckInIn,
+    NoteIn,
+    NoteView,
+    RequestView,
+    ResourceRequestIn,
+    StatusIn,
+    StatusOut,
+    TabletView,
+)
+from console.lib import audit, idempotency, services
+from console.lib.api import operation
+from console.lib.db import Database
+from dispatch import access
+
+TABLET = access.Permission.UNIT_TABLET
+
+
+AUTH = ("device_token", "session")
+
+
+KEY_NOTE = "Needs an Idempotency-Key header (scope: the unit); the same key replays the answer."
+
+
+@operation(
+    "GET",
+    "/api/v1/tablet",
+    summary="The unit's own status and current assignment, with only what it needs",
+    response=TabletView,
+    auth=AUTH,
+    permission=TABLET,
+    tag="tablet",
+)
+async def get_tablet(
+    request: Request, principal: access.Principal, _: None, __: None
+) -> TabletView:
+    async with services.of(request).db.pool.acquire() as conn, conn.transaction():
+        found = await view(conn, _unit_of(principal))
+        if found.assignment is not None:  # the person's brief, as the unit needs it
+            await audit.file_opened(conn, principal, "assignment", found.assignment.id)
+    return found
+
+
+def respond(answer: Answer) -> Response:
+    headers = {"Idempotent-Replayed": "true"} if answer.replayed else {}
+    return JSONResponse(answer.body, status_code=answer.status, headers=headers)
+
+
+@operation(
+    "POST",
+    "/api/v1/tablet/status",
+    summary="Report the unit's status (presa visione, in viaggio, sul posto, rientro...)",
+    body=StatusIn,
+    response=StatusOut,
+    auth=AUTH,
+    permission=TABLET,
+    errors=(404, 409),
+    tag="tablet",
+    idempotency_key=True,
+    example={"status": "en_route", "at": "2026-01-15T21:04:00+01:00", "lat": 43.77, "lon": 11.25},
+    description=KEY_NOTE + " 409 `illegal_transition` for a move the status table forbids.",
+)
+async def post_status(
+    request: Request, principal: access.Principal, body: StatusIn, _: None
+) -> Response:
+    return await keyed(request, principal, body, report_status)
+
+
+@operation(
+    "POST",
+    "/api/v1/tablet/check-in",
+    summary="Safety check-in while on scene",
+    body=CheckInIn,
+    response=CheckedIn,
+    auth=AUTH,
+    permission=TABLET,
+    errors=(404, 409),
+    tag="tablet",
+    idempotency_key=True,
+    example={"lat": 43.77, "lon": 11.25, "note": "Tutto tranquillo, in attesa del 118."},
+    description=KEY_NOTE + " 409 when the unit is not on scene.",
+)
+async def post_check_in(
+    request: Request, principal: access.Principal, body: CheckInIn, _: None
+) -> Response:
+    return await keyed(request, principal, body, check_in)
+
+
+@operation(
+    "POST",
+    "/api/v1/tablet/notes",
+    summary="Add a note to the case of the unit's current assignment",
+    body=NoteIn,
+    response=NoteView,
+    status=201,
+    auth=AUTH,
+    permission=TABLET,
+    errors=(404, 409),
+    tag="tablet",
+    idempotency_key=True,
+    example={"body": "La signora chiede di avvisare la figlia a Prato."},
+    description=KEY_NOTE,
+)
+async def post_note(
+    request: Request, principal: access.Principal, body: NoteIn, _: None
+) -> Response:
+    return await keyed(request, principal, body, add_note)
+
+
+@operation(
+    "POST",
+    "/api/v1/tablet/resource-requests",
+    summary="Ask for a resource of the zone's basket for the current case",
+    body=ResourceRequestIn,
+    response=RequestView,
+    status=201,
+    auth=AUTH,
+    permission=TABLET,
+    errors=(404, 409),
+    tag="tablet",
+    idempotency_key=True,
+    example={"type": "shelter_bed", "quantity": 1, "note": "Donna con un bambino di 4 anni."},
+    description=KEY_NOTE + " 422 when the zone's basket has no active resource of that type.",
+)
+async def post_resource_request(
+    request: Request, principal: access.Principal, body: ResourceRequestIn, _: None
+) -> Response:
+    return await keyed(request, principal, body, request_resource)
+
+
+Body = TypeVar("Body", bound=BaseModel)
+
+
+async def keyed(
+    request: Request,
+    principal: access.Principal,
+    body: Body,
+    act: Callable[[Database, access.Principal, Body, str], Awaitable[Answer]],
+) -> Response:
+    """An outbox action's endpoint: `act` with the request's Idempotency-Key (which the
+    operation requires, so it is there), answered as `respond` does."""
+    key = idempotency.key_of(request)
+    assert key is not None
+    return respond(await act(services.of(request).db, principal, body, key))

@@ -1,0 +1,231 @@
+"""Field units' writes: dispatch and recall; and the locking helpers every unit action uses
+(lock order: the unit, then its assignment, then the case)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+
+from console.areas.intake import actions as intake_actions
+from console.areas.units import reads
+from console.areas.units.reads import CASE_PLACE_SQL, origin_of
+from console.areas.units.schemas import Dispatched, Origin, Recalled
+from console.areas.units.store import ACTIVE, ASSIGNMENT_COLUMNS, CASE_COLUMNS, UNIT_COLUMNS
+from console.lib import errors
+from console.lib.db import Database
+from dispatch import access, assignments, cases, units
+from dispatch.errors import Refused
+
+
+def _eta(unit: asyncpg.Record, origin: Origin, policy: units.RankingPolicy) -> int | None:
+    lat = unit["last_lat"] if unit["last_lat"] is not None else unit["base_lat"]
+    lon = unit["last_lon"] if unit["last_lon"] is not None else unit["base_lon"]
+    if lat is None or lon is None:
+        return None
+    km = units.distance_km(lat, lon, origin.lat, origin.lon) * policy.road_factor
+    return round(km / policy.speed_kmh * 60)
+
+
+async def dispatch_unit(
+    db: Database,
+    by: access.Principal,
+    case_id: int,
+    unit_id: int,
+    *,
+    reason: str | None = None,
+    policy: units.RankingPolicy | None = None,
+) -> Dispatched:
+    """Send a unit to a case. The unit's row lock makes concurrent dispatches of one unit
+    queue: the first wins, the others find it assigned and are refused."""
+    policy = policy or units.RankingPolicy()
+    reason = reason or "invio dalla sala operativa"
+    async with db.action() as tx:
+        place = await tx.conn.fetchrow(CASE_PLACE_SQL, case_id)
+        if place is None:
+            raise errors.NotFound("Caso non trovato.")
+        unit = await lock_unit(tx.conn, unit_id)
+        if unit is None:
+            raise errors.ValidationFailed(
+                problems=[errors.FieldProblem("unit_id", "unità inesistente", "not_found")]
+            )
+        previous = units.Status(unit["status"])
+        status = units.assign(previous)
+        if await active_assignment(tx.conn, unit_id) is not None:  # data out of step
+            raise Refused("unità già impegnata (un intervento è ancora aperto)")
+        case = await lock_case(tx.conn, case_id)
+        assert case is not None
+        before = cases.Status(case["status"])
+        others = await active_units_of_case(tx.conn, case_id)
+        moved = assignments.case_after_dispatch(before, len(others))
+        assignment_id: int = await tx.conn.fetchval(
+            "INSERT INTO assignments (case_id, unit_id, dispatched_by, dispatched_at)"
+            " VALUES ($1, $2, $3, $4) RETURNING id",
+            case_id,
+            unit_id,
+            by.user_id,
+            tx.now,
+        )
+        await tx.conn.execute(
+            "UPDATE units SET status = $2, status_since = $3, current_case_id = $4 WHERE id = $1",
+            unit_id,
+            status.value,
+            tx.now,
+            case_id,
+        )
+        if moved is not None:
+            await set_case_status(tx.conn, case_id, moved, tx.now)
+        brief = await reads.brief(tx.conn, assignment_id)
+        ref, uref = case_ref(case), unit_ref(unit)
+        eta = _eta(unit, origin_of(place), policy)
+        tx.emit(
+            assignments.unit_assigned(brief, uref, ref.zone, by, reason),
+            assignments.unit_status_changed(
+                uref, previous, status, tx.now, by, reason, case=ref, assignment_id=assignment_id
+            ),
+            assignments.case_unit_dispatched(
+                ref, uref, assignment_id, before, moved or before, by, reason, eta
+            ),
+        )
+        if moved is not None:
+            await intake_actions.notify_referrer(tx, case["referral_id"])
+    return Dispatched(
+        assignment_id=assignment_id,
+        case_id=case_id,
+        case_number=case["case_number"],
+        case_status=(moved or before).value,
+        unit_id=unit_id,
+        unit_name=unit["name"],
+        unit_status=status.value,
+        dispatched_at=tx.now,
+        eta_minutes=eta,
+    )
+
+
+async def recall_unit(
+    db: Database, by: access.Principal, assignment_id: int, *, reason: str | None = None
+) -> Recalled:
+    """Call a unit back from its assignment: it is available again; a case left without units
+    before any reached it goes back to open."""
+    reason = reason or "richiamata dalla sala operativa"
+    async with db.action() as tx:
+        found = await assignment(tx.conn, assignment_id)
+        if found is None:
+            raise errors.NotFound("Invio non trovato.")
+        unit = await lock_unit(tx.conn, found["unit_id"])
+        assert unit is not None
+        current = await active_assignment(tx.conn, unit["id"])
+        if current is None or current["id"] != assignment_id:
+            error = errors.Conflict("L'intervento è già concluso o revocato.")
+            error.code = "refused"
+            raise error
+        previous = units.Status(unit["status"])
+        status = units.advance(previous, units.Status.AVAILABLE)
+        await tx.conn.execute(
+            "UPDATE units SET status = $2, status_since = $3 WHERE id = $1",
+            unit["id"],
+            status.value,
+            tx.now,
+        )
+        case, before, moved = await end_assignment(tx.conn, current, tx.now, recalled=True)
+        ref, uref = case_ref(case), unit_ref(unit)
+        tx.emit(
+            assignments.unit_recalled(uref, assignment_id, ref, by, reason),
+            assignments.unit_status_changed(
+                uref, previous, status, tx.now, by, reason, case=ref, assignment_id=assignment_id
+            ),
+            assignments.case_unit_released(
+                ref, uref, assignment_id, before, moved or before, by, reason, recalled=True
+            ),
+        )
+        if moved is not None:
+            await intake_actions.notify_referrer(tx, case["referral_id"])
+    return Recalled(
+        assignment_id=assignment_id,
+        case_id=case["id"],
+        case_status=(moved or before).value,
+        unit_id=unit["id"],
+        unit_status=status.value,
+        cancelled_at=tx.now,
+    )
+
+
+async def lock_unit(conn: asyncpg.Connection, unit_id: int) -> asyncpg.Record | None:
+    row: asyncpg.Record | None = await conn.fetchrow(
+        f"SELECT {UNIT_COLUMNS} FROM units u WHERE u.id = $1 FOR UPDATE", unit_id
+    )
+    return row
+
+
+async def lock_case(conn: asyncpg.Connection, case_id: int) -> asyncpg.Record | None:
+    row: asyncpg.Record | None = await conn.fetchrow(
+        f"SELECT {CASE_COLUMNS} FROM cases WHERE id = $1 FOR UPDATE", case_id
+    )
+    return row
+
+
+async def active_assignment(conn: asyncpg.Connection, unit_id: int) -> asyncpg.Record | None:
+    """The unit's current assignment, locked (call after locking the unit)."""
+    row: asyncpg.Record | None = await conn.fetchrow(
+        f"SELECT {ASSIGNMENT_COLUMNS} FROM assignments WHERE unit_id = $1 AND {ACTIVE} FOR UPDATE",
+        unit_id,
+    )
+    return row
+
+
+async def assignment(conn: asyncpg.Connection, assignment_id: int) -> asyncpg.Record | None:
+    row: asyncpg.Record | None = await conn.fetchrow(
+        f"SELECT {ASSIGNMENT_COLUMNS} FROM assignments WHERE id = $1", assignment_id
+    )
+    return row
+
+
+async def active_units_of_case(
+    conn: asyncpg.Connection, case_id: int, *, besides: int | None = None
+) -> list[int]:
+    """Units still working on the case (other than assignment `besides`)."""
+    rows = await conn.fetch(
+        f"SELECT unit_id FROM assignments WHERE case_id = $1 AND {ACTIVE}"
+        " AND id IS DISTINCT FROM $2 ORDER BY id",
+        case_id,
+        besides,
+    )
+    return [r["unit_id"] for r in rows]
+
+
+async def set_case_status(
+    conn: asyncpg.Connection, case_id: int, status: cases.Status, now: Any
+) -> None:
+    await conn.execute(
+        "UPDATE cases SET status = $2, updated_at = $3 WHERE id = $1", case_id, status.value, now
+    )
+
+
+def unit_ref(row: asyncpg.Record) -> assignments.UnitRef:
+    return assignments.UnitRef(row["id"], row["name"])
+
+
+def case_ref(row: asyncpg.Record) -> assignments.CaseRef:
+    return assignments.CaseRef(row["id"], row["case_number"], row["zone_id"])
+
+
+async def end_assignment(
+    conn: asyncpg.Connection, row: asyncpg.Record, now: Any, *, recalled: bool
+) -> tuple[asyncpg.Record, cases.Status, cases.Status | None]:
+    """Close an active assignment (done, or cancelled by a recall) and free the unit of its
+    case; the case goes back to open when it was waiting for this unit alone.
+
+    Returns the (locked) case, its status before, and its new status if it moved. The caller
+    holds the unit's lock and sets the unit's own status.
+    """
+    column = "cancelled_at" if recalled else "done_at"
+    await conn.execute(f"UPDATE assignments SET {column} = $2 WHERE id = $1", row["id"], now)
+    await conn.execute("UPDATE units SET current_case_id = NULL WHERE id = $1", row["unit_id"])
+    case = await lock_case(conn, row["case_id"])
+    assert case is not None  # an assignment's case exists (foreign key)
+    before = cases.Status(case["status"])
+    others = await active_units_of_case(conn, row["case_id"], besides=row["id"])
+    moved = assignments.case_after_release(before, len(others))
+    if moved is not None:
+        await set_case_status(conn, row["case_id"], moved, now)
+    return case, before, moved

@@ -1,0 +1,87 @@
+"""Server-rendered pages: `page`, the one declaration of a page of the console and of what one
+needs to open it, and `render`, a template with the navigation of the caller's role."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+from starlette.templating import Jinja2Templates
+
+from console.lib import auth, errors, guard
+from console.lib.nav import nav_for
+from dispatch import access
+
+templates = Jinja2Templates(directory=str(Path(__file__).resolve().parents[1] / "templates"))
+
+
+PageHandler = Callable[[Request, auth.Session], Awaitable[Response]]
+
+
+REFUSED = "Questa pagina non è disponibile per il tuo ruolo."
+
+
+@dataclass(frozen=True)
+class Page:
+    """A page of the console as declared: what one needs to open it (None: anyone, the login
+    forms) and where a visitor without a session is sent."""
+
+    method: str
+    path: str
+    need: access.Need | None
+    login: str = "/login"
+
+
+class PageRoute(Route):
+    """The route of a declared page; it keeps the declaration (the access matrix reads it from
+    the composed routes)."""
+
+    def __init__(self, declared: Page, endpoint: Callable[[Request], Awaitable[Response]]) -> None:
+        super().__init__(declared.path, endpoint, methods=[declared.method])
+        self.page = declared
+
+
+def page(
+    path: str,
+    handler: PageHandler,
+    need: access.Need,
+    *,
+    login: str = "/login",
+    refusal: str = REFUSED,
+) -> PageRoute:
+    """Declare a GET page open to the holders of `need`. Without a session the visitor is sent
+    to `login` (the user login comes back here after); a role without `need` gets the 403 page;
+    otherwise `handler(request, session)` answers."""
+
+    async def guarded(request: Request) -> Response:
+        session = await guard.session_of(request)
+        if session is None:
+            target = f"/login?next={request.url.path}" if login == "/login" else login
+            return RedirectResponse(target, status_code=303)
+        if not access.allows(session.principal, need):
+            raise errors.Forbidden(refusal)
+        return await handler(request, session)
+
+    guarded.__name__ = handler.__name__
+    return PageRoute(Page("GET", path, need, login), guarded)
+
+
+def public_page(
+    method: str, path: str, handler: Callable[[Request], Awaitable[Response]]
+) -> PageRoute:
+    """Declare a page anyone may open (the login forms and logout)."""
+    return PageRoute(Page(method, path, None), handler)
+
+
+def render(request: Request, name: str, status_code: int = 200, **context: Any) -> Response:
+    principal = context.get("principal")
+    context.setdefault("nav", nav_for(principal))
+    context.setdefault("role_label", access.ROLE_LABELS[principal.role] if principal else "")
+    context.setdefault("csrf_token", "")
+    context.setdefault("page_title", "SEUS")
+    return templates.TemplateResponse(request, name, context, status_code=status_code)

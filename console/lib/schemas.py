@@ -1,0 +1,96 @@
+"""Request and response schemas of the JSON API (pydantic): they validate and they document."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic_core import PydanticCustomError
+
+from dispatch import intake
+
+
+def single_line(text: str) -> str:
+    """No control characters at all (the core's rule: dispatch.intake.has_control_characters)."""
+    if intake.has_control_characters(text):
+        raise PydanticCustomError("control_characters", "control characters are not allowed")
+    return text
+
+
+def multi_line(text: str) -> str:
+    """No control characters but new lines and tabs."""
+    if intake.has_control_characters(text, multiline=True):
+        raise PydanticCustomError(
+            "control_characters", "control characters other than new lines are not allowed"
+        )
+    return text
+
+
+# Free text a person types: the one place the control-character rule is attached to a field.
+Text = Annotated[str, AfterValidator(multi_line)]
+# One line of text: a name, an address, a reference.
+Line = Annotated[str, AfterValidator(single_line)]
+
+
+class Request(BaseModel):
+    """Base of every request body: strict types (`true` is not a number), no unknown fields."""
+
+    model_config = ConfigDict(strict=True, extra="forbid", str_strip_whitespace=True)
+
+
+class EventsQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    after: int = Field(default=0, ge=0, description="Return events with a greater seq")
+    limit: int = Field(default=100, ge=1, le=1000)
+
+
+class EventOut(BaseModel):
+    seq: int
+    type: str
+    subject: str
+    zone: str | None
+    payload: dict[str, Any]
+    actor: str | None
+    at: datetime
+
+
+class EventPage(BaseModel):
+    events: list[EventOut]
+    head: int = Field(description="Last seq in the log when read")
+
+
+class Health(BaseModel):
+    status: str
+    checks: dict[str, str] = Field(default_factory=dict)
+
+
+class ClockView(BaseModel):
+    clock_id: int
+    milestone: str
+    label: str = Field(description="The milestone in Italian")
+    kind: str = Field(description="referral | case | assignment: what the clock measures")
+    key: int = Field(description="The id of the referral, case or assignment measured")
+    urgency: str
+    state: str = Field(description="running | paused | breached (open clocks only)")
+    budget_seconds: int = Field(description="The target, as time counted on its calendar")
+    deadline: datetime | None = Field(description="When it breaches; null unless running")
+    next_due: datetime | None = Field(description="Its next warning or breach; null unless running")
+    warned: int = Field(description="How many warnings (50 %, 80 %) have fired")
+    breached_at: datetime | None = Field(description="When the target was missed, if it was")
+    referral_id: int | None
+    case_id: int | None
+    assignment_id: int | None
+    unit_id: int | None
+    case_number: str
+    zone_id: str
+
+
+class PersonRef(BaseModel):
+    id: int
+    name: str
+
+
+class ReassignIn(Request):
+    operator_id: int = Field(ge=1, description="An active operator or supervisor")
+    reason: Text | None = Field(None, max_length=500)
