@@ -10,9 +10,9 @@ import enum
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from dispatch import access, units
+from dispatch.calendars import ROME
 from dispatch.events import NewEvent, actor_of
 from dispatch.states import move
 
@@ -125,8 +125,6 @@ DECISION_LABELS = {
     "redirect": "reindirizzata",
     "merge": "unita a un'altra segnalazione",
 }
-
-ROME = ZoneInfo("Europe/Rome")
 
 
 def event_label(event_type: str, payload: Mapping[str, Any]) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from types import ModuleType
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -235,13 +237,40 @@ def read_query(request: Request, model: type[BaseModel]) -> BaseModel:
     return query
 
 
-def check_path(request: Request) -> None:
-    """Ids in the path are plain positive numbers (as documented); anything else names nothing."""
-    for name, raw in request.path_params.items():
-        if (name == "id" or name.endswith("_id")) and not (
-            isinstance(raw, str) and raw.isascii() and raw.isdigit() and len(raw) <= 18
-        ):
-            raise errors.NotFound()
+class IdConvertor(Convertor[int | None]):
+    """An id in a path: a plain positive number of at most 18 digits (a bigint) becomes an int;
+    anything else in its place becomes None, which names nothing: `endpoint` and the pages
+    answer 404 for it once the caller is authenticated (so that a caller without credentials
+    gets 401 whatever the path holds)."""
+
+    regex = "[^/]+"
+
+    def convert(self, value: str) -> int | None:
+        return int(value) if value.isascii() and value.isdigit() and len(value) <= 18 else None
+
+    def to_string(self, value: int | None) -> str:
+        return str(value)
+
+
+register_url_convertor("id", IdConvertor())
+
+
+def with_ids(path: str) -> str:
+    """A declared path with the id convertor on `{id}` and every `{..._id}`: the one place ids
+    in paths are parsed."""
+    return re.sub(r"\{(id|\w+_id)\}", r"{\1:id}", path)
+
+
+def check_ids(request: Request) -> None:
+    """404 when an id in the path is no id (see IdConvertor)."""
+    if None in request.path_params.values():
+        raise errors.NotFound()
+
+
+def path_id(request: Request, name: str = "id") -> int:
+    """The id `name` of the request's path, an int already (see `with_ids`, `check_ids`)."""
+    value: int = request.path_params[name]
+    return value
 
 
 def idempotency_key_problems(request: Request) -> list[errors.FieldProblem]:
@@ -265,7 +294,7 @@ def endpoint(op: Operation) -> Callable[[Request], Awaitable[Response]]:
         if op.auth:
             await guard.check_csrf(request, op.method)
             principal = await guard.require(request, op.permission, op.auth)
-        check_path(request)
+        check_ids(request)
         query = body = None
         found: list[errors.FieldProblem] = []
         try:
@@ -300,7 +329,7 @@ class OperationRoute(Route):
     access matrix read it from the composed routes)."""
 
     def __init__(self, op: Operation) -> None:
-        super().__init__(op.path, endpoint(op), methods=[op.method])
+        super().__init__(with_ids(op.path), endpoint(op), methods=[op.method])
         self.operation = op
 
 

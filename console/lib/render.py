@@ -13,7 +13,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
-from console.lib import auth, errors, guard
+from console.lib import api, auth, errors, guard
 from console.lib.nav import nav_for
 from dispatch import access
 
@@ -42,7 +42,7 @@ class PageRoute(Route):
     the composed routes)."""
 
     def __init__(self, declared: Page, endpoint: Callable[[Request], Awaitable[Response]]) -> None:
-        super().__init__(declared.path, endpoint, methods=[declared.method])
+        super().__init__(api.with_ids(declared.path), endpoint, methods=[declared.method])
         self.page = declared
 
 
@@ -65,6 +65,7 @@ def page(
             return RedirectResponse(target, status_code=303)
         if not access.allows(session.principal, need):
             raise errors.Forbidden(refusal)
+        api.check_ids(request)
         return await handler(request, session)
 
     guarded.__name__ = handler.__name__

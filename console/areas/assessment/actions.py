@@ -6,6 +6,7 @@ and the pages are in `console.queue`."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from console.areas.assessment.schemas import (
@@ -94,9 +95,11 @@ def _state(row: dict[str, Any], new: referrals.Claim, name: str | None, tx: Tx) 
     )
 
 
-async def claim(db: Database, by: access.Principal, referral_id: int) -> ReferralState:
+async def claim(
+    db: Database, by: access.Principal, referral_id: int, *, now: datetime | None = None
+) -> ReferralState:
     """Take a received referral into assessment: exactly one of many simultaneous claims wins."""
-    async with db.action() as tx:
+    async with db.action(now) as tx:
         row = await _lock_one(tx, referral_id)
         try:
             new = referrals.claim(_claim_of(row), guard.user_id_of(by))
@@ -148,7 +151,12 @@ async def reassign(
 
 
 async def decide(
-    db: Database, by: access.Principal, referral_id: int, body: DecisionIn
+    db: Database,
+    by: access.Principal,
+    referral_id: int,
+    body: DecisionIn,
+    *,
+    now: datetime | None = None,
 ) -> DecisionOut:
     """The assessment's outcome. Activate opens the case in the same transaction."""
     assessed = body.assessment
@@ -166,7 +174,7 @@ async def decide(
         )
     merging = body.decision is Decision.MERGE
     merge_into = body.merge_into if merging else None
-    async with db.action() as tx:
+    async with db.action(now) as tx:
         rows = await _lock(tx, referral_id, *([merge_into] if merge_into else []))
         row = rows.get(referral_id)
         if row is None:

@@ -20,18 +20,10 @@ from console.areas.assessment.schemas import (
     ReferralState,
     ReleaseIn,
 )
-from console.lib import errors, services
-from console.lib.api import operation
+from console.lib import services
+from console.lib.api import operation, path_id
 from console.lib.schemas import ReassignIn
 from dispatch import access
-
-
-def path_id(request: Request) -> int:
-    """The `{id}` of an API path; anything but a plain positive number is not found."""
-    raw = str(request.path_params["id"])
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
-        raise errors.NotFound("Segnalazione non trovata.")
-    return int(raw)
 
 
 @operation(

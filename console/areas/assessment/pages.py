@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -12,11 +11,11 @@ from starlette.routing import BaseRoute
 
 from console.areas.assessment.reads import _int, _trigger_label, read_referral
 from console.lib import auth, services
+from console.lib.api import path_id
 from console.lib.render import page, render
 from dispatch import access, basket, intake, referrals, units
+from dispatch.calendars import ROME
 from dispatch.referrals import Status
-
-ROME = ZoneInfo("Europe/Rome")
 
 
 def rome(value: datetime | None) -> str:
@@ -47,7 +46,7 @@ FORM_OPTIONS = {
 
 
 async def assessment_page(request: Request, session: auth.Session) -> Response:
-    referral, as_of = await read_referral(services.of(request).db.pool, request.path_params["id"])
+    referral, as_of = await read_referral(services.of(request).db.pool, path_id(request))
     status = Status(referral["status"])
     people = _people_view(referral["people"])
     callback = referral["callback"] if isinstance(referral["callback"], dict) else {}
@@ -94,5 +93,5 @@ def _people_view(people: object) -> dict[str, Any]:
 
 ROUTES: list[BaseRoute] = [
     page("/coda", queue_page, access.Permission.ASSESS, refusal=ROOM_ONLY),
-    page("/coda/{id:int}", assessment_page, access.Permission.ASSESS, refusal=ROOM_ONLY),
+    page("/coda/{id}", assessment_page, access.Permission.ASSESS, refusal=ROOM_ONLY),
 ]

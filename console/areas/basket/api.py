@@ -32,7 +32,7 @@ from console.areas.basket.schemas import (
     ResourcesQuery,
 )
 from console.lib import errors, services
-from console.lib.api import Handler, operation
+from console.lib.api import Handler, operation, path_id
 from console.lib.db import Tx
 from dispatch import access, basket
 from dispatch.basket import Status
@@ -179,14 +179,6 @@ async def case_bookings(request: Request, _: access.Principal, __: None, ___: No
     if not await pool.fetchval("SELECT true FROM cases WHERE id = $1", case_id):
         raise errors.NotFound("Caso non trovato.")
     return BookingList(bookings=await of_case(pool, case_id))
-
-
-def path_id(request: Request, name: str = "id") -> int:
-    """A numeric id from the path; anything else names nothing (404)."""
-    raw = str(request.path_params.get(name, ""))
-    if not raw.isdigit() or len(raw) > 18:
-        raise errors.NotFound()
-    return int(raw)
 
 
 @operation(

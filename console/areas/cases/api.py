@@ -21,15 +21,8 @@ from console.areas.cases.schemas import (
     RoomCaseQuery,
 )
 from console.lib import audit, errors, eventlog, services
-from console.lib.api import operation
+from console.lib.api import operation, path_id
 from dispatch import access
-
-
-def _case_id(request: Request) -> int:
-    raw = request.path_params["id"]
-    if not str(raw).isdigit() or len(str(raw)) > 18:
-        raise errors.NotFound("Caso non trovato.")
-    return int(raw)
 
 
 @operation(
@@ -66,7 +59,7 @@ async def list_cases(
 )
 async def get_case(request: Request, principal: access.Principal, _: None, __: None) -> CaseDetail:
     require_case_reader(principal)
-    case_id = _case_id(request)
+    case_id = path_id(request)
     pool = services.of(request).db.pool
     async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
         as_of = await eventlog.head(conn)
@@ -93,7 +86,7 @@ async def get_timeline(
     request: Request, principal: access.Principal, _: None, query: CaseTimelineQuery
 ) -> CaseTimeline:
     require_case_reader(principal)
-    case_id = _case_id(request)
+    case_id = path_id(request)
     pool = services.of(request).db.pool
     async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
         as_of = await eventlog.head(conn)
@@ -129,7 +122,7 @@ async def post_urgency(
     request: Request, principal: access.Principal, body: CaseUrgencyIn, _: None
 ) -> CaseState:
     db = services.of(request).db
-    return await change_urgency(db, principal, _case_id(request), body.urgency, body.reason)
+    return await change_urgency(db, principal, path_id(request), body.urgency, body.reason)
 
 
 @operation(
@@ -147,7 +140,7 @@ async def post_urgency(
 async def post_note(
     request: Request, principal: access.Principal, body: CaseNoteIn, _: None
 ) -> CaseNote:
-    return await add_note(services.of(request).db, principal, _case_id(request), body.body)
+    return await add_note(services.of(request).db, principal, path_id(request), body.body)
 
 
 @operation(
@@ -164,4 +157,4 @@ async def post_note(
 async def post_close(
     request: Request, principal: access.Principal, body: CaseCloseIn, _: None
 ) -> CaseState:
-    return await close_case(services.of(request).db, principal, _case_id(request), body.reason)
+    return await close_case(services.of(request).db, principal, path_id(request), body.reason)

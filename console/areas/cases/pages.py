@@ -7,15 +7,15 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from console.areas.cases import reads
-from console.areas.cases.api import _case_id
 from console.lib import auth, errors, services
+from console.lib.api import path_id
 from console.lib.render import page, render
 from dispatch import access
 
 
 async def case_page(request: Request, session: auth.Session) -> Response:
     principal = session.principal
-    case_id = _case_id(request)
+    case_id = path_id(request)
     pool = services.of(request).db.pool
     row = await pool.fetchrow("SELECT case_number, zone_id FROM cases WHERE id = $1", case_id)
     if row is None:

@@ -10,15 +10,8 @@ from console.areas.handover.actions import decide, send
 from console.areas.handover.reads import _out, zone_handovers
 from console.areas.handover.schemas import Handover, HandoverList, HandoverQuery, HandoverRejectIn
 from console.lib import audit, errors, eventlog, services
-from console.lib.api import operation
+from console.lib.api import operation, path_id
 from dispatch import access, handover
-
-
-def _id(request: Request) -> int:
-    raw = str(request.path_params["id"])
-    if not raw.isdigit() or len(raw) > 18:
-        raise errors.NotFound()
-    return int(raw)
 
 
 @operation(
@@ -34,7 +27,7 @@ def _id(request: Request) -> int:
     "found. Only that zone's service receives the dossier.",
 )
 async def post_handover(request: Request, principal: access.Principal, _: None, __: None) -> Any:
-    return await send(services.of(request).db, principal, _id(request))
+    return await send(services.of(request).db, principal, path_id(request))
 
 
 @operation(
@@ -69,7 +62,7 @@ async def list_handovers(
 async def get_handover(request: Request, principal: access.Principal, _: None, __: None) -> Any:
     pool = services.of(request).db.pool
     async with pool.acquire() as conn, conn.transaction():
-        rows = await zone_handovers(conn, principal, handover_id=_id(request))
+        rows = await zone_handovers(conn, principal, handover_id=path_id(request))
         if not rows:
             raise errors.NotFound("Passaggio non trovato.")
         await audit.file_opened(conn, principal, "handover", rows[0]["id"])
@@ -87,7 +80,7 @@ async def get_handover(request: Request, principal: access.Principal, _: None, _
 )
 async def accept_handover(request: Request, principal: access.Principal, _: None, __: None) -> Any:
     db = services.of(request).db
-    return await decide(db, principal, _id(request), handover.Status.ACCEPTED)
+    return await decide(db, principal, path_id(request), handover.Status.ACCEPTED)
 
 
 @operation(
@@ -105,4 +98,4 @@ async def reject_handover(
     request: Request, principal: access.Principal, body: HandoverRejectIn, _: None
 ) -> Any:
     db = services.of(request).db
-    return await decide(db, principal, _id(request), handover.Status.REJECTED, body.reason)
+    return await decide(db, principal, path_id(request), handover.Status.REJECTED, body.reason)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import asyncpg
 
@@ -17,9 +16,8 @@ from console.areas.intake.schemas import (
 from console.lib import errors, idempotency
 from console.lib.db import Database, Tx
 from dispatch import access, events, intake, referrals
+from dispatch.calendars import ROME
 from dispatch.cases import case_number
-
-ROME = ZoneInfo("Europe/Rome")
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,13 +81,18 @@ def _received(
 
 
 async def submit(
-    db: Database, principal: access.Principal, body: ReferralIn, key: str
+    db: Database,
+    principal: access.Principal,
+    body: ReferralIn,
+    key: str,
+    *,
+    now: datetime | None = None,
 ) -> Submitted:
     """Receive one referral: its case number, its row, its events, its idempotency record."""
     referrer_id, channel = _who_refers(principal, body)
     scope = f"referrer:{referrer_id}"
     request_hash = idempotency.fingerprint(body.model_dump(mode="json"))
-    async with db.action() as tx:
+    async with db.action(now) as tx:
         replay = await idempotency.claim(tx.conn, scope, key, request_hash, tx.now)
         if replay is not None:
             return Submitted(replay.response, replayed=True)

@@ -21,7 +21,7 @@ from console.areas.intake.schemas import (
     ReferralView,
 )
 from console.lib import audit, errors, idempotency, services
-from console.lib.api import operation
+from console.lib.api import operation, path_id
 from dispatch import access
 
 _P = access.Permission
@@ -75,11 +75,8 @@ async def get_referral(
     request: Request, principal: access.Principal, _: None, __: None
 ) -> ReferralStatus:
     room = _is_room(principal)
-    raw = request.path_params["id"]
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
-        raise errors.NotFound("Segnalazione non trovata.")
     async with services.of(request).db.pool.acquire() as conn, conn.transaction():
-        row = await reads.one(conn, int(raw))
+        row = await reads.one(conn, path_id(request))
         if row is None or not (room or row["referrer_id"] == principal.referrer_id):
             raise errors.NotFound("Segnalazione non trovata.")
         if room:  # the whole file (a referrer sees only its own referral's status)

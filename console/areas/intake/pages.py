@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -18,11 +17,9 @@ from console.areas.intake.schemas import (
 from console.lib import auth, services
 from console.lib.render import page, render
 from dispatch import access, intake, referrals
+from dispatch.calendars import ROME
 
 _P = access.Permission
-
-
-ROME = ZoneInfo("Europe/Rome")
 
 
 def _form_context(mode: str, title: str) -> dict[str, Any]:

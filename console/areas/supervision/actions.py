@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from console.areas.supervision.reads import (
     _ESCALATION_COLUMNS,
@@ -21,8 +20,7 @@ from console.lib import errors, guard
 from console.lib.db import Database
 from dispatch import access, cases
 from dispatch import supervision as supervision_events
-
-ROME = ZoneInfo("Europe/Rome")
+from dispatch.calendars import ROME
 
 
 class AlreadyAcknowledged(errors.Conflict):

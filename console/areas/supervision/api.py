@@ -21,18 +21,10 @@ from console.areas.supervision.schemas import (
     ShiftNoteOut,
     Supervision,
 )
-from console.lib import errors, services
-from console.lib.api import operation
+from console.lib import services
+from console.lib.api import operation, path_id
 from console.lib.schemas import ReassignIn
 from dispatch import access
-
-
-def _path_id(request: Request, missing: str) -> int:
-    raw = str(request.path_params["id"])
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
-        raise errors.NotFound(missing)
-    return int(raw)
-
 
 _SUPERVISE: dict[str, Any] = {"permission": access.Permission.SUPERVISE, "tag": "supervision"}
 
@@ -70,7 +62,7 @@ async def get_supervision(
 async def post_escalation_acknowledgement(
     request: Request, principal: access.Principal, body: AcknowledgeIn, _: None
 ) -> AcknowledgedEscalation:
-    escalation_id = _path_id(request, "Escalation non trovata.")
+    escalation_id = path_id(request)
     return await acknowledge_escalation(
         services.of(request).db, principal, escalation_id, body.note
     )
@@ -107,7 +99,7 @@ async def post_shift_note(
 async def post_shift_note_acknowledgement(
     request: Request, principal: access.Principal, _: None, __: None
 ) -> ShiftNoteOut:
-    note_id = _path_id(request, "Consegna non trovata.")
+    note_id = path_id(request)
     return await acknowledge_shift_note(services.of(request).db, principal, note_id)
 
 
@@ -127,6 +119,6 @@ async def post_shift_note_acknowledgement(
 async def post_case_reassignment(
     request: Request, principal: access.Principal, body: ReassignIn, _: None
 ) -> CaseReassigned:
-    case_id = _path_id(request, "Caso non trovato.")
+    case_id = path_id(request)
     db = services.of(request).db
     return await reassign_case(db, principal, case_id, body.operator_id, body.reason)

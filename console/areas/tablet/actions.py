@@ -57,6 +57,7 @@ async def once(
     action: Action,
     *,
     ended_ok: bool = False,
+    now: datetime | None = None,
 ) -> Answer:
     """Run `action` once per Idempotency-Key on the caller's unit (locked) and the assignment it
     is for (the current one, locked, or the one the body names); a repeat of the key gets the
@@ -64,7 +65,7 @@ async def once(
     unit_id = _unit_of(by)
     scope = access.unit_tag(unit_id)
     fingerprint = idempotency.fingerprint({"op": what, "body": body.model_dump(mode="json")})
-    async with db.action() as tx:
+    async with db.action(now) as tx:
         replay = await idempotency.claim(tx.conn, scope, key, fingerprint, tx.now)
         if replay is not None:
             return Answer(status=replay.status, body=replay.response, replayed=True)
@@ -104,7 +105,9 @@ def utc(at: datetime | None) -> datetime | None:
     return at.astimezone(UTC) if at is not None else None
 
 
-async def report_status(db: Database, by: access.Principal, body: StatusIn, key: str) -> Answer:
+async def report_status(
+    db: Database, by: access.Principal, body: StatusIn, key: str, *, now: datetime | None = None
+) -> Answer:
     """The unit says where it is in its work; its assignment and case follow."""
 
     async def action(
@@ -151,7 +154,7 @@ async def report_status(db: Database, by: access.Principal, body: StatusIn, key:
         )
         return 200, out
 
-    return await once(db, by, key, "status", body, action)
+    return await once(db, by, key, "status", body, action, now=now)
 
 
 async def _case_follows(
@@ -196,7 +199,9 @@ def _working(current: asyncpg.Record | None) -> asyncpg.Record:
     return current
 
 
-async def check_in(db: Database, by: access.Principal, body: CheckInIn, key: str) -> Answer:
+async def check_in(
+    db: Database, by: access.Principal, body: CheckInIn, key: str, *, now: datetime | None = None
+) -> Answer:
     """Safety check-in of a unit on scene: the room knows it is all right."""
 
     async def action(
@@ -231,7 +236,7 @@ async def check_in(db: Database, by: access.Principal, body: CheckInIn, key: str
         )
         return 200, CheckedIn(assignment_id=work["id"], checked_in_at=at)
 
-    return await once(db, by, key, "check-in", body, action)
+    return await once(db, by, key, "check-in", body, action, now=now)
 
 
 async def add_note(db: Database, by: access.Principal, body: NoteIn, key: str) -> Answer:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -35,12 +36,13 @@ async def dispatch_unit(
     *,
     reason: str | None = None,
     policy: units.RankingPolicy | None = None,
+    now: datetime | None = None,
 ) -> Dispatched:
     """Send a unit to a case. The unit's row lock makes concurrent dispatches of one unit
     queue: the first wins, the others find it assigned and are refused."""
     policy = policy or units.RankingPolicy()
     reason = reason or "invio dalla sala operativa"
-    async with db.action() as tx:
+    async with db.action(now) as tx:
         place = await tx.conn.fetchrow(CASE_PLACE_SQL, case_id)
         if place is None:
             raise errors.NotFound("Caso non trovato.")

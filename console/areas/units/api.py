@@ -15,8 +15,8 @@ from console.areas.units.schemas import (
     UnitBoard,
     ZoneOut,
 )
-from console.lib import errors, services
-from console.lib.api import operation
+from console.lib import services
+from console.lib.api import operation, path_id
 from dispatch import access
 
 MANAGE = access.Permission.MANAGE_CASES
@@ -90,13 +90,6 @@ async def post_recall(
 ) -> Recalled:
     db = services.of(request).db
     return await recall_unit(db, principal, path_id(request), reason=body.reason)
-
-
-def path_id(request: Request, name: str = "id") -> int:
-    raw = str(request.path_params.get(name, ""))
-    if not raw.isdigit() or len(raw) > 18:
-        raise errors.NotFound()
-    return int(raw)
 
 
 @operation(
