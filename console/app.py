@@ -176,7 +176,8 @@ PAGES = [r.page for r in ROUTES if isinstance(r, render.PageRoute)]
 
 def database(pool: asyncpg.Pool) -> Database:
     """The database as the areas need it: every action runs their before-commit hooks."""
-    return Database(pool, before_commit=clocks.before_commit())
+    # The referrer's progress first: the clocks see every event of the action.
+    return Database(pool, before_commit=[*intake.before_commit(), *clocks.before_commit()])
 
 
 def create_app(settings: Settings) -> Starlette:

@@ -55,6 +55,12 @@ def advance(current: Status, target: Status) -> Status:
     return move("case", TRANSITIONS, current, target)
 
 
+def closed_refusal(status: str, doing: str) -> str | None:
+    """A closed case is read-only: why `doing` is refused (in Italian), or None while the case
+    is open to it."""
+    return f"Il caso è chiuso: {doing}." if Status(status) is Status.CLOSED else None
+
+
 def case_number(year: int, number: int) -> str:
     """The number people read on the phone: SEUS-2026-000123."""
     return f"SEUS-{year}-{number:06d}"

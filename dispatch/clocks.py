@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from dispatch.calendars import Calendar, Kind
+from dispatch.referrals import URGENCIES
 from dispatch.states import move
 
 
@@ -218,7 +219,7 @@ def default_policies() -> dict[Milestone, Policy]:
     minutes, hours = timedelta(minutes=1), timedelta(hours=1)
 
     def same(target: Target) -> dict[str, Target]:
-        return {u: target for u in ("rosso", "giallo", "verde")}
+        return {u: target for u in URGENCIES}
 
     working = Calendar(kind=Kind.WORKING_DAYS)
     policies = {

@@ -51,7 +51,13 @@ class Urgency(enum.StrEnum):
     VERDE = "verde"
 
 
-URGENCY_RANK = {Urgency.ROSSO: 0, Urgency.GIALLO: 1, Urgency.VERDE: 2}
+URGENCY_ORDER = tuple(Urgency)  # the one urgency order: most urgent first
+URGENCIES = tuple(u.value for u in URGENCY_ORDER)
+
+
+def urgency_rank(value: str | None) -> int:
+    """Position in the urgency order (the most urgent is 0); no code, or an unknown one, last."""
+    return URGENCIES.index(value) if value in URGENCIES else len(URGENCIES)
 
 
 class ReferrerKind(enum.StrEnum):
@@ -149,7 +155,7 @@ def _held_by(current: Claim, operator: int) -> None:
 
 def queue_key(urgency: Urgency, received_epoch_s: float) -> tuple[int, float]:
     """The room's order: most urgent first, then longest waiting."""
-    return (URGENCY_RANK[urgency], received_epoch_s)
+    return (urgency_rank(urgency), received_epoch_s)
 
 
 class Progress(enum.StrEnum):
@@ -199,6 +205,43 @@ def progress(status: Status, case_status: str | None) -> Progress:
     if status is Status.IN_ASSESSMENT:
         return Progress.IN_ASSESSMENT
     return Progress.RECEIVED
+
+
+# Events that move a referral's status, or its case's (then a referral's progress may change,
+# and its referrer is told: `to_tell`).
+_MOVES_REFERRAL = frozenset(
+    {"referral.received", "referral.claimed", "referral.released", "referral.decided"}
+)
+_MOVES_CASE = frozenset(
+    {"case.status_changed", "case.handover_sent", "handover.accepted", "handover.rejected"}
+    | {"case.closed"}
+)
+_MAY_MOVE_CASE = frozenset({"case.unit_dispatched", "case.unit_on_scene", "case.unit_released"})
+
+
+def to_tell(events: Iterable[NewEvent]) -> list[tuple[str, int]]:
+    """Whose referrer must be told its referral's progress after these events, in order and
+    once each: ("referral", id) or ("case", id) (the edge finds the case's referral).
+
+    Told: a referral received, claimed, released or decided, and the referrals that followed
+    a merged one to its target (`repointed`); a referral handed by a supervisor to an operator
+    while nobody held it (it goes into assessment); a case whose status moved (a resource in
+    place, a handover sent, accepted or rejected, a closing; a unit sent, arrived or gone when
+    the case's status moved with it)."""
+    found: dict[tuple[str, int], None] = {}
+    for event in events:
+        kind, _, key = event.subject.partition(":")
+        payload = event.payload
+        if event.type in _MOVES_REFERRAL or (
+            event.type == "referral.reassigned" and payload.get("from") is None
+        ):
+            found[("referral", int(key))] = None
+            found.update(dict.fromkeys(("referral", r) for r in payload.get("repointed", ())))
+        elif event.type in _MOVES_CASE or (
+            event.type in _MAY_MOVE_CASE and payload.get("previous") != payload.get("status")
+        ):
+            found[("case", int(key) if kind == "case" else int(payload["case_id"]))] = None
+    return list(found)
 
 
 # ---- the room: claim rules, queue order, assessment, merge candidates, events ----------------
@@ -479,8 +522,10 @@ def referral_decided(
     case_id: int | None = None,
     merged_into: int | None = None,
     redirect_to: str | None = None,
+    repointed: Sequence[int] = (),
 ) -> NewEvent:
-    """The assessment's outcome (the full detail: the room only)."""
+    """The assessment's outcome (the full detail: the room only). `repointed`: on a merge, the
+    referrals that had been merged into this one and now follow the target too."""
     payload = {
         "decision": decision.value,
         "status": DECISION_STATUS[decision].value,
@@ -488,6 +533,7 @@ def referral_decided(
         "urgency": urgency.value if urgency else None,
         "case_id": case_id,
         "merged_into": merged_into,
+        "repointed": list(repointed),
         "redirect_to": redirect_to,
         "by_name": by.name,
         "at": at.isoformat(),

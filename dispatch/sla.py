@@ -13,10 +13,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from dispatch import access, clocks
+from dispatch import access, clocks, referrals
 from dispatch.calendars import Calendar
 from dispatch.clocks import Clock, Milestone, Policy, State
-from dispatch.events import NewEvent
+from dispatch.events import NewEvent, actor_of
 
 
 class Trigger(enum.StrEnum):
@@ -83,7 +83,7 @@ TRIGGER_LABELS: dict[Trigger, str] = {
     Trigger.URGENCY_CHANGED: "codice di urgenza cambiato",
 }
 
-URGENCIES = ("rosso", "giallo", "verde")
+URGENCIES = referrals.URGENCIES
 DEFAULT_URGENCY = "giallo"  # a referral nobody has coded yet (the referrer proposed none)
 
 
@@ -328,3 +328,14 @@ def clock_event(
 
 def late_by(due_at: datetime, now: datetime) -> timedelta:
     return max(timedelta(0), now - due_at)
+
+
+def policy_changed(milestone: str, policy: Mapping[str, Any], by: access.Principal) -> NewEvent:
+    """An administrator replaced a milestone's policy (`policy`: as the API shows it)."""
+    return NewEvent(
+        type="sla.policy_changed",
+        subject=f"sla_policy:{milestone}",
+        audience=frozenset({access.AUDIT, access.SUPERVISORS}),
+        payload=dict(policy),
+        actor=actor_of(by),
+    )

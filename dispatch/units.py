@@ -76,7 +76,7 @@ class Candidate:
     id: int
     name: str
     status: Status
-    lat: float  # last known position, else its base
+    lat: float  # where it is taken to be: see `position`
     lon: float
     zones: frozenset[str]
     skills: frozenset[str]
@@ -112,6 +112,26 @@ def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * r * math.asin(math.sqrt(a))
 
 
+Point = tuple[float | None, float | None]
+
+
+def position(last: Point, base: Point, base_municipality: Point = (None, None)) -> Point:
+    """Where a unit is taken to be for an arrival estimate: its last known position, else its
+    base, else the centre of its base's municipality; a pair is taken whole or not at all.
+    (None, None) when none is known."""
+    for lat, lon in (last, base, base_municipality):
+        if lat is not None and lon is not None:
+            return lat, lon
+    return None, None
+
+
+def travel_minutes(
+    lat1: float, lon1: float, lat2: float, lon2: float, policy: RankingPolicy
+) -> float:
+    """The estimated drive: straight-line distance times the road factor, at average speed."""
+    return distance_km(lat1, lon1, lat2, lon2) * policy.road_factor / policy.speed_kmh * 60
+
+
 def rank(
     lat: float,
     lon: float,
@@ -125,7 +145,7 @@ def rank(
     ranked = []
     for unit in units:
         km = distance_km(unit.lat, unit.lon, lat, lon) * policy.road_factor
-        eta = km / policy.speed_kmh * 60
+        eta = travel_minutes(unit.lat, unit.lon, lat, lon, policy)
         score = eta
         reasons = [f"a circa {km:.0f} km su strada, arrivo in ~{eta:.0f} min"]
         eligible = unit.status is Status.AVAILABLE

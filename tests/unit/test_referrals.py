@@ -7,6 +7,7 @@ import pytest
 
 from dispatch import access, referrals
 from dispatch.errors import DomainError, IllegalTransition, Refused
+from dispatch.events import NewEvent
 from dispatch.referrals import Claim, Decision, Sighting, Status, Urgency
 from dispatch.states import move
 
@@ -288,3 +289,63 @@ def test_room_events_go_to_the_room_only_with_who_and_when():
     )
     assert opened.audience == frozenset({access.ROOM})
     assert opened.payload["case_id"] == 9 and opened.payload["urgency"] == "rosso"
+
+
+# -- whose referrer is told its progress ---------------------------------------------------------
+
+
+def event(type_: str, subject: str, **payload: object) -> NewEvent:
+    return NewEvent(type=type_, subject=subject, audience=frozenset({"room"}), payload=payload)
+
+
+@pytest.mark.parametrize(
+    ("events", "told"),
+    [
+        ([event("referral.received", "referral:1")], [("referral", 1)]),
+        ([event("referral.claimed", "referral:1")], [("referral", 1)]),
+        ([event("referral.released", "referral:1")], [("referral", 1)]),
+        # handed to an operator while nobody held it: it goes into assessment
+        ([event("referral.reassigned", "referral:1", **{"from": None})], [("referral", 1)]),
+        # handed from one operator to another: still in assessment, nothing to tell
+        ([event("referral.reassigned", "referral:1", **{"from": 7})], []),
+        (  # a decision and the case it opened: told once
+            [
+                event("referral.decided", "referral:1", case_id=5, repointed=[]),
+                event("case.opened", "case:5"),
+            ],
+            [("referral", 1)],
+        ),
+        (  # a merge: the referrals that followed the merged one are told too, after it
+            [event("referral.decided", "referral:1", merged_into=2, repointed=[3, 4])],
+            [("referral", 1), ("referral", 3), ("referral", 4)],
+        ),
+        ([event("case.unit_dispatched", "case:5", previous="open", status="unit_dispatched")],
+         [("case", 5)]),
+        # a second unit on a case already waiting for one: the case did not move
+        ([event("case.unit_dispatched", "case:5", previous="unit_dispatched",
+                status="unit_dispatched")], []),
+        ([event("case.unit_on_scene", "case:5", previous="unit_dispatched", status="on_scene")],
+         [("case", 5)]),
+        ([event("case.status_changed", "case:5", previous="on_scene",
+                status="resources_in_place")], [("case", 5)]),
+        ([event("case.handover_sent", "case:5"), event("handover.sent", "handover:9", case_id=5)],
+         [("case", 5)]),
+        ([event("handover.rejected", "handover:9", case_id=5)], [("case", 5)]),
+        ([event("handover.accepted", "handover:9", case_id=5)], [("case", 5)]),
+        ([event("case.closed", "case:5")], [("case", 5)]),
+        # what does not move a referral or its case: notes, urgency, bookings, units' own
+        (
+            [
+                event("case.note_added", "case:5"),
+                event("case.urgency_changed", "case:5", previous="giallo", status="rosso"),
+                event("booking.held", "case:5", previous="requested", status="held"),
+                event("case.reassigned", "case:5"),
+                event("unit.status_changed", "unit:3", previous="available", status="assigned"),
+                event("referral.progressed", "referral:1"),
+            ],
+            [],
+        ),
+    ],
+)  # fmt: skip
+def test_a_referrer_is_told_when_its_referral_or_its_case_moved_and_only_then(events, told):
+    assert referrals.to_tell(events) == told

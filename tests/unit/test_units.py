@@ -21,9 +21,11 @@ from dispatch.units import (
     base_note,
     language_label,
     needed_language,
+    position,
     rank,
     report,
     reported_at,
+    travel_minutes,
 )
 
 S = Status
@@ -178,6 +180,34 @@ def test_road_factor_and_speed_set_the_estimated_arrival():
     assert slow[0].eta_minutes == pytest.approx(2 * base, abs=1)
     assert long[0].eta_minutes == pytest.approx(2 * base, abs=1)
     assert "km su strada" in slow[0].reasons[0]
+
+
+LAST, BASE, CENTRE = (43.80, 11.20), (43.77, 11.25), (43.76, 11.26)
+
+
+@pytest.mark.parametrize(
+    ("last", "base", "centre", "expected"),
+    [
+        (LAST, BASE, CENTRE, LAST),  # the last known position first
+        ((None, None), BASE, CENTRE, BASE),  # else the base
+        ((None, None), (None, None), CENTRE, CENTRE),  # else its municipality's centre
+        ((43.80, None), BASE, CENTRE, BASE),  # half a position is no position
+        ((None, None), (None, 11.25), CENTRE, CENTRE),
+        ((None, None), (None, None), (None, None), (None, None)),  # nowhere: no estimate
+    ],
+)
+def test_a_unit_is_taken_to_be_at_its_last_position_else_its_base_else_its_towns_centre(
+    last, base, centre, expected
+):
+    assert position(last, base, centre) == expected
+
+
+def test_the_ranking_and_a_dispatch_estimate_the_same_arrival_from_the_same_position():
+    policy = RankingPolicy(road_factor=1.5, speed_kmh=40)
+    unit = Candidate(1, "A", Status.AVAILABLE, *LAST, frozenset({"z"}), frozenset())
+    [ranked] = rank(*BASE, "z", frozenset(), None, [unit], policy)
+    assert ranked.eta_minutes == round(travel_minutes(*LAST, *BASE, policy))
+    assert travel_minutes(*LAST, *LAST, policy) == 0
 
 
 def test_a_unit_covering_the_zone_beats_a_slightly_nearer_one_from_another_zone():

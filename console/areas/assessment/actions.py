@@ -15,7 +15,6 @@ from console.areas.assessment.schemas import (
     DecisionOut,
     ReferralState,
 )
-from console.areas.intake import actions as intake_actions
 from console.lib import errors, guard
 from console.lib.db import Database, Tx
 from dispatch import access, referrals
@@ -107,7 +106,6 @@ async def claim(
             raise HeldElsewhere(row["holder_id"], row["holder_name"]) from None
         await _set_claim(tx, referral_id, new)
         tx.emit(referrals.referral_claimed(referral_id, row["zone_id"], by, tx.now))
-        await intake_actions.notify_referrer(tx, referral_id)
     return _state(row, new, by.name, tx)
 
 
@@ -120,7 +118,6 @@ async def release(
         new = referrals.release(_claim_of(row), guard.user_id_of(by))
         await _set_claim(tx, referral_id, new)
         tx.emit(referrals.referral_released(referral_id, row["zone_id"], by, tx.now, reason))
-        await intake_actions.notify_referrer(tx, referral_id)
     return _state(row, new, None, tx)
 
 
@@ -145,8 +142,6 @@ async def reassign(
                 reason=reason,
             )
         )
-        if current.status is not new.status:
-            await intake_actions.notify_referrer(tx, referral_id)
     return _state(row, new, name, tx)
 
 
@@ -223,13 +218,11 @@ async def decide(
                 case_id=case_id,
                 merged_into=merge_into,
                 redirect_to=record["redirect_to"],
+                repointed=repointed,
             )
         )
         if case_id is not None:
             tx.emit(_case_opened(case_id, referral_id, row, by, tx, assessed))
-        await intake_actions.notify_referrer(tx, referral_id)
-        for other in repointed:
-            await intake_actions.notify_referrer(tx, other)
     return DecisionOut(
         id=referral_id,
         status=status.value,

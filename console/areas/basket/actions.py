@@ -12,17 +12,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import asyncpg
 
 from console.areas.basket import reads
-from console.areas.basket.reads import _BOOKINGS, _out
-from console.areas.basket.schemas import BookingOut
-from console.areas.intake import actions as intake_actions
+from console.areas.basket.reads import _BOOKINGS, _out, read_resource, taken
+from console.areas.basket.schemas import BookingOut, ResourceIn, ResourceOut, ResourcePatch
 from console.lib import errors
 from console.lib.db import Database, Tx
-from dispatch import basket, cases
+from dispatch import access, basket, cases
 from dispatch.basket import Status
+from dispatch.events import actor_of
 
 SYSTEM = "system"
 
@@ -127,7 +128,7 @@ async def _bookable_case(conn: asyncpg.Connection, case_id: int) -> None:
     status = await conn.fetchval("SELECT status FROM cases WHERE id = $1", case_id)
     if status is None:
         raise errors.NotFound("Caso non trovato.")
-    if not basket.bookable(cases.Status(status)):
+    if not basket.bookable(cases.Status(status)):  # closed, or handed over and accepted
         raise errors.Conflict("Il caso è chiuso: non si prenotano risorse.")
 
 
@@ -301,7 +302,6 @@ async def _resources_in_place(tx: Tx, out: BookingOut, actor: str) -> None:
             actor=actor,
         )
     )
-    await intake_actions.notify_referrer(tx, case["referral_id"])
 
 
 async def expire_holds(db: Database, now: datetime | None = None, limit: int = 500) -> int:
@@ -328,3 +328,107 @@ async def expire_holds(db: Database, now: datetime | None = None, limit: int = 5
             ids = sorted(by_resource[resource_id])
             await _recorded(tx, ids, Status.HELD, resource, SYSTEM, EXPIRED_REASON)
     return len(rows)
+
+
+async def add_resource(db: Database, principal: access.Principal, body: ResourceIn) -> ResourceOut:
+    """A new resource in a zone's basket."""
+    async with db.action() as tx:
+        if not await tx.conn.fetchval("SELECT true FROM zones WHERE id = $1", body.zone_id):
+            raise errors.ValidationFailed(
+                problems=[errors.FieldProblem("zone_id", "unknown zone", "unknown")]
+            )
+        resource_id: int = await tx.conn.fetchval(
+            "INSERT INTO resources (zone_id, type, name, provider, capacity, conditions,"
+            " max_duration, contact_hours, phone, active, updated_at)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+            body.zone_id,
+            body.type.value,
+            body.name,
+            body.provider,
+            body.capacity,
+            body.conditions,
+            body.max_duration,
+            body.contact_hours,
+            body.phone,
+            body.active,
+            tx.now,
+        )
+        out = await read_resource(tx.conn, resource_id)
+        assert out is not None
+        _emit_changed(tx, out, {}, created=True, principal=principal, reason=None)
+    return out
+
+
+class CapacityBelowCounted(errors.Conflict):
+    code = "capacity_below_counted"
+    detail = "La capacità non può scendere sotto le quantità già prenotate o in uso."
+
+    def __init__(self, counted: int) -> None:
+        super().__init__()
+        self.counted = counted
+
+    def body(self) -> dict[str, Any]:
+        return {**super().body(), "counted": self.counted}
+
+
+EDITABLE = (
+    "name",
+    "provider",
+    "capacity",
+    "conditions",
+    "max_duration",
+    "contact_hours",
+    "phone",
+    "active",
+)
+
+
+async def change_resource(
+    db: Database, principal: access.Principal, resource_id: int, body: ResourcePatch
+) -> ResourceOut:
+    """The fields sent change; capacity never below what is held, confirmed or in use."""
+    async with db.action() as tx:
+        row = await tx.conn.fetchrow(
+            "SELECT id, name, provider, capacity, conditions, max_duration, contact_hours, phone,"
+            " active FROM resources WHERE id = $1 FOR UPDATE",
+            resource_id,
+        )
+        if row is None:
+            raise errors.NotFound()
+        wanted = {f: getattr(body, f) for f in EDITABLE if getattr(body, f) is not None}
+        changes = {f: (row[f], v) for f, v in wanted.items() if row[f] != v}
+        if "capacity" in changes:
+            counted = await taken(tx.conn, resource_id)
+            if not basket.capacity_fits(changes["capacity"][1], counted):
+                raise CapacityBelowCounted(counted)
+        if changes:
+            assignments = ", ".join(f"{f} = ${i}" for i, f in enumerate(changes, start=3))
+            await tx.conn.execute(
+                f"UPDATE resources SET updated_at = $2, {assignments} WHERE id = $1",
+                resource_id,
+                tx.now,
+                *(new for _, new in changes.values()),
+            )
+        out = await read_resource(tx.conn, resource_id)
+        assert out is not None
+        if changes:
+            _emit_changed(tx, out, changes, created=False, principal=principal, reason=body.reason)
+    return out
+
+
+def _emit_changed(
+    tx: Tx,
+    out: ResourceOut,
+    changes: dict[str, tuple[Any, Any]],
+    *,
+    created: bool,
+    principal: access.Principal,
+    reason: str | None,
+) -> None:
+    actor = actor_of(principal)
+    view = out.model_dump(mode="json")
+    tx.emit(basket.resource_changed(view, changes, created=created, actor=actor, reason=reason))
+    if created or "capacity" in changes:
+        tx.emit(
+            basket.availability_changed(out.id, out.zone_id, out.capacity, out.available, actor)
+        )

@@ -15,11 +15,13 @@ from console.areas.basket.actions import (
     Expired,
     Full,
     Outcome,
+    add_resource,
     book,
+    change_resource,
     read_booking,
     step,
 )
-from console.areas.basket.reads import list_resources, of_case, read_resource, taken
+from console.areas.basket.reads import list_resources, of_case
 from console.areas.basket.schemas import (
     BookingIn,
     BookingList,
@@ -33,8 +35,7 @@ from console.areas.basket.schemas import (
 )
 from console.lib import errors, services
 from console.lib.api import Handler, operation, path_id
-from console.lib.db import Tx
-from dispatch import access, basket
+from dispatch import access
 from dispatch.basket import Status
 from dispatch.events import actor_of
 
@@ -229,55 +230,7 @@ async def get_resources(
 async def create_resource(
     request: Request, principal: access.Principal, body: ResourceIn, _: None
 ) -> ResourceOut:
-    async with services.of(request).db.action() as tx:
-        if not await tx.conn.fetchval("SELECT true FROM zones WHERE id = $1", body.zone_id):
-            raise errors.ValidationFailed(
-                problems=[errors.FieldProblem("zone_id", "unknown zone", "unknown")]
-            )
-        resource_id: int = await tx.conn.fetchval(
-            "INSERT INTO resources (zone_id, type, name, provider, capacity, conditions,"
-            " max_duration, contact_hours, phone, active, updated_at)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
-            body.zone_id,
-            body.type.value,
-            body.name,
-            body.provider,
-            body.capacity,
-            body.conditions,
-            body.max_duration,
-            body.contact_hours,
-            body.phone,
-            body.active,
-            tx.now,
-        )
-        out = await read_resource(tx.conn, resource_id)
-        assert out is not None
-        _emit_changed(tx, out, {}, created=True, principal=principal, reason=None)
-    return out
-
-
-class CapacityBelowCounted(errors.Conflict):
-    code = "capacity_below_counted"
-    detail = "La capacità non può scendere sotto le quantità già prenotate o in uso."
-
-    def __init__(self, counted: int) -> None:
-        super().__init__()
-        self.counted = counted
-
-    def body(self) -> dict[str, Any]:
-        return {**super().body(), "counted": self.counted}
-
-
-EDITABLE = (
-    "name",
-    "provider",
-    "capacity",
-    "conditions",
-    "max_duration",
-    "contact_hours",
-    "phone",
-    "active",
-)
+    return await add_resource(services.of(request).db, principal, body)
 
 
 @operation(
@@ -294,49 +247,4 @@ EDITABLE = (
 async def edit_resource(
     request: Request, principal: access.Principal, body: ResourcePatch, _: None
 ) -> ResourceOut:
-    resource_id = path_id(request)
-    async with services.of(request).db.action() as tx:
-        row = await tx.conn.fetchrow(
-            "SELECT id, name, provider, capacity, conditions, max_duration, contact_hours, phone,"
-            " active FROM resources WHERE id = $1 FOR UPDATE",
-            resource_id,
-        )
-        if row is None:
-            raise errors.NotFound()
-        wanted = {f: getattr(body, f) for f in EDITABLE if getattr(body, f) is not None}
-        changes = {f: (row[f], v) for f, v in wanted.items() if row[f] != v}
-        if "capacity" in changes:
-            counted = await taken(tx.conn, resource_id)
-            if not basket.capacity_fits(changes["capacity"][1], counted):
-                raise CapacityBelowCounted(counted)
-        if changes:
-            assignments = ", ".join(f"{f} = ${i}" for i, f in enumerate(changes, start=3))
-            await tx.conn.execute(
-                f"UPDATE resources SET updated_at = $2, {assignments} WHERE id = $1",
-                resource_id,
-                tx.now,
-                *(new for _, new in changes.values()),
-            )
-        out = await read_resource(tx.conn, resource_id)
-        assert out is not None
-        if changes:
-            _emit_changed(tx, out, changes, created=False, principal=principal, reason=body.reason)
-    return out
-
-
-def _emit_changed(
-    tx: Tx,
-    out: ResourceOut,
-    changes: dict[str, tuple[Any, Any]],
-    *,
-    created: bool,
-    principal: access.Principal,
-    reason: str | None,
-) -> None:
-    actor = actor_of(principal)
-    view = out.model_dump(mode="json")
-    tx.emit(basket.resource_changed(view, changes, created=created, actor=actor, reason=reason))
-    if created or "capacity" in changes:
-        tx.emit(
-            basket.availability_changed(out.id, out.zone_id, out.capacity, out.available, actor)
-        )
+    return await change_resource(services.of(request).db, principal, path_id(request), body)

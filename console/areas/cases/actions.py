@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 from console.areas.cases.schemas import CaseNote, CaseState
-from console.areas.intake import actions as intake_actions
 from console.lib import errors
 from console.lib.db import Database
 from dispatch import access, cases
+
+
+def require_open(status: str, doing: str) -> None:
+    """409 when the case is closed: the core's rule (dispatch.cases.closed_refusal), for every
+    area's action on a case."""
+    reason = cases.closed_refusal(status, doing)
+    if reason is not None:
+        raise errors.Conflict(reason)
 
 
 async def add_note(db: Database, principal: access.Principal, case_id: int, body: str) -> CaseNote:
@@ -17,8 +24,7 @@ async def add_note(db: Database, principal: access.Principal, case_id: int, body
         )
         if row is None:
             raise errors.NotFound("Caso non trovato.")
-        if row["status"] == cases.Status.CLOSED:
-            raise errors.Conflict("Il caso è chiuso: non si aggiungono note.")
+        require_open(row["status"], "non si aggiungono note")
         note_id: int = await tx.conn.fetchval(
             "INSERT INTO notes (case_id, author, author_name, body, at)"
             " VALUES ($1, $2, $3, $4, $5) RETURNING id",
@@ -67,7 +73,6 @@ async def close_case(
         tx.emit(
             cases.closed(case_id, row["case_number"], row["zone_id"], previous, reason, principal)
         )
-        await intake_actions.notify_referrer(tx, row["referral_id"])
     return CaseState(
         id=case_id,
         case_number=row["case_number"],
@@ -90,8 +95,7 @@ async def change_urgency(
         )
         if row is None:
             raise errors.NotFound("Caso non trovato.")
-        if row["status"] == cases.Status.CLOSED:
-            raise errors.Conflict("Il caso è chiuso: il codice non cambia più.")
+        require_open(row["status"], "il codice non cambia più")
         if row["urgency"] == urgency:
             raise errors.Conflict(f"Il caso ha già il codice {urgency}.")
         await tx.conn.execute(

@@ -24,7 +24,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from console.areas.clocks import store
 from console.lib import metrics
-from dispatch import clocks, sla, supervision
+from dispatch import access, clocks, sla, supervision
 from dispatch.clocks import Clock, Milestone, State
 from dispatch.events import Event, NewEvent
 from dispatch.sla import Kind, Tracked
@@ -339,3 +339,12 @@ class Runner:
             if upcoming is not None:
                 # Another instance may hold a due clock: look again shortly, never spin.
                 self.wake_at(max(upcoming, datetime.now(UTC) + timedelta(milliseconds=50)))
+
+
+async def replace_policy(
+    db: Database, by: access.Principal, policy: clocks.Policy, shown: dict[str, Any]
+) -> None:
+    """Save a milestone's new policy (`shown`: as the API shows it, for the event)."""
+    async with db.action() as tx:
+        await store.save(tx.conn, policy, by=by.user_id, at=tx.now)
+        tx.emit(sla.policy_changed(policy.milestone.value, shown, by))

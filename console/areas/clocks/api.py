@@ -8,9 +8,9 @@ from datetime import date, time, timedelta
 from starlette.requests import Request
 from starlette.requests import Request as StarletteRequest
 
+from console.areas.clocks.actions import replace_policy
 from console.areas.clocks.reads import open_clocks
 from console.areas.clocks.schemas import (
-    URGENCY_NAMES,
     ClockList,
     ClockQuery,
     PolicyIO,
@@ -18,13 +18,13 @@ from console.areas.clocks.schemas import (
     PolicyOut,
     TargetIO,
 )
-from console.areas.clocks.store import RULE_FIELDS, load, save
+from console.areas.clocks.store import RULE_FIELDS, load
 from console.lib import errors, eventlog, services
 from console.lib.api import operation
 from dispatch import access, sla
 from dispatch.calendars import Calendar, Kind
 from dispatch.clocks import Milestone, Policy, Rules, Target
-from dispatch.events import NewEvent, actor_of
+from dispatch.referrals import URGENCIES
 
 
 @operation(
@@ -66,7 +66,7 @@ def _out(policy: Policy) -> PolicyOut:
                 working_days=t.working_days,
             )
             for u, t in policy.targets.items()
-            if u in URGENCY_NAMES
+            if u in URGENCIES
         },
         **{name: sorted(getattr(policy.rules, name)) for name in RULE_FIELDS},
     )
@@ -86,7 +86,7 @@ def policy_of(milestone: Milestone, body: PolicyIO) -> Policy:
     opens, closes = time.fromisoformat(body.opens), time.fromisoformat(body.closes)
     if opens >= closes:
         problems.append(errors.FieldProblem("closes", "l'orario di chiusura segue l'apertura"))
-    missing = [u for u in URGENCY_NAMES if u not in body.targets]
+    missing = [u for u in URGENCIES if u not in body.targets]
     for urgency in missing:
         problems.append(errors.FieldProblem(f"targets.{urgency}", "obiettivo mancante"))
     rules = Rules(**{name: frozenset(getattr(body, name)) for name in RULE_FIELDS})
@@ -162,17 +162,7 @@ async def get_policies(
 async def put_policy(
     request: StarletteRequest, principal: access.Principal, body: PolicyIO, _: None
 ) -> PolicyOut:
-    milestone = _milestone(request)
-    policy = policy_of(milestone, body)
-    async with services.of(request).db.action() as tx:
-        await save(tx.conn, policy, by=principal.user_id, at=tx.now)
-        tx.emit(
-            NewEvent(
-                type="sla.policy_changed",
-                subject=f"sla_policy:{milestone.value}",
-                audience=frozenset({access.AUDIT, access.SUPERVISORS}),
-                payload=_out(policy).model_dump(mode="json"),
-                actor=actor_of(principal),
-            )
-        )
-    return _out(policy)
+    policy = policy_of(_milestone(request), body)
+    shown = _out(policy)
+    await replace_policy(services.of(request).db, principal, policy, shown.model_dump(mode="json"))
+    return shown

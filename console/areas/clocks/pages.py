@@ -7,12 +7,13 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from console.areas.clocks.api import _out
-from console.areas.clocks.schemas import URGENCY_NAMES, TargetIO
+from console.areas.clocks.schemas import TargetIO
 from console.areas.clocks.store import load
 from console.lib import auth, services
 from console.lib.render import page, render
 from dispatch import access, sla
 from dispatch.clocks import Milestone
+from dispatch.referrals import URGENCIES
 
 
 def _minutes(target: TargetIO | None) -> str:
@@ -37,7 +38,7 @@ async def policies_page(request: StarletteRequest, session: auth.Session) -> Res
         rule_fields=[("starts_on", "Avviato da"), ("stops_on", "Fermato (rispettato) da"),
                      ("cancels_on", "Annullato da"), ("pauses_on", "Messo in pausa da"),
                      ("resumes_on", "Ripreso da")],
-        urgencies=URGENCY_NAMES,
+        urgencies=URGENCIES,
         minutes=_minutes,
     )  # fmt: skip
 

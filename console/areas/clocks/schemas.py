@@ -22,9 +22,6 @@ class ClockQuery(BaseModel):
     limit: int = Field(default=500, ge=1, le=5000)
 
 
-URGENCY_NAMES = ("rosso", "giallo", "verde")
-
-
 class TargetIO(schemas.Request):
     seconds: int | None = Field(
         default=None, ge=1, le=30 * 86400, description="Time counted on the calendar"

@@ -7,7 +7,6 @@ from typing import Any
 from console.areas.cases import reads as cases_reads
 from console.areas.handover.reads import _out
 from console.areas.handover.schemas import Handover
-from console.areas.intake import actions as intake_actions
 from console.lib import errors
 from console.lib.db import Database, Tx
 from dispatch import access, cases, handover
@@ -95,7 +94,6 @@ async def send(db: Database, principal: access.Principal, case_id: int) -> Hando
                 principal,
             ),
         )
-        await intake_actions.notify_referrer(tx, case["referral_id"])
         [row] = await cases_reads.load_handovers(tx.conn, handover_id=handover_id)
     return _out(row, tx.logged[-1].seq)
 
@@ -149,6 +147,5 @@ async def decide(
                 reason,
             )
         )
-        await intake_actions.notify_referrer(tx, row["referral_id"])
         [found] = await cases_reads.load_handovers(tx.conn, handover_id=handover_id)
     return _out(found, tx.logged[-1].seq)

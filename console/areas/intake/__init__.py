@@ -6,6 +6,7 @@ from __future__ import annotations
 from starlette.routing import BaseRoute
 
 from console.lib import api as operations
+from console.lib.db import BeforeCommit
 
 
 def routes() -> list[BaseRoute]:
@@ -14,3 +15,10 @@ def routes() -> list[BaseRoute]:
     from console.areas.intake import api, pages
 
     return [*operations.routes(api), *pages.ROUTES]
+
+
+def before_commit() -> list[BeforeCommit]:
+    """Referrers are told the progress of the referrals each action moved."""
+    from console.areas.intake import actions
+
+    return [actions.tell_referrers]

@@ -123,7 +123,7 @@ async def submit(
         )
         received = _received(referral_id, number, body, place, referrer, channel, principal, tx.now)
         tx.emit(intake.referral_received(received, events.actor_of(principal)))
-        current = await notify_referrer(tx, referral_id)
+        current = referrals.progress(referrals.Status.RECEIVED, None)  # told by tell_referrers
         response = ReferralReceived(
             id=referral_id,
             case_number=number,
@@ -136,8 +136,27 @@ async def submit(
     return Submitted(response, replayed=False)
 
 
-async def notify_referrer(tx: Tx, referral_id: int) -> referrals.Progress:
-    """Emit the referral's current progress to its referrer (call after the change, same tx)."""
+async def tell_referrers(tx: Tx) -> None:
+    """Before every commit: the referrer of each referral the action moved
+    (dispatch.referrals.to_tell) is told its progress, once, after the action's own events."""
+    told = referrals.to_tell(tx.pending)
+    if not told:
+        return
+    cases = [key for kind, key in told if kind == "case"]
+    referral_of = {}
+    if cases:
+        rows = await tx.conn.fetch(
+            "SELECT id, referral_id FROM cases WHERE id = ANY($1::bigint[])", cases
+        )
+        referral_of = {r["id"]: r["referral_id"] for r in rows}
+    ids = [key if kind == "referral" else referral_of[key] for kind, key in told]
+    for referral_id in dict.fromkeys(ids):
+        await _tell(tx, referral_id)
+
+
+async def _tell(tx: Tx, referral_id: int) -> None:
+    """The referral's current progress, for its referrer only (a merged referral shows the
+    progress of the one it was merged into)."""
     row = await tx.conn.fetchrow(
         "SELECT r.referrer_id, r.case_number, r.status, r.decision_reason, r.merged_into,"
         " c.status AS case_status FROM referrals r LEFT JOIN cases c ON c.referral_id = r.id"
@@ -159,4 +178,3 @@ async def notify_referrer(tx: Tx, referral_id: int) -> referrals.Progress:
             row["referrer_id"], referral_id, row["case_number"], current.value, reason
         )
     )
-    return current

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from starlette.requests import Request
 
-from console.areas.room import schemas
+from console.areas.room import actions, schemas
 from console.lib import services
 from console.lib.api import operation
-from dispatch import access, events
+from dispatch import access
 
 
 @operation(
@@ -24,19 +24,4 @@ from dispatch import access, events
 async def post_room_message(
     request: Request, principal: access.Principal, body: schemas.RoomMessageIn, _: None
 ) -> schemas.RoomMessage:
-    async with services.of(request).db.action() as tx:
-        message_id: int = await tx.conn.fetchval(
-            "INSERT INTO room_messages (body, author_id, posted_at) VALUES ($1, $2, $3)"
-            " RETURNING id",
-            body.body,
-            principal.user_id,
-            tx.now,
-        )
-        tx.emit(events.room_message_posted(message_id, body.body, principal))
-    return schemas.RoomMessage(
-        id=message_id,
-        body=body.body,
-        author=principal.name,
-        posted_at=tx.now,
-        seq=tx.logged[0].seq,
-    )
+    return await actions.post_message(services.of(request).db, principal, body.body)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from console.areas.cases import actions as cases_actions
 from console.areas.supervision.reads import (
     _ESCALATION_COLUMNS,
     _ESCALATION_JOINS,
@@ -18,7 +19,7 @@ from console.areas.supervision.reads import (
 from console.areas.supervision.schemas import AcknowledgedEscalation, CaseReassigned, ShiftNoteOut
 from console.lib import errors, guard
 from console.lib.db import Database
-from dispatch import access, cases
+from dispatch import access
 from dispatch import supervision as supervision_events
 from dispatch.calendars import ROME
 
@@ -158,8 +159,7 @@ async def reassign_case(
         )
         if locked is None:
             raise errors.NotFound("Caso non trovato.")
-        if locked["status"] == cases.Status.CLOSED:
-            raise errors.Conflict("Il caso è chiuso: non si riassegna.")
+        cases_actions.require_open(locked["status"], "non si riassegna")
         name = await guard.room_member_name(tx.conn, to)
         if locked["owner_id"] == to:
             raise errors.Conflict(f"Il caso è già assegnato a {name}.")

@@ -31,9 +31,6 @@ from dispatch import access, cases, referrals, sla, units
 from dispatch.clocks import Milestone
 from dispatch.sessions import SessionPolicy
 
-URGENCY_ORDER = ("rosso", "giallo", "verde", "none")
-
-
 REFERRAL_STATES = ("received", "in_assessment")
 
 
@@ -44,10 +41,6 @@ WORK_LIMIT = 500
 
 
 CLOCK_LIMIT = 5000
-
-
-def _urgency_rank(urgency: str) -> int:
-    return URGENCY_ORDER.index(urgency) if urgency in URGENCY_ORDER else len(URGENCY_ORDER)
 
 
 async def _referral_queues(conn: asyncpg.Connection) -> list[ReferralQueue]:
@@ -66,7 +59,9 @@ async def _referral_queues(conn: asyncpg.Connection) -> list[ReferralQueue]:
         )
         for r in rows
     ]
-    return sorted(found, key=lambda q: (REFERRAL_STATES.index(q.state), _urgency_rank(q.urgency)))
+    return sorted(
+        found, key=lambda q: (REFERRAL_STATES.index(q.state), referrals.urgency_rank(q.urgency))
+    )
 
 
 async def _case_queues(conn: asyncpg.Connection) -> list[CaseQueue]:
@@ -85,7 +80,7 @@ async def _case_queues(conn: asyncpg.Connection) -> list[CaseQueue]:
         )
         for r in rows
     ]
-    return sorted(found, key=lambda q: (order.index(q.status), _urgency_rank(q.urgency)))
+    return sorted(found, key=lambda q: (order.index(q.status), referrals.urgency_rank(q.urgency)))
 
 
 async def _clocks_at_risk(conn: asyncpg.Connection) -> list[ClockView]:

@@ -16,7 +16,6 @@ import asyncpg
 from pydantic import BaseModel
 
 from console.areas.basket import actions as basket_actions
-from console.areas.intake import actions as intake_actions
 from console.areas.tablet.reads import _unit_of, _unit_state, type_label
 from console.areas.tablet.schemas import (
     Answer,
@@ -189,8 +188,6 @@ async def _case_follows(
                 ref, unit, current["id"], before, moved or before, by, REASON, recalled=False
             )
         )
-    if moved is not None:
-        await intake_actions.notify_referrer(tx, case["referral_id"])
 
 
 def _working(current: asyncpg.Record | None) -> asyncpg.Record:

@@ -8,9 +8,8 @@ from typing import Any
 
 import asyncpg
 
-from console.areas.intake import actions as intake_actions
 from console.areas.units import reads
-from console.areas.units.reads import CASE_PLACE_SQL, origin_of
+from console.areas.units.reads import CASE_PLACE_SQL, origin_of, position_of
 from console.areas.units.schemas import Dispatched, Origin, Recalled
 from console.areas.units.store import ACTIVE, ASSIGNMENT_COLUMNS, CASE_COLUMNS, UNIT_COLUMNS
 from console.lib import errors
@@ -20,12 +19,11 @@ from dispatch.errors import Refused
 
 
 def _eta(unit: asyncpg.Record, origin: Origin, policy: units.RankingPolicy) -> int | None:
-    lat = unit["last_lat"] if unit["last_lat"] is not None else unit["base_lat"]
-    lon = unit["last_lon"] if unit["last_lon"] is not None else unit["base_lon"]
+    """The same estimate as the recommendation's, from the same position."""
+    lat, lon = position_of(unit)
     if lat is None or lon is None:
         return None
-    km = units.distance_km(lat, lon, origin.lat, origin.lon) * policy.road_factor
-    return round(km / policy.speed_kmh * 60)
+    return round(units.travel_minutes(lat, lon, origin.lat, origin.lon, policy))
 
 
 async def dispatch_unit(
@@ -89,8 +87,6 @@ async def dispatch_unit(
                 ref, uref, assignment_id, before, moved or before, by, reason, eta
             ),
         )
-        if moved is not None:
-            await intake_actions.notify_referrer(tx, case["referral_id"])
     return Dispatched(
         assignment_id=assignment_id,
         case_id=case_id,
@@ -140,8 +136,6 @@ async def recall_unit(
                 ref, uref, assignment_id, before, moved or before, by, reason, recalled=True
             ),
         )
-        if moved is not None:
-            await intake_actions.notify_referrer(tx, case["referral_id"])
     return Recalled(
         assignment_id=assignment_id,
         case_id=case["id"],
@@ -153,8 +147,12 @@ async def recall_unit(
 
 
 async def lock_unit(conn: asyncpg.Connection, unit_id: int) -> asyncpg.Record | None:
+    """The unit's row, locked, with its base municipality's centre (m_lat, m_lon)."""
     row: asyncpg.Record | None = await conn.fetchrow(
-        f"SELECT {UNIT_COLUMNS} FROM units u WHERE u.id = $1 FOR UPDATE", unit_id
+        f"SELECT {UNIT_COLUMNS}, m.lat AS m_lat, m.lon AS m_lon FROM units u"
+        " LEFT JOIN municipalities m ON m.istat_code = u.base_municipality_code"
+        " WHERE u.id = $1 FOR UPDATE OF u",
+        unit_id,
     )
     return row
 

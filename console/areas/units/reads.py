@@ -112,14 +112,23 @@ async def brief(conn: asyncpg.Connection, assignment_id: int) -> assignments.Bri
     )
 
 
+def position_of(unit: asyncpg.Record) -> units.Point:
+    """Where the unit is taken to be (dispatch.units.position); `m_lat`, `m_lon`: its base
+    municipality's centre, where the query has them."""
+    return units.position(
+        (unit["last_lat"], unit["last_lon"]),
+        (unit["base_lat"], unit["base_lon"]),
+        (unit.get("m_lat"), unit.get("m_lon")),
+    )
+
+
 async def candidates(
     conn: asyncpg.Connection,
 ) -> list[tuple[asyncpg.Record, units.Candidate | None]]:
-    """Every unit with its position (last known, else its base, else its base's centroid) and
-    its load (active assignments); no candidate for a unit with no position at all."""
+    """Every unit with its position (dispatch.units.position) and its load (active
+    assignments); no candidate for a unit with no position at all."""
     rows = await conn.fetch(
-        f"SELECT {UNIT_COLUMNS}, COALESCE(u.last_lat, u.base_lat, m.lat) AS at_lat,"
-        " COALESCE(u.last_lon, u.base_lon, m.lon) AS at_lon,"
+        f"SELECT {UNIT_COLUMNS}, m.lat AS m_lat, m.lon AS m_lon,"
         f" (SELECT count(*) FROM assignments a WHERE a.unit_id = u.id AND a.{ACTIVE}) AS load"
         " FROM units u LEFT JOIN municipalities m ON m.istat_code = u.base_municipality_code"
         " ORDER BY u.id"
@@ -127,13 +136,14 @@ async def candidates(
     found: list[tuple[asyncpg.Record, units.Candidate | None]] = []
     for row in rows:
         candidate = None
-        if row["at_lat"] is not None and row["at_lon"] is not None:
+        lat, lon = position_of(row)
+        if lat is not None and lon is not None:
             candidate = units.Candidate(
                 id=row["id"],
                 name=row["name"],
                 status=units.Status(row["status"]),
-                lat=row["at_lat"],
-                lon=row["at_lon"],
+                lat=lat,
+                lon=lon,
                 zones=frozenset(row["zones"]),
                 skills=frozenset(row["skills"]),
                 languages=frozenset(row["languages"]),
