@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from console.areas.assessment.reads import _int, _trigger_label, read_referral
+from console.areas.assessment.reads import int_or_none, read_referral, trigger_label
 from console.lib import auth, services
 from console.lib.api import path_id
 from console.lib.render import page, render
@@ -61,7 +61,7 @@ async def assessment_page(request: Request, session: auth.Session) -> Response:
         as_of=as_of,
         status_label=referrals.STATUS_LABELS[status],
         is_open=status in referrals.OPEN,
-        trigger_label=_trigger_label(referral["trigger"]),
+        trigger_label=trigger_label(referral["trigger"]),
         people=people,
         callback=callback,
         assessment=referral["assessment"] or {},
@@ -81,8 +81,8 @@ def _people_view(people: object) -> dict[str, Any]:
     raw = people if isinstance(people, dict) else {}
     band, sex = raw.get("age_band"), raw.get("sex")
     return {
-        "count": _int(raw.get("count")),
-        "minors": _int(raw.get("minors")) or 0,
+        "count": int_or_none(raw.get("count")),
+        "minors": int_or_none(raw.get("minors")) or 0,
         "age_band": _label(intake.AGE_BAND_LABELS, band) if band not in (None, "unknown") else "",
         "sex": _label(intake.SEX_LABELS, sex) if sex not in (None, "unknown") else "",
         "language": intake.language_label(raw.get("language")),

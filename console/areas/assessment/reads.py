@@ -35,7 +35,7 @@ _REFERRAL_JOINS = (
 )
 
 
-def _int(value: object) -> int | None:
+def int_or_none(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
@@ -43,7 +43,7 @@ def _urgency(value: str | None) -> Urgency | None:
     return Urgency(value) if value else None
 
 
-def _trigger_label(value: str) -> str:
+def trigger_label(value: str) -> str:
     try:
         return referrals.TRIGGER_LABELS[referrals.Trigger(value)]
     except ValueError:
@@ -78,12 +78,12 @@ def queue_entry(row: asyncpg.Record, now: datetime) -> QueueEntry:
         urgency=referrals.queue_urgency(assessed, proposed).value,
         urgency_source=source,
         trigger=row["trigger"],
-        trigger_label=_trigger_label(row["trigger"]),
+        trigger_label=trigger_label(row["trigger"]),
         municipality_name=row["municipality_name"],
         zone_id=row["zone_id"],
         zone_name=row["zone_name"],
-        people_count=_int(row["people_count"]),
-        minors=_int(row["minors"]),
+        people_count=int_or_none(row["people_count"]),
+        minors=int_or_none(row["minors"]),
         summary=_summary(row["description"]),
         referrer_name=row["referrer_name"],
         received_at=row["received_at"],
@@ -155,7 +155,7 @@ async def merge_candidates(pool: asyncpg.Pool, referral_id: int, now: datetime) 
                 case_number=by_id[c.id]["case_number"],
                 status=by_id[c.id]["status"],
                 status_label=referrals.STATUS_LABELS[Status(by_id[c.id]["status"])],
-                trigger_label=_trigger_label(by_id[c.id]["trigger"]),
+                trigger_label=trigger_label(by_id[c.id]["trigger"]),
                 municipality_name=by_id[c.id]["municipality_name"],
                 received_at=by_id[c.id]["received_at"],
                 summary=_summary(by_id[c.id]["description"]),

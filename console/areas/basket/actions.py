@@ -17,7 +17,7 @@ from typing import Any
 import asyncpg
 
 from console.areas.basket import reads
-from console.areas.basket.reads import _BOOKINGS, _out, read_resource, taken
+from console.areas.basket.reads import BOOKINGS, booking_out, read_resource, taken
 from console.areas.basket.schemas import BookingOut, ResourceIn, ResourceOut, ResourcePatch
 from console.lib import errors
 from console.lib.db import Database, Tx
@@ -47,8 +47,8 @@ Outcome = BookingOut | Full | Expired
 async def read_booking(
     conn: asyncpg.Connection | asyncpg.Pool, booking_id: int
 ) -> BookingOut | None:
-    row = await conn.fetchrow(_BOOKINGS + " WHERE b.id = $1", booking_id)
-    return _out(row) if row else None
+    row = await conn.fetchrow(BOOKINGS + " WHERE b.id = $1", booking_id)
+    return booking_out(row) if row else None
 
 
 def _facts(out: BookingOut) -> basket.BookingFacts:

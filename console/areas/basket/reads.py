@@ -12,7 +12,7 @@ from dispatch import basket
 from dispatch.basket import Status
 
 
-def _out(row: asyncpg.Record) -> BookingOut:
+def booking_out(row: asyncpg.Record) -> BookingOut:
     status = Status(row["status"])
     return BookingOut(
         id=row["id"],
@@ -37,8 +37,8 @@ def _out(row: asyncpg.Record) -> BookingOut:
 
 async def of_case(conn: asyncpg.Connection | asyncpg.Pool, case_id: int) -> list[BookingOut]:
     """A case's bookings, newest first."""
-    rows = await conn.fetch(_BOOKINGS + " WHERE b.case_id = $1 ORDER BY b.id DESC", case_id)
-    return [_out(r) for r in rows]
+    rows = await conn.fetch(BOOKINGS + " WHERE b.case_id = $1 ORDER BY b.id DESC", case_id)
+    return [booking_out(r) for r in rows]
 
 
 TYPE_ORDER = [t.value for t in basket.ResourceType]
@@ -122,7 +122,7 @@ async def zones(conn: asyncpg.Connection | asyncpg.Pool) -> list[asyncpg.Record]
     return rows
 
 
-_BOOKINGS = (
+BOOKINGS = (
     "SELECT b.id, b.case_id, c.case_number, b.resource_id, r.name AS resource_name,"
     " r.type AS resource_type, r.zone_id AS resource_zone, r.provider, r.capacity, b.quantity,"
     " b.status, b.held_until, b.note, b.requested_by, b.created_at, b.updated_at,"

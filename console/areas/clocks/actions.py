@@ -23,9 +23,10 @@ import asyncpg
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from console.areas.clocks import store
+from console.areas.clocks.store import COLUMNS, OPEN_STATES, tracked_of
 from console.lib import metrics
 from dispatch import access, clocks, sla, supervision
-from dispatch.clocks import Clock, Milestone, State
+from dispatch.clocks import Milestone, State
 from dispatch.events import Event, NewEvent
 from dispatch.sla import Kind, Tracked
 
@@ -34,16 +35,6 @@ if TYPE_CHECKING:
 
 
 log = logging.getLogger("seus.clocks")
-
-
-OPEN_STATES = ["running", "paused", "breached"]
-
-
-COLUMNS = (
-    "id, milestone, kind, subject_id, referral_id, case_id, assignment_id, unit_id, case_number,"
-    " zone_id, urgency, state, budget, counted, running_since, warnings, warned, breached_at,"
-    " calendar"
-)
 
 
 # What a clock needs to know of its subject: urgency and where it belongs.
@@ -60,27 +51,6 @@ _SUBJECTS = {
 
 
 _CONTEXT = ("referral_id", "case_id", "assignment_id", "unit_id", "case_number", "zone_id")
-
-
-def tracked_of(row: asyncpg.Record) -> Tracked:
-    clock = Clock(
-        milestone=Milestone(row["milestone"]),
-        state=State(row["state"]),
-        budget=row["budget"],
-        counted=row["counted"],
-        running_since=row["running_since"],
-        warnings=tuple(row["warnings"]),
-        warned=row["warned"],
-        breached_at=row["breached_at"],
-    )
-    return Tracked(
-        id=row["id"],
-        kind=Kind(row["kind"]),
-        key=row["subject_id"],
-        urgency=row["urgency"],
-        calendar=store.calendar_from_json(row["calendar"]),
-        clock=clock,
-    )
 
 
 def _context(row: Any) -> dict[str, Any]:

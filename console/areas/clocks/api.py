@@ -9,14 +9,13 @@ from starlette.requests import Request
 from starlette.requests import Request as StarletteRequest
 
 from console.areas.clocks.actions import replace_policy
-from console.areas.clocks.reads import open_clocks
+from console.areas.clocks.reads import open_clocks, policy_out
 from console.areas.clocks.schemas import (
     ClockList,
     ClockQuery,
     PolicyIO,
     PolicyList,
     PolicyOut,
-    TargetIO,
 )
 from console.areas.clocks.store import RULE_FIELDS, load
 from console.lib import errors, eventlog, services
@@ -49,27 +48,6 @@ async def list_clocks(
             conn, referral_id=query.referral_id, case_id=query.case_id, limit=query.limit
         )
     return ClockList(clocks=found, as_of=as_of)
-
-
-def _out(policy: Policy) -> PolicyOut:
-    return PolicyOut(
-        milestone=policy.milestone.value,
-        label=sla.MILESTONE_LABELS[policy.milestone],
-        calendar=policy.calendar.kind.value,
-        opens=policy.calendar.opens.strftime("%H:%M"),
-        closes=policy.calendar.closes.strftime("%H:%M"),
-        extra_holidays=sorted(d.isoformat() for d in policy.calendar.extra_holidays),
-        warnings=list(policy.warnings),
-        targets={
-            u: TargetIO(
-                seconds=int(t.duration.total_seconds()) if t.duration is not None else None,
-                working_days=t.working_days,
-            )
-            for u, t in policy.targets.items()
-            if u in URGENCIES
-        },
-        **{name: sorted(getattr(policy.rules, name)) for name in RULE_FIELDS},
-    )
 
 
 def policy_of(milestone: Milestone, body: PolicyIO) -> Policy:
@@ -133,7 +111,7 @@ async def get_policies(
     async with services.of(request).db.pool.acquire() as conn:
         found = await load(conn)
     return PolicyList(
-        policies=[_out(found[m]) for m in Milestone],
+        policies=[policy_out(found[m]) for m in Milestone],
         triggers={t.value: sla.TRIGGER_LABELS[t] for t in sla.Trigger},
     )
 
@@ -163,6 +141,6 @@ async def put_policy(
     request: StarletteRequest, principal: access.Principal, body: PolicyIO, _: None
 ) -> PolicyOut:
     policy = policy_of(_milestone(request), body)
-    shown = _out(policy)
+    shown = policy_out(policy)
     await replace_policy(services.of(request).db, principal, policy, shown.model_dump(mode="json"))
     return shown

@@ -6,7 +6,7 @@ from starlette.requests import Request as StarletteRequest
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from console.areas.clocks.api import _out
+from console.areas.clocks.reads import policy_out
 from console.areas.clocks.schemas import TargetIO
 from console.areas.clocks.store import load
 from console.lib import auth, services
@@ -32,7 +32,7 @@ async def policies_page(request: StarletteRequest, session: auth.Session) -> Res
         principal=principal,
         csrf_token=session.csrf_token,
         page_title="Tempi di servizio",
-        policies=[_out(found[m]) for m in Milestone],
+        policies=[policy_out(found[m]) for m in Milestone],
         triggers=[(t.value, sla.TRIGGER_LABELS[t]) for t in sla.Trigger
                   if t is not sla.Trigger.URGENCY_CHANGED],
         rule_fields=[("starts_on", "Avviato da"), ("stops_on", "Fermato (rispettato) da"),

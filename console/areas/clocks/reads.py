@@ -9,14 +9,20 @@ from typing import Any
 
 import asyncpg
 
-from console.areas.clocks import actions
+from console.areas.clocks import store
+from console.areas.clocks.schemas import (
+    PolicyOut,
+    TargetIO,
+)
+from console.areas.clocks.store import RULE_FIELDS
 from console.lib.schemas import ClockView
 from dispatch import sla
-from dispatch.clocks import Milestone
+from dispatch.clocks import Milestone, Policy
+from dispatch.referrals import URGENCIES
 
 
 def view_of(row: asyncpg.Record) -> ClockView:
-    tracked = actions.tracked_of(row)
+    tracked = store.tracked_of(row)
     return ClockView(
         **sla.view(tracked),
         **{name: row[name] for name in ("referral_id", "case_id", "assignment_id", "unit_id")},
@@ -34,10 +40,10 @@ async def open_clocks(
 ) -> list[ClockView]:
     """Open clocks, breached first (longest breached first), then by deadline."""
     rows = await conn.fetch(
-        f"SELECT {actions.COLUMNS} FROM clocks WHERE state = ANY($1)"
+        f"SELECT {store.COLUMNS} FROM clocks WHERE state = ANY($1)"
         " AND ($2::bigint IS NULL OR referral_id = $2) AND ($3::bigint IS NULL OR case_id = $3)"
         " ORDER BY state <> 'breached', breached_at, deadline NULLS LAST, id LIMIT $4",
-        actions.OPEN_STATES,
+        store.OPEN_STATES,
         referral_id,
         case_id,
         limit,
@@ -57,7 +63,7 @@ async def open_clocks_of_assignment(
 
     Read through the one-open-clock-per-subject index: what the tablet asks on every event."""
     rows = await conn.fetch(
-        f"SELECT {actions.COLUMNS} FROM clocks WHERE kind = 'assignment' AND subject_id = $1"
+        f"SELECT {store.COLUMNS} FROM clocks WHERE kind = 'assignment' AND subject_id = $1"
         " AND milestone = ANY($2::text[]) AND state IN ('running', 'paused', 'breached')"
         " ORDER BY state <> 'breached', breached_at, deadline NULLS LAST, id",
         assignment_id,
@@ -69,3 +75,24 @@ async def open_clocks_of_assignment(
 MILESTONES: list[dict[str, Any]] = [
     {"milestone": m.value, "label": sla.MILESTONE_LABELS[m]} for m in Milestone
 ]
+
+
+def policy_out(policy: Policy) -> PolicyOut:
+    return PolicyOut(
+        milestone=policy.milestone.value,
+        label=sla.MILESTONE_LABELS[policy.milestone],
+        calendar=policy.calendar.kind.value,
+        opens=policy.calendar.opens.strftime("%H:%M"),
+        closes=policy.calendar.closes.strftime("%H:%M"),
+        extra_holidays=sorted(d.isoformat() for d in policy.calendar.extra_holidays),
+        warnings=list(policy.warnings),
+        targets={
+            u: TargetIO(
+                seconds=int(t.duration.total_seconds()) if t.duration is not None else None,
+                working_days=t.working_days,
+            )
+            for u, t in policy.targets.items()
+            if u in URGENCIES
+        },
+        **{name: sorted(getattr(policy.rules, name)) for name in RULE_FIELDS},
+    )

@@ -1,4 +1,5 @@
-"""SLA policies as stored: seeded from the core's defaults, edited by admins, read per action."""
+"""SQL shared inside the clocks area: SLA policies as stored (seeded from the core's defaults,
+edited by admins, read per action) and clock rows as read back."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ from typing import Any
 
 import asyncpg
 
-from dispatch import clocks
+from dispatch import clocks, sla
 from dispatch.calendars import Calendar, Kind
-from dispatch.clocks import Milestone, Policy, Rules, Target
+from dispatch.clocks import Clock, Milestone, Policy, Rules, State, Target
+from dispatch.sla import Tracked
 
 RULE_FIELDS = ("starts_on", "pauses_on", "resumes_on", "stops_on", "cancels_on")
 
@@ -127,3 +129,34 @@ async def ensure_seeded(conn: asyncpg.Connection, at: Any) -> None:
     async with conn.transaction():
         for policy in clocks.default_policies().values():
             await save(conn, policy, by=None, at=at, overwrite=False)
+
+
+OPEN_STATES = ["running", "paused", "breached"]
+
+
+COLUMNS = (
+    "id, milestone, kind, subject_id, referral_id, case_id, assignment_id, unit_id, case_number,"
+    " zone_id, urgency, state, budget, counted, running_since, warnings, warned, breached_at,"
+    " calendar"
+)
+
+
+def tracked_of(row: asyncpg.Record) -> Tracked:
+    clock = Clock(
+        milestone=Milestone(row["milestone"]),
+        state=State(row["state"]),
+        budget=row["budget"],
+        counted=row["counted"],
+        running_since=row["running_since"],
+        warnings=tuple(row["warnings"]),
+        warned=row["warned"],
+        breached_at=row["breached_at"],
+    )
+    return Tracked(
+        id=row["id"],
+        kind=sla.Kind(row["kind"]),
+        key=row["subject_id"],
+        urgency=row["urgency"],
+        calendar=calendar_from_json(row["calendar"]),
+        clock=clock,
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from console.areas.cases import reads as cases_reads
-from console.areas.handover.reads import _out
+from console.areas.handover.reads import handover_of
 from console.areas.handover.schemas import Handover
 from console.lib import errors
 from console.lib.db import Database, Tx
@@ -95,7 +95,7 @@ async def send(db: Database, principal: access.Principal, case_id: int) -> Hando
             ),
         )
         [row] = await cases_reads.load_handovers(tx.conn, handover_id=handover_id)
-    return _out(row, tx.logged[-1].seq)
+    return handover_of(row, tx.logged[-1].seq)
 
 
 async def decide(
@@ -148,4 +148,4 @@ async def decide(
             )
         )
         [found] = await cases_reads.load_handovers(tx.conn, handover_id=handover_id)
-    return _out(found, tx.logged[-1].seq)
+    return handover_of(found, tx.logged[-1].seq)

@@ -7,7 +7,7 @@ from typing import Any
 from starlette.requests import Request
 
 from console.areas.handover.actions import decide, send
-from console.areas.handover.reads import _out, zone_handovers
+from console.areas.handover.reads import handover_of, zone_handovers
 from console.areas.handover.schemas import Handover, HandoverList, HandoverQuery, HandoverRejectIn
 from console.lib import audit, errors, eventlog, services
 from console.lib.api import operation, path_id
@@ -47,7 +47,7 @@ async def list_handovers(
         as_of = await eventlog.head(conn)
         rows = await zone_handovers(conn, principal, status=query.status)
         await audit.file_opened(conn, principal, "handover", [r["id"] for r in rows])
-    return HandoverList(handovers=[_out(r) for r in rows], as_of=as_of)
+    return HandoverList(handovers=[handover_of(r) for r in rows], as_of=as_of)
 
 
 @operation(
@@ -66,7 +66,7 @@ async def get_handover(request: Request, principal: access.Principal, _: None, _
         if not rows:
             raise errors.NotFound("Passaggio non trovato.")
         await audit.file_opened(conn, principal, "handover", rows[0]["id"])
-    return _out(rows[0])
+    return handover_of(rows[0])
 
 
 @operation(

@@ -9,7 +9,7 @@ from console.areas.handover.schemas import Handover
 from dispatch import access, handover
 
 
-def _out(row: dict[str, Any], seq: int | None = None) -> Handover:
+def handover_of(row: dict[str, Any], seq: int | None = None) -> Handover:
     status = handover.Status(row["status"])
     return Handover(
         **{k: v for k, v in row.items() if k not in ("status",)},

@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from console.areas.indicators.schemas import _ISO_DAY, EARLIEST
+from console.areas.indicators.schemas import EARLIEST, ISO_DAY
 from console.lib import auth
 from console.lib.render import page, render
 from dispatch import access
@@ -32,7 +32,7 @@ def presets(now: datetime) -> list[tuple[str, Period]]:
 
 def _day_param(request: Request, name: str) -> str | None:
     value = request.query_params.get(name, "")
-    return value if _ISO_DAY.fullmatch(value) else None
+    return value if ISO_DAY.fullmatch(value) else None
 
 
 async def indicators_page(request: Request, session: auth.Session) -> Response:

@@ -14,14 +14,14 @@ EARLIEST = date(2000, 1, 1)
 LATEST = date(2999, 12, 31)
 
 
-_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def _iso_day(value: Any) -> Any:
     """Only a day written YYYY-MM-DD (pydantic alone would also take times and timestamps)."""
     if value is None or value == "":
         return None
-    if not isinstance(value, str) or not _ISO_DAY.fullmatch(value):
+    if not isinstance(value, str) or not ISO_DAY.fullmatch(value):
         raise ValueError("use a day as YYYY-MM-DD")
     return value
 

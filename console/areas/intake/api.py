@@ -10,7 +10,7 @@ from starlette.responses import JSONResponse, Response
 
 from console.areas.intake import reads
 from console.areas.intake.actions import submit
-from console.areas.intake.reads import _is_room, list_referrals
+from console.areas.intake.reads import is_room, list_referrals
 from console.areas.intake.schemas import (
     EXAMPLE,
     ReferralIn,
@@ -74,7 +74,7 @@ async def post_referral(
 async def get_referral(
     request: Request, principal: access.Principal, _: None, __: None
 ) -> ReferralStatus:
-    room = _is_room(principal)
+    room = is_room(principal)
     async with services.of(request).db.pool.acquire() as conn, conn.transaction():
         row = await reads.one(conn, path_id(request))
         if row is None or not (room or row["referrer_id"] == principal.referrer_id):
@@ -100,7 +100,7 @@ async def get_referrals(
 ) -> dict[str, Any]:
     async with services.of(request).db.pool.acquire() as conn, conn.transaction():
         found = await list_referrals(conn, principal, query)
-        if _is_room(principal):  # every referral's whole file, as if opened one by one
+        if is_room(principal):  # every referral's whole file, as if opened one by one
             await audit.file_opened(conn, principal, "referral", [view.id for view in found])
     more = len(found) == query.limit
     return {

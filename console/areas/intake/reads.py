@@ -18,7 +18,7 @@ from dispatch.referrals import Progress, Status
 _P = access.Permission
 
 
-def _is_room(principal: access.Principal) -> bool:
+def is_room(principal: access.Principal) -> bool:
     """True for the room (all of every referral); False for a referrer (its own, status only)."""
     if access.can(principal, _P.VIEW_REFERRALS):
         return True
@@ -31,7 +31,7 @@ async def list_referrals(
     conn: asyncpg.Connection, principal: access.Principal, query: ReferralsQuery
 ) -> list[ReferralStatus]:
     """Newest first: all of every referral for the room, a referrer's own status views."""
-    room = _is_room(principal)
+    room = is_room(principal)
     rows = await page(
         conn,
         referrer_id=None if room else principal.referrer_id,

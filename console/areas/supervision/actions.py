@@ -9,14 +9,14 @@ from datetime import datetime
 from typing import Any
 
 from console.areas.cases import actions as cases_actions
-from console.areas.supervision.reads import (
-    _ESCALATION_COLUMNS,
-    _ESCALATION_JOINS,
-    _NOTE_COLUMNS,
-    _NOTE_JOINS,
-    _escalation,
-)
 from console.areas.supervision.schemas import AcknowledgedEscalation, CaseReassigned, ShiftNoteOut
+from console.areas.supervision.store import (
+    ESCALATION_COLUMNS,
+    ESCALATION_JOINS,
+    NOTE_COLUMNS,
+    NOTE_JOINS,
+    escalation_of,
+)
 from console.lib import errors, guard
 from console.lib.db import Database
 from dispatch import access
@@ -51,7 +51,7 @@ async def acknowledge_escalation(
         if locked is None:
             raise errors.NotFound("Escalation non trovata.")
         row = await tx.conn.fetchrow(
-            f"SELECT {_ESCALATION_COLUMNS}{_ESCALATION_JOINS} WHERE e.id = $1", escalation_id
+            f"SELECT {ESCALATION_COLUMNS}{ESCALATION_JOINS} WHERE e.id = $1", escalation_id
         )
         if row["acknowledged_at"] is not None:
             raise AlreadyAcknowledged(
@@ -68,7 +68,7 @@ async def acknowledge_escalation(
             user_id,
             note,
         )
-        escalation = _escalation(row)
+        escalation = escalation_of(row)
         tx.emit(supervision_events.escalation_acknowledged(escalation, by, tx.now, note))
     return AcknowledgedEscalation(
         **{
@@ -116,9 +116,7 @@ async def acknowledge_shift_note(db: Database, by: access.Principal, note_id: in
         )
         if locked is None:
             raise errors.NotFound("Consegna non trovata.")
-        row = await tx.conn.fetchrow(
-            f"SELECT {_NOTE_COLUMNS}{_NOTE_JOINS} WHERE n.id = $1", note_id
-        )
+        row = await tx.conn.fetchrow(f"SELECT {NOTE_COLUMNS}{NOTE_JOINS} WHERE n.id = $1", note_id)
         if row["acknowledged_at"] is not None:
             raise AlreadyAcknowledged(
                 "Consegna",

@@ -8,7 +8,6 @@ with `as_of`, so the page can follow the log after it.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 import asyncpg
 
@@ -25,10 +24,16 @@ from console.areas.supervision.schemas import (
     WorkItem,
     ZoneBoard,
 )
+from console.areas.supervision.store import (
+    ESCALATION_COLUMNS,
+    ESCALATION_JOINS,
+    NOTE_COLUMNS,
+    NOTE_JOINS,
+    escalation_of,
+)
 from console.lib import eventlog
 from console.lib.schemas import ClockView
-from dispatch import access, cases, referrals, sla, units
-from dispatch.clocks import Milestone
+from dispatch import access, cases, referrals, units
 from dispatch.sessions import SessionPolicy
 
 REFERRAL_STATES = ("received", "in_assessment")
@@ -146,53 +151,17 @@ async def _on_shift(
     ]
 
 
-_ESCALATION_COLUMNS = (
-    "e.id, e.clock_id, e.milestone, e.referral_id, e.case_id, e.unit_id, un.name AS unit_name,"
-    " e.case_number, e.zone_id, z.name AS zone_name, e.urgency, e.due_at, e.raised_at,"
-    " e.acknowledged_at, e.acknowledged_by, b.display_name AS acknowledged_by_name, e.note"
-)
-
-
-_ESCALATION_JOINS = (
-    " FROM escalations e JOIN zones z ON z.id = e.zone_id LEFT JOIN units un ON un.id = e.unit_id"
-    " LEFT JOIN users b ON b.id = e.acknowledged_by"
-)
-
-
-def _milestone_label(value: str) -> str:
-    try:
-        return sla.MILESTONE_LABELS[Milestone(value)]
-    except ValueError:
-        return value
-
-
-def _escalation(row: asyncpg.Record) -> dict[str, Any]:
-    return {**dict(row), "label": _milestone_label(row["milestone"])}
-
-
 async def _escalations(conn: asyncpg.Connection) -> list[EscalationView]:
     rows = await conn.fetch(
-        f"SELECT {_ESCALATION_COLUMNS}{_ESCALATION_JOINS}"
+        f"SELECT {ESCALATION_COLUMNS}{ESCALATION_JOINS}"
         " WHERE e.acknowledged_at IS NULL ORDER BY e.due_at, e.id"
     )
-    return [EscalationView(**_escalation(r)) for r in rows]
-
-
-_NOTE_COLUMNS = (
-    "n.id, n.body, n.author_id, a.display_name AS author_name, n.written_at, n.acknowledged_at,"
-    " n.acknowledged_by, b.display_name AS acknowledged_by_name"
-)
-
-
-_NOTE_JOINS = (
-    " FROM shift_notes n JOIN users a ON a.id = n.author_id"
-    " LEFT JOIN users b ON b.id = n.acknowledged_by"
-)
+    return [EscalationView(**escalation_of(r)) for r in rows]
 
 
 async def _shift_notes(conn: asyncpg.Connection) -> list[ShiftNoteView]:
     rows = await conn.fetch(
-        f"SELECT {_NOTE_COLUMNS}{_NOTE_JOINS} ORDER BY n.written_at DESC, n.id DESC LIMIT $1",
+        f"SELECT {NOTE_COLUMNS}{NOTE_JOINS} ORDER BY n.written_at DESC, n.id DESC LIMIT $1",
         SHIFT_NOTES_SHOWN,
     )
     return [ShiftNoteView(**dict(r)) for r in rows]

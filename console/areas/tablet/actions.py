@@ -16,7 +16,7 @@ import asyncpg
 from pydantic import BaseModel
 
 from console.areas.basket import actions as basket_actions
-from console.areas.tablet.reads import _unit_of, _unit_state, type_label
+from console.areas.tablet.reads import type_label, unit_of, unit_state
 from console.areas.tablet.schemas import (
     Answer,
     CheckedIn,
@@ -61,7 +61,7 @@ async def once(
     """Run `action` once per Idempotency-Key on the caller's unit (locked) and the assignment it
     is for (the current one, locked, or the one the body names); a repeat of the key gets the
     first answer."""
-    unit_id = _unit_of(by)
+    unit_id = unit_of(by)
     scope = access.unit_tag(unit_id)
     fingerprint = idempotency.fingerprint({"op": what, "body": body.model_dump(mode="json")})
     async with db.action(now) as tx:
@@ -147,7 +147,7 @@ async def report_status(
         if current is not None and case is not None:
             await _case_follows(tx, by, units_actions.unit_ref(unit), current, case, status, at)
         out = StatusOut(
-            unit=_unit_state(row),
+            unit=unit_state(row),
             assignment_id=current["id"] if current is not None else None,
             assignment_ended=current is not None and status in units.ENDS_ASSIGNMENT,
         )

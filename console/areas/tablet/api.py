@@ -15,7 +15,7 @@ from console.areas.tablet.actions import (
     report_status,
     request_resource,
 )
-from console.areas.tablet.reads import _unit_of, view
+from console.areas.tablet.reads import unit_of, view
 from console.areas.tablet.schemas import (
     Answer,
     CheckedIn,
@@ -55,7 +55,7 @@ async def get_tablet(
     request: Request, principal: access.Principal, _: None, __: None
 ) -> TabletView:
     async with services.of(request).db.pool.acquire() as conn, conn.transaction():
-        found = await view(conn, _unit_of(principal))
+        found = await view(conn, unit_of(principal))
         if found.assignment is not None:  # the person's brief, as the unit needs it
             await audit.file_opened(conn, principal, "assignment", found.assignment.id)
     return found

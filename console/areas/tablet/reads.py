@@ -17,7 +17,7 @@ from console.lib import errors
 from dispatch import access, basket, units
 
 
-def _unit_state(row: asyncpg.Record) -> UnitState:
+def unit_state(row: asyncpg.Record) -> UnitState:
     status = units.Status(row["status"])
     return UnitState(
         id=row["id"],
@@ -44,7 +44,7 @@ async def view(conn: asyncpg.Connection, unit_id: int) -> TabletView:
         raise errors.NotFound("Unità non trovata.")
     current = await units_reads.current_assignment(conn, unit_id)
     if current is None:
-        return TabletView(unit=_unit_state(unit), assignment=None, notes=[], requests=[])
+        return TabletView(unit=unit_state(unit), assignment=None, notes=[], requests=[])
     brief = (await units_reads.brief(conn, current["id"])).payload()
     assignment = AssignmentView(
         id=current["id"],
@@ -75,7 +75,7 @@ async def view(conn: asyncpg.Connection, unit_id: int) -> TabletView:
         access.unit_tag(unit_id),
     )
     return TabletView(
-        unit=_unit_state(unit),
+        unit=unit_state(unit),
         assignment=assignment,
         clocks=await clocks_reads.open_clocks_of_assignment(conn, current["id"]),
         notes=[NoteView(**dict(n)) for n in notes],
@@ -95,7 +95,7 @@ async def view(conn: asyncpg.Connection, unit_id: int) -> TabletView:
     )
 
 
-def _unit_of(principal: access.Principal) -> int:
+def unit_of(principal: access.Principal) -> int:
     if principal.unit_id is None:
         raise errors.Forbidden()
     return principal.unit_id

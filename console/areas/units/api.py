@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 
 from console.areas.units.actions import dispatch_unit, recall_unit
-from console.areas.units.reads import BOARD_SQL, _unit_out, recommend
+from console.areas.units.reads import BOARD_SQL, recommend, unit_out
 from console.areas.units.schemas import (
     Dispatched,
     DispatchIn,
@@ -37,7 +37,7 @@ async def list_units(request: Request, principal: access.Principal, _: None, __:
         zones = await conn.fetch("SELECT id, name FROM zones ORDER BY name")
         read_at = await conn.fetchval("SELECT now()")
     return UnitBoard(
-        units=[_unit_out(r) for r in rows],
+        units=[unit_out(r) for r in rows],
         zones=[ZoneOut(id=z["id"], name=z["name"]) for z in zones],
         read_at=read_at,
     )

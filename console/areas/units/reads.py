@@ -34,7 +34,7 @@ ORDER BY z.name NULLS LAST, u.name
 """
 
 
-def _unit_out(row: asyncpg.Record) -> UnitOut:
+def unit_out(row: asyncpg.Record) -> UnitOut:
     status = units.Status(row["status"])
     case = None
     if row["case_id"] is not None:
