@@ -18,11 +18,11 @@ from types import FrameType
 import asyncpg
 import uvicorn
 
-from console.app import create_app
+from console.app import create_app, database
 from console.areas.clocks import store as clocks_store
 from console.demo import seed as demo
 from console.lib import config, geography, logs
-from console.lib.db import Database, create_pool
+from console.lib.db import create_pool
 from console.lib.embedded import EmbeddedPostgres, EmbeddedRedis
 from console.lib.migrate import MigrationError, migrate
 from console.lib.wsserver import WebSocketProtocol
@@ -87,7 +87,7 @@ async def prepare(settings: config.Settings, seed_demo: bool) -> None:
     if seed_demo:
         pool = await create_pool(settings.database_url, min_size=1, max_size=2)
         try:
-            path = await demo.seed(Database(pool), settings.data_dir)
+            path = await demo.seed(database(pool), settings.data_dir)
         finally:
             await pool.close()
         print(f"Credenziali demo: {path}", file=sys.stderr)

@@ -2,7 +2,7 @@
 
 Seeds users of every role, referrers of every kind with API keys, a field unit (at least) per
 zone from the synthetic bases in console/data, each zone's basket, territorial service users
-and a handful of referrals in different states (console/demo_room.py). Writes
+and a handful of referrals in different states (console/demo/room.py). Writes
 `DIR/demo-credentials.json` (DESIGN.md section 8).
 
 Idempotent: what exists is kept as it is (an operator may have dispatched a demo unit, an admin
@@ -13,9 +13,11 @@ kept, so a restart keeps the same credentials; missing ones are created.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import json
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -241,6 +243,17 @@ async def _secret(tx: Tx, table: str, owner_id: int, secret: str) -> None:
     )
 
 
+@contextlib.asynccontextmanager
+async def _alone(pool: asyncpg.Pool) -> AsyncIterator[None]:
+    """One seeder at a time (instances started together): a transaction of its own, which
+    writes nothing, holds the lock while the reference data and each step of the room commit
+    as actions of their own."""
+    async with pool.acquire() as conn, conn.transaction():
+        # The other seeder's argon2 hashing and room take seconds: wait longer than a statement.
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext('seus-demo-seed'))", timeout=60)
+        yield
+
+
 async def seed(db: Database, data_dir: Path) -> Path:
     """Seed the demo and write `data_dir/demo-credentials.json`; returns its path."""
     path = data_dir / "demo-credentials.json"
@@ -250,40 +263,39 @@ async def seed(db: Database, data_dir: Path) -> Path:
     passwords = {u: old["users"].get(u) or auth.new_secret()[:16] for u, *_ in USERS}
     passwords |= {u.username: old["users"].get(u.username) or auth.new_secret()[:16]
                   for u in plan if u.username in PASSWORD_UNITS}  # fmt: skip
-    async with db.action() as tx:
-        conn = tx.conn
-        await conn.execute("SELECT pg_advisory_xact_lock(hashtext('seus-demo-seed'))")
-        hashes = await _hashes(conn, passwords, old["users"])
-        before = await _counts(conn)
+    async with _alone(db.pool):
+        async with db.action() as tx:
+            conn = tx.conn
+            hashes = await _hashes(conn, passwords, old["users"])
+            before = await _counts(conn)
 
-        referrer_ids: dict[str, int] = {}
-        for name, kind in REFERRERS:
-            referrer_ids[name] = await conn.fetchval(
-                "INSERT INTO referrers (name, kind) VALUES ($1, $2) ON CONFLICT (name)"
-                " DO UPDATE SET kind = $2 RETURNING id",
-                name,
-                kind.value,
-            )
-            key = old["referrers"].get(name) or auth.new_secret()
-            await _secret(tx, "api_keys", referrer_ids[name], key)
-            out["referrers"].append({"name": name, "api_key": key})
+            referrer_ids: dict[str, int] = {}
+            for name, kind in REFERRERS:
+                referrer_ids[name] = await conn.fetchval(
+                    "INSERT INTO referrers (name, kind) VALUES ($1, $2) ON CONFLICT (name)"
+                    " DO UPDATE SET kind = $2 RETURNING id",
+                    name,
+                    kind.value,
+                )
+                key = old["referrers"].get(name) or auth.new_secret()
+                await _secret(tx, "api_keys", referrer_ids[name], key)
+                out["referrers"].append({"name": name, "api_key": key})
 
-        user_ids: dict[str, int] = {}
-        for username, name, role, extra in USERS:
-            fields = dict(extra)
-            if "referrer" in fields:
-                fields["referrer_id"] = referrer_ids[fields.pop("referrer")]
-            user_ids[username] = await _user(conn, username, name, role, hashes[username], **fields)
-            out["users"].append(
-                {"username": username, "password": passwords[username], "role": role.value}
-            )
+            for username, name, role, extra in USERS:
+                fields = dict(extra)
+                if "referrer" in fields:
+                    fields["referrer_id"] = referrer_ids[fields.pop("referrer")]
+                await _user(conn, username, name, role, hashes[username], **fields)
+                out["users"].append(
+                    {"username": username, "password": passwords[username], "role": role.value}
+                )
 
-        unit_ids = await _units(tx, plan, hashes, passwords, old["units"], out)
-        await _basket(conn)
-        added = await _counts(conn) != before
-        if added:
-            tx.emit(events.demo_seeded(len(out["users"]), len(out["units"])))
-        await demo_room.seed(tx, referrer_ids, user_ids, unit_ids)
+            unit_ids = await _units(tx, plan, hashes, passwords, old["units"], out)
+            await _basket(conn)
+            added = await _counts(conn) != before
+            if added:
+                tx.emit(events.demo_seeded(len(out["users"]), len(out["units"])))
+        await demo_room.seed(db, referrer_ids, unit_ids)
     await asyncio.to_thread(_write, path, out)
     log.info("demo seeded", extra={"credentials": str(path), "units": len(out["units"])})
     return path

@@ -68,6 +68,12 @@ def _principal(row: asyncpg.Record, session_id: str | None = None) -> access.Pri
     )
 
 
+async def user_principal(conn: asyncpg.Pool, user_id: int) -> access.Principal:
+    """A user as a session of theirs presents them (the demo acts as its users)."""
+    row = await conn.fetchrow(f"SELECT {_USER_COLUMNS} FROM users u WHERE u.id = $1", user_id)
+    return _principal(row)
+
+
 @dataclass(frozen=True, slots=True)
 class Session:
     principal: access.Principal

@@ -1,14 +1,13 @@
 // A referral's assessment (/coda/{id}): claim, assess, decide; live holder and outcome.
 // The page is rendered with its `as_of`; the live stream resumes after it and applies the
-// referral's events. Free text is always set with textContent.
-import { LiveStream } from "./live.js";
-import { api } from "./api.js";
-import { STATUS_LABELS as LIVE_LABELS, TIME_ZONE, announce, el } from "./format.js";
+// referral's events (lib/follow.js); a snapshot (too far behind) reads the page again.
+// Free text is always set with textContent.
+import { LiveStream } from "./lib/live.js";
+import { api } from "./lib/api.js";
+import { Follow, resumeAt } from "./lib/follow.js";
+import { TIME_ZONE, announce, el } from "./lib/format.js";
+import { LIVE_STATUS_LABELS, REFERRAL_STATUS_LABELS } from "./lib/labels.js";
 
-const STATUS_LABELS = {
-  received: "In attesa", in_assessment: "In valutazione", activated: "Presa in carico attivata",
-  not_pertinent: "Non pertinente", redirected: "Reindirizzata", merged: "Unita a un'altra segnalazione",
-};
 const DECISION_KEYS = { a: "activate", n: "not_pertinent", r: "redirect", u: "merge" };
 const URGENCY_KEYS = { 1: "rosso", 2: "giallo", 3: "verde" };
 
@@ -41,7 +40,7 @@ function open() { return state.status === "received" || state.status === "in_ass
 function show() {
   const status = $("referral-status");
   status.dataset.status = state.status;
-  status.textContent = STATUS_LABELS[state.status] ?? state.status;
+  status.textContent = REFERRAL_STATUS_LABELS[state.status] ?? state.status;
   let holder = "";
   if (state.status === "in_assessment") holder = mine() ? "in valutazione da te" : `in valutazione da ${state.holderName ?? "un altro operatore"}`;
   $("referral-holder").textContent = holder;
@@ -78,10 +77,10 @@ function apply(event) {
     case "referral.decided":
       state.status = p.status;
       state.caseId = p.case_id ?? null;
-      $("outcome-text").textContent = (STATUS_LABELS[p.status] ?? p.status) + (p.reason ? `: ${p.reason}` : "");
+      $("outcome-text").textContent = (REFERRAL_STATUS_LABELS[p.status] ?? p.status) + (p.reason ? `: ${p.reason}` : "");
       $("outcome-detail").textContent = p.redirect_to ? `Reindirizzata a ${p.redirect_to}.`
         : p.merged_into ? `Unita alla segnalazione n. ${p.merged_into}.` : "";
-      say(`Decisione presa da ${p.by_name}: ${STATUS_LABELS[p.status] ?? p.status}.`);
+      say(`Decisione presa da ${p.by_name}: ${REFERRAL_STATUS_LABELS[p.status] ?? p.status}.`);
       break;
     default:
       return;
@@ -311,14 +310,22 @@ document.addEventListener("keydown", (key) => {
 
 // ---- start: follow the log after the page's as_of ----
 
-try { sessionStorage.setItem(seqKey, page.dataset.asOf); } catch { /* storage unavailable */ }
+const follow = new Follow({
+  load() {
+    location.reload(); // too far behind to replay: read the page again
+    return null;
+  },
+  apply,
+});
+follow.since(page.dataset.asOf);
+resumeAt(seqKey, follow.seq);
 const live = new LiveStream({
   storageKey: seqKey,
-  onSnapshot: () => location.reload(), // too far behind to replay: read the page again
-  onEvent: apply,
+  onSnapshot: (snapshot) => follow.resync(snapshot),
+  onEvent: (event) => follow.receive(event),
   onStatus(status) {
     $("live-status").dataset.status = status;
-    $("live-status").textContent = LIVE_LABELS[status] ?? status;
+    $("live-status").textContent = LIVE_STATUS_LABELS[status] ?? status;
   },
 });
 document.querySelector("form.logout-form")?.addEventListener("submit", () => live.stop());

@@ -1,9 +1,12 @@
 // The resource basket page (/risorse): each zone's resources with availability, live.
 // Numbers come from GET /api/v1/resources (read at log position `as_of`); events after that
-// position update them. Admins edit a row in place (PATCH) or add a resource (POST).
-import { LiveStream } from "./live.js";
-import { api } from "./api.js";
-import { STATUS_LABELS, announce as say } from "./format.js";
+// position update them (lib/follow.js). Admins edit a row in place (PATCH) or add a resource
+// (POST).
+import { LiveStream } from "./lib/live.js";
+import { api } from "./lib/api.js";
+import { Follow } from "./lib/follow.js";
+import { announce as say } from "./lib/format.js";
+import { LIVE_STATUS_LABELS } from "./lib/labels.js";
 const HIGHLIGHT_MS = 3000;
 const EDITABLE = [
   ["name", "Nome", "text", 200],
@@ -31,10 +34,7 @@ const typeOrder = [...typeFilter.options].map((o) => o.value).filter(Boolean);
 
 let zone = root.dataset.zone || zoneSelect.value;
 let type = "";
-let asOf = null; // the log position the shown numbers were read at
-let loadToken = 0;
 let loading = false;
-let pending = []; // events that arrived while loading
 const resources = new Map(); // id -> resource as the API gives it
 let editing = null; // id of the row being edited
 
@@ -292,57 +292,55 @@ newForm?.addEventListener("submit", async (submit) => {
 // ---- loading and live events ----
 
 async function load() {
-  const token = ++loadToken;
   loading = true;
   loadingEl.hidden = false;
   const params = new URLSearchParams({ zone });
   if (type) params.set("type", type);
-  try {
-    const result = await api("GET", `/api/v1/resources?${params}`);
-    if (token !== loadToken) return;
-    if (result.status === 0) throw new Error("unreachable");
-    if (!result.ok) { showError(failure(result)); return; }
-    const data = result.data;
+  const result = await api("GET", `/api/v1/resources?${params}`);
+  if (result.status === 0) throw new Error("Server non raggiungibile: risorse non caricate.");
+  if (!result.ok) throw new Error(failure(result));
+  return result.data;
+}
+
+function loaded() {
+  loading = false;
+  loadingEl.hidden = true;
+}
+
+/** The zone's resources with their as_of; the events after it (a zone or filter change reads again). */
+const follow = new Follow({
+  load,
+  onRead(data) {
     clearError();
     resources.clear();
     for (const resource of data.resources) resources.set(resource.id, resource);
-    asOf = data.as_of;
     if (editing !== null && !resources.has(editing)) editing = null;
-    loading = false;
+    loaded();
     render();
-    const waiting = pending;
-    pending = [];
-    for (const event of waiting) apply(event, false);
-  } catch {
-    if (token === loadToken) showError("Server non raggiungibile: risorse non caricate.");
-  } finally {
-    if (token === loadToken) {
-      loading = false;
-      loadingEl.hidden = true;
+  },
+  apply(event, { live: isLive, buffered } = {}) {
+    const payload = event.payload ?? {};
+    if (event.type === "resource.availability_changed") {
+      const resource = resources.get(payload.resource_id);
+      if (!resource) return;
+      resource.available = payload.available;
+      resource.capacity = payload.capacity;
+      refreshAvailability(resource);
+      if (isLive && !buffered) announce(`${resource.name}: ${resource.available} disponibili su ${resource.capacity}.`);
+    } else if (event.type === "resource.changed" && payload.resource) {
+      const resource = payload.resource;
+      const known = resources.get(resource.id);
+      // availability has its own event: keep the newest number we have
+      if (known) resource.available = known.available;
+      resources.set(resource.id, resource);
+      if (resource.id !== editing) render();
     }
-  }
-}
-
-function apply(event, isLive) {
-  if (loading || asOf === null) { pending.push(event); return; }
-  if (event.seq <= asOf) return; // already in the numbers we read
-  const payload = event.payload ?? {};
-  if (event.type === "resource.availability_changed") {
-    const resource = resources.get(payload.resource_id);
-    if (!resource) return;
-    resource.available = payload.available;
-    resource.capacity = payload.capacity;
-    refreshAvailability(resource);
-    if (isLive) announce(`${resource.name}: ${resource.available} disponibili su ${resource.capacity}.`);
-  } else if (event.type === "resource.changed" && payload.resource) {
-    const resource = payload.resource;
-    const known = resources.get(resource.id);
-    // availability has its own event: keep the newest number we have
-    if (known) resource.available = known.available;
-    resources.set(resource.id, resource);
-    if (resource.id !== editing) render();
-  }
-}
+  },
+  onError(error) {
+    loaded();
+    showError(error.message);
+  },
+});
 
 const user = root.dataset.user || "";
 const seqKey = `seus.basket.lastSeq:${user}`;
@@ -351,15 +349,11 @@ try { sessionStorage.removeItem(seqKey); } catch { /* storage unavailable */ }
 const live = new LiveStream({
   url: "/ws",
   storageKey: seqKey,
-  onSnapshot(snapshot) {
-    if (asOf === null || snapshot.as_of > asOf) load();
-  },
-  onEvent(event, { live: isLive }) {
-    apply(event, isLive);
-  },
+  onSnapshot: (snapshot) => follow.resync(snapshot), // read again unless the numbers include it
+  onEvent: (event, meta) => follow.receive(event, meta),
   onStatus(status) {
     statusEl.dataset.status = status;
-    statusEl.textContent = STATUS_LABELS[status] ?? status;
+    statusEl.textContent = LIVE_STATUS_LABELS[status] ?? status;
   },
 });
 
@@ -371,12 +365,12 @@ zoneSelect.addEventListener("change", () => {
   const url = new URL(location.href);
   url.searchParams.set("zona", zone);
   history.replaceState(null, "", url);
-  load();
+  follow.reset();
 });
 
 typeFilter.addEventListener("change", () => {
   type = typeFilter.value;
-  load();
+  follow.reset();
 });
 
 document.addEventListener("keydown", (event) => {
@@ -395,5 +389,5 @@ document.addEventListener("keydown", (event) => {
 
 document.querySelector("form.logout-form")?.addEventListener("submit", () => live.stop());
 
-load();
+follow.read();
 live.start();

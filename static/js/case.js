@@ -1,13 +1,18 @@
 // The case page (/casi/{id}): the whole file, live. Every action calls the JSON API; every
-// change arrives as an event on the live stream, and the page re-reads what it changed.
+// change arrives as an event on the live stream, and the page re-reads what it changed: the
+// file is read with its `as_of` and an event about the case after it reads it again
+// (lib/follow.js), then the timeline from its last entry.
 // "Tempi": the open SLA clocks of the case, its units and its referral, read once from
 // GET /api/v1/clocks and kept by the clock.* events; countdowns computed here, once a second.
-import { LiveStream } from "./live.js";
-import { api as callApi } from "./api.js";
-import { ClockFeed, ClockSet, badge, refreshBadges } from "./clocks.js";
-import { STATUS_LABELS, TIME_ZONE, announce as say, el } from "./format.js";
+import { LiveStream } from "./lib/live.js";
+import { api as callApi } from "./lib/api.js";
+import { ClockFeed, ClockSet, badge, refreshBadges } from "./lib/clocks.js";
+import { Follow, resumeAt } from "./lib/follow.js";
+import { TIME_ZONE, announce as say, el } from "./lib/format.js";
+import { LIVE_STATUS_LABELS } from "./lib/labels.js";
 
 const REFRESH_DELAY_MS = 120;
+const RETRY_MS = 3000;
 const HIGHLIGHT_MS = 4000;
 const CLOCK_TICK_MS = 1000;
 // Clock events the case timeline leaves out (console/casefile.py QUIET_CLOCK_EVENTS): starts
@@ -309,13 +314,8 @@ function render(c) {
 
 async function loadCase() {
   const result = await api("GET", `/api/v1/cases/${caseId}`);
-  if (!result.ok) {
-    showError(`Impossibile leggere il caso: ${result.detail}`);
-    return false;
-  }
-  detail = result.data;
-  render(detail);
-  return true;
+  if (!result.ok) throw new Error(result.detail);
+  return result.data;
 }
 
 // ---- clocks (Tempi) ----
@@ -455,39 +455,58 @@ async function loadTimeline(reset = false) {
   }
 }
 
-// ---- refresh on events ----
+// ---- refresh on events: the file with its as_of, then what goes with it ----
 
-let refreshTimer = null;
-let refreshing = false;
-let refreshAgain = false;
-let fullNext = false;
+let resetTimeline = false; // the next refresh reads the timeline from its start
 
-function scheduleRefresh(full = false) {
-  fullNext = fullNext || full;
-  if (refreshTimer !== null) return;
-  refreshTimer = setTimeout(runRefresh, REFRESH_DELAY_MS);
+const file = new Follow({
+  load: loadCase,
+  onRead(data) {
+    detail = data;
+    render(detail);
+  },
+  apply(event) {
+    // A clock's warning, breach or re-target is on the timeline; its starts and stops are not.
+    const quiet = QUIET_CLOCK_EVENTS.has(event.type);
+    if (aboutThisCase(event) && !quiet) scheduleRefresh();
+    else if (event.type === "unit.status_changed" && dispatchOpen()) scheduleRefresh();
+  },
+  afterRead() {
+    if (initialised) refreshRest();
+  },
+  onError(error) {
+    showError(`Impossibile leggere il caso: ${error.message}`);
+  },
+  retryMs: RETRY_MS,
+});
+
+function scheduleRefresh() {
+  file.reread(REFRESH_DELAY_MS);
 }
 
-async function runRefresh() {
-  refreshTimer = null;
-  if (refreshing) {
-    refreshAgain = true;
+let resting = null;
+let restAgain = false;
+
+/** After the file: its clocks (when not read yet), the new timeline entries, the units offered. */
+async function refreshRest() {
+  if (resting) {
+    restAgain = true;
     return;
   }
-  refreshing = true;
-  const full = fullNext;
-  fullNext = false;
+  resting = (async () => {
+    do {
+      restAgain = false;
+      const reset = resetTimeline;
+      resetTimeline = false;
+      if (feed.stale) await feed.read();
+      await loadTimeline(reset);
+      if (dispatchOpen()) await loadRecommendations();
+    } while (restAgain);
+  })();
   try {
-    await loadCase();
-    if (full || feed.stale) await feed.read();
-    await loadTimeline(full);
-    if (dispatchOpen()) await loadRecommendations();
+    await resting;
   } finally {
-    refreshing = false;
-    if (refreshAgain) {
-      refreshAgain = false;
-      scheduleRefresh();
-    }
+    resting = null;
   }
 }
 
@@ -758,35 +777,30 @@ if (canManage) {
 function showStatus(status) {
   const node = $("live-status");
   node.dataset.status = status;
-  node.textContent = STATUS_LABELS[status] ?? status;
+  node.textContent = LIVE_STATUS_LABELS[status] ?? status;
 }
 
 async function start() {
-  const loaded = await loadCase();
+  const loaded = await file.read();
   await feed.read(); // after the file: clock events after its as_of wait for this read
   await loadTimeline(true);
   initialised = true;
   // Follow the log from the seq the file was read at: nothing between is lost.
-  if (loaded) {
-    try { sessionStorage.setItem(seqKey, String(detail.as_of)); } catch { /* storage unavailable */ }
-  }
+  if (loaded) resumeAt(seqKey, file.seq);
   const live = new LiveStream({
     url: "/ws",
     storageKey: seqKey,
-    onSnapshot() {
-      scheduleRefresh(true);
+    onSnapshot(snapshot) {
+      resetTimeline = true;
+      file.resync(snapshot);
+      feed.resync(snapshot);
+      if (!file.reading) refreshRest(); // the file already includes the snapshot
     },
     onEvent(event) {
-      if (String(event.type).startsWith("clock.")) {
-        feed.receive(event);
-        // A warning, breach or re-target is on the timeline; starts and stops are not.
-        if (!QUIET_CLOCK_EVENTS.has(event.type) && aboutThisCase(event)) scheduleRefresh();
-        return;
-      }
-      if (aboutThisCase(event)) scheduleRefresh();
-      if (event.type === "resource.availability_changed" && bookOpen()) updateAvailability(event.payload ?? {});
+      if (String(event.type).startsWith("clock.")) feed.receive(event);
+      else if (event.type === "resource.availability_changed" && bookOpen()) updateAvailability(event.payload ?? {});
       else if (event.type === "resource.changed" && bookOpen()) loadResources();
-      else if (event.type === "unit.status_changed" && dispatchOpen()) scheduleRefresh();
+      file.receive(event);
     },
     onStatus: showStatus,
     onPosition(seq) {

@@ -1,12 +1,15 @@
 // The room's open cases (/casi): flagged first, live, filtered by the address (?filtro=).
 // The list comes from GET /api/v1/cases with its `as_of`; the live stream resumes after it, and
 // any later case, handover, booking or unit event makes the page read the list again (once per
-// burst). Each case shows its open SLA clocks and its units' (GET /api/v1/clocks, then the
-// clock.* events), counting down from each deadline once a second. Free text is always set
-// with textContent.
-import { LiveStream } from "./live.js";
-import { ClockFeed, ClockSet, badge, describe, refreshBadges } from "./clocks.js";
-import { STATUS_LABELS, TIME_ZONE, announce as sayIn, el } from "./format.js";
+// burst; lib/follow.js). Each case shows its open SLA clocks and its units' (GET
+// /api/v1/clocks, then the clock.* events), counting down from each deadline once a second.
+// Free text is always set with textContent.
+import { LiveStream } from "./lib/live.js";
+import { ClockFeed, ClockSet, badge, describe, refreshBadges } from "./lib/clocks.js";
+import { Follow, resumeAt } from "./lib/follow.js";
+import { TIME_ZONE, announce as sayIn, el } from "./lib/format.js";
+import { LIVE_STATUS_LABELS, URGENCY_LABELS } from "./lib/labels.js";
+import { ListNav } from "./lib/listnav.js";
 
 const REFETCH_DELAY_MS = 300;
 const RETRY_MS = 3000;
@@ -14,7 +17,6 @@ const TICK_MS = 5000;
 const CLOCK_TICK_MS = 1000;
 const HIGHLIGHT_MS = 6000;
 const WATCHED = ["case.", "handover.", "booking.", "unit."];
-const URGENCY_LABELS = { rosso: "Rosso", giallo: "Giallo", verde: "Verde" };
 const FILTERS = ["tutti", "miei", "respinti"];
 const EMPTY_TEXT = {
   tutti: "Nessun caso aperto.",
@@ -39,20 +41,12 @@ const baseTitle = document.title;
 
 let cases = []; // the API's order: flagged first, then urgency, then age
 let filter = FILTERS.includes(root.dataset.filter) ? root.dataset.filter : "tutti";
-let appliedSeq = 0; // the list includes every event up to this seq
-let wantedSeq = 0; // the latest watched event seen
-let snapshotPending = false; // the stream sent a snapshot: read the list again
 let loaded = false;
-let fetching = null;
-let refetchTimer = null;
 let clockOffsetMs = 0; // server time - browser time
-let selectedId = null;
+let live = null;
 const fresh = new Map(); // id -> when it was highlighted
 
-function storageSet(storage, key, value) { try { storage.setItem(key, value); } catch { /* ignore */ } }
-
-
-// ---- reading the list ----
+// ---- reading the list: with its as_of; a watched event after it reads it again ----
 
 async function load() {
   const response = await fetch("/api/v1/cases?status=open", {
@@ -65,44 +59,32 @@ async function load() {
   return response.json();
 }
 
-/** Replace the list with a fresh read; read again if a watched event came after its as_of. */
-async function refetch() {
-  if (fetching) return fetching;
-  fetching = (async () => {
-    snapshotPending = false;
-    try {
-      const data = await load();
-      if (!data) return;
-      const before = new Map(cases.map((c) => [c.id, c]));
-      cases = data.cases;
-      appliedSeq = Math.max(appliedSeq, data.as_of);
-      errorEl.hidden = true;
-      if (loaded) highlightChanges(before);
-      loaded = true;
-      render();
-      if (wantedSeq > appliedSeq || snapshotPending) scheduleRefetch(); // came in meanwhile
-    } catch (error) {
-      showError(`Impossibile aggiornare l'elenco dei casi: ${error.message}. Nuovo tentativo tra poco.`);
-      if (loaded) setTimeout(scheduleRefetch, RETRY_MS); // before that, start() retries
-    } finally {
-      fetching = null;
-    }
-  })();
-  return fetching;
-}
-
-/** One read per burst of events: the first event arms the timer, the rest ride along. */
-function scheduleRefetch() {
-  if (refetchTimer !== null) return;
-  refetchTimer = setTimeout(() => { refetchTimer = null; refetch(); }, REFETCH_DELAY_MS);
-}
+const follow = new Follow({
+  load,
+  onRead(data) {
+    const before = new Map(cases.map((c) => [c.id, c]));
+    cases = data.cases;
+    errorEl.hidden = true;
+    if (loaded) highlightChanges(before);
+    loaded = true;
+    render();
+  },
+  // One read per burst of events: the first event arms the timer, the rest ride along.
+  apply(event) {
+    if (WATCHED.some((prefix) => String(event.type).startsWith(prefix))) follow.reread(REFETCH_DELAY_MS);
+  },
+  afterRead() {
+    if (!live) startLive();
+  },
+  onError(error) {
+    showError(`Impossibile aggiornare l'elenco dei casi: ${error.message}. Nuovo tentativo tra poco.`);
+  },
+  retryMs: RETRY_MS,
+});
 
 function onEvent(event) {
   if (String(event.type).startsWith("clock.")) { feed.receive(event); return; }
-  if (!WATCHED.some((prefix) => String(event.type).startsWith(prefix))) return;
-  if (event.seq <= appliedSeq) return;
-  wantedSeq = Math.max(wantedSeq, event.seq);
-  scheduleRefetch();
+  follow.receive(event);
 }
 
 // ---- the cases' SLA clocks (the case's own and its units') ----
@@ -245,7 +227,6 @@ function renderRow(c) {
   row.dataset.urgency = c.urgency;
   row.dataset.status = c.status;
   row.dataset.flagged = String(c.flagged);
-  if (c.id === selectedId) row.classList.add("is-selected");
   if (fresh.has(c.id)) row.classList.add("is-new");
 
   const urgency = el("td");
@@ -276,18 +257,14 @@ function renderRow(c) {
   since.append(clock, el("span", "case-opened", `dal ${openedText(c.opened_at)}`));
 
   row.append(urgency, main, status, el("td", "case-zone", c.zone_name), ownerCell(c), unitsCell(c), clocksCell(c), since);
-  row.addEventListener("click", (click) => {
-    if (click.target.closest("a, button")) return;
-    select(c.id, false);
-  });
-  return row;
+  return nav.bind(row, c.id);
 }
 
 function render() {
   if (!loaded) return;
-  const focusedId = Number(document.activeElement?.closest?.(".case-row")?.dataset.id) || null;
+  const focusedId = nav.focused();
   const shown = cases.filter((c) => matches(c, filter));
-  if (selectedId === null || !shown.some((c) => c.id === selectedId)) selectedId = shown[0]?.id ?? null;
+  nav.choose(shown.map((c) => c.id));
   list.replaceChildren(...shown.map(renderRow));
   loadingEl.hidden = true;
   table.hidden = shown.length === 0;
@@ -303,7 +280,7 @@ function render() {
   document.title = flaggedCount ? `(${flaggedCount} respinti) ${baseTitle}` : baseTitle;
   tick();
   tickClocks();
-  if (focusedId !== null && shown.some((c) => c.id === focusedId)) focusRow(focusedId);
+  nav.refocus(focusedId);
 }
 
 function tick() {
@@ -314,58 +291,33 @@ function tick() {
   }
 }
 
-// ---- selection and keyboard ----
+// ---- selection and keyboard: j/k or arrows move, Enter or o opens, 1 2 3 filter ----
 
-function focusRow(id) {
-  list.querySelector(`.case-row[data-id="${id}"] .case-link`)?.focus();
-}
+const openCase = (id) => location.assign(`/casi/${id}`);
+const pickFilter = (key) => setFilter(FILTERS[Number(key.key) - 1]);
 
-function select(id, focus = true) {
-  selectedId = id;
-  for (const row of list.children) row.classList.toggle("is-selected", Number(row.dataset.id) === id);
-  if (focus) focusRow(id);
-}
-
-function move(step) {
-  const ids = [...list.children].map((row) => Number(row.dataset.id));
-  if (!ids.length) return;
-  const at = ids.indexOf(selectedId);
-  const next = at < 0 ? 0 : Math.min(ids.length - 1, Math.max(0, at + step));
-  select(ids[next]);
-  list.children[next].scrollIntoView({ block: "nearest" });
-}
-
-function openSelected() {
-  if (selectedId !== null) location.assign(`/casi/${selectedId}`);
-}
-
-document.addEventListener("keydown", (key) => {
-  if (key.ctrlKey || key.metaKey || key.altKey) return;
-  if (key.target.closest?.("input, textarea, select, [contenteditable]")) return;
-  const onControl = key.target.closest?.("a, button");
-  switch (key.key) {
-    case "j": case "ArrowDown": key.preventDefault(); move(1); break;
-    case "k": case "ArrowUp": key.preventDefault(); move(-1); break;
-    case "Enter": if (!onControl && selectedId !== null) { key.preventDefault(); openSelected(); } break;
-    case "o": openSelected(); break;
-    case "1": case "2": case "3": setFilter(FILTERS[Number(key.key) - 1]); break;
-  }
+const nav = new ListNav({
+  list,
+  item: ".case-row",
+  control: ".case-link",
+  onEnter: openCase,
+  onOpen: openCase,
+  keys: { 1: pickFilter, 2: pickFilter, 3: pickFilter },
 });
 
 // ---- start: read the list, then follow the log from its as_of ----
 
-async function start() {
-  await refetch();
-  if (!loaded) { setTimeout(start, RETRY_MS); return; }
-  storageSet(sessionStorage, seqKey, String(appliedSeq)); // the stream resumes after as_of
+/** Once the list is read: the stream resumes after its as_of. */
+function startLive() {
+  resumeAt(seqKey, follow.seq);
   feed.read(); // after the list: clock events after the list's as_of wait for it
-  const live = new LiveStream({
+  live = new LiveStream({
     storageKey: seqKey,
-    onSnapshot: () => { snapshotPending = true; scheduleRefetch(); feed.read(); },
+    onSnapshot: (snapshot) => { follow.resync(snapshot); feed.resync(snapshot); },
     onEvent,
     onStatus(status) {
       statusEl.dataset.status = status;
-      statusEl.textContent = STATUS_LABELS[status] ?? status;
+      statusEl.textContent = LIVE_STATUS_LABELS[status] ?? status;
     },
   });
   document.querySelector("form.logout-form")?.addEventListener("submit", () => live.stop());
@@ -374,4 +326,4 @@ async function start() {
   setInterval(tickClocks, CLOCK_TICK_MS);
 }
 
-start();
+follow.read();

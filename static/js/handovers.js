@@ -1,9 +1,14 @@
 // The territorial service's page (/passaggi): its zone's handovers, live, each with its
-// dossier (always rendered as text), accept, or reject with a reason.
-import { LiveStream } from "./live.js";
-import { api as callApi } from "./api.js";
-import { STATUS_LABELS, TIME_ZONE, announce as say, el } from "./format.js";
+// dossier (always rendered as text), accept, or reject with a reason. The list is read with its
+// `as_of`; a handover event after it reads it again (lib/follow.js).
+import { LiveStream } from "./lib/live.js";
+import { api as callApi } from "./lib/api.js";
+import { Follow, resumeAt } from "./lib/follow.js";
+import { TIME_ZONE, announce as say, el } from "./lib/format.js";
+import { LIVE_STATUS_LABELS } from "./lib/labels.js";
 
+const LOAD_DELAY_MS = 100;
+const RETRY_MS = 3000;
 
 const $ = (id) => document.getElementById(id);
 const page = $("handovers-page");
@@ -158,53 +163,54 @@ function renderActions(h) {
   return box;
 }
 
-let loading = false;
-let loadAgain = false;
-let loadTimer = null;
-
-function scheduleLoad() {
-  if (loadTimer !== null) return;
-  loadTimer = setTimeout(load, 100);
+async function load() {
+  const [shown, pending] = await Promise.all([
+    api("GET", `/api/v1/handovers?status=${encodeURIComponent(filter.value)}`),
+    api("GET", "/api/v1/handovers?status=sent"),
+  ]);
+  if (!shown.ok) throw new Error(shown.detail);
+  return { as_of: shown.data.as_of, shown: shown.data.handovers, pending: pending.ok ? pending.data.handovers : null };
 }
 
-async function load() {
-  loadTimer = null;
-  if (loading) {
-    loadAgain = true;
-    return;
+function renderList({ shown, pending }) {
+  showError("");
+  // Keep a half-written rejection: do not re-render a card whose form is being filled in.
+  const host = $("handover-list");
+  const busy = new Map();
+  for (const card of host.children) {
+    const area = card.querySelector("textarea");
+    if (area && (area.value || document.activeElement === area)) busy.set(card.dataset.handoverId, card);
   }
-  loading = true;
-  try {
-    const [shown, pending] = await Promise.all([
-      api("GET", `/api/v1/handovers?status=${encodeURIComponent(filter.value)}`),
-      api("GET", "/api/v1/handovers?status=sent"),
-    ]);
-    if (!shown.ok) {
-      showError(`Impossibile leggere i passaggi: ${shown.detail}`);
-      return;
-    }
-    showError("");
-    // Keep a half-written rejection: do not re-render a card whose form is being filled in.
-    const host = $("handover-list");
-    const busy = new Map();
-    for (const card of host.children) {
-      const area = card.querySelector("textarea");
-      if (area && (area.value || document.activeElement === area)) busy.set(card.dataset.handoverId, card);
-    }
-    const items = shown.data.handovers.map((h) => busy.get(String(h.id)) && h.status === "sent"
-      ? busy.get(String(h.id))
-      : renderHandover(h));
-    host.replaceChildren(...items);
-    $("handovers-empty").textContent = "Nessun passaggio da mostrare.";
-    $("handovers-empty").hidden = items.length > 0;
-    if (pending.ok) $("pending-count").textContent = String(pending.data.handovers.length);
-  } finally {
-    loading = false;
-    if (loadAgain) {
-      loadAgain = false;
-      scheduleLoad();
-    }
-  }
+  const items = shown.map((h) => busy.get(String(h.id)) && h.status === "sent"
+    ? busy.get(String(h.id))
+    : renderHandover(h));
+  host.replaceChildren(...items);
+  $("handovers-empty").textContent = "Nessun passaggio da mostrare.";
+  $("handovers-empty").hidden = items.length > 0;
+  if (pending) $("pending-count").textContent = String(pending.length);
+}
+
+let live = null;
+
+const follow = new Follow({
+  load,
+  onRead: renderList,
+  apply(event) {
+    if (!String(event.type).startsWith("handover.")) return;
+    if (event.type === "handover.sent") announce(`Nuovo passaggio: caso ${event.payload?.case_number ?? ""}`);
+    scheduleLoad();
+  },
+  afterRead() {
+    if (!live) startLive();
+  },
+  onError(error) {
+    showError(`Impossibile leggere i passaggi: ${error.message}`);
+  },
+  retryMs: RETRY_MS,
+});
+
+function scheduleLoad() {
+  follow.reread(LOAD_DELAY_MS);
 }
 
 filter.addEventListener("change", scheduleLoad);
@@ -212,21 +218,21 @@ filter.addEventListener("change", scheduleLoad);
 function showStatus(status) {
   const node = $("live-status");
   node.dataset.status = status;
-  node.textContent = STATUS_LABELS[status] ?? status;
+  node.textContent = LIVE_STATUS_LABELS[status] ?? status;
 }
 
-const live = new LiveStream({
-  url: "/ws",
-  storageKey: seqKey,
-  onSnapshot: scheduleLoad,
-  onEvent(event) {
-    if (String(event.type).startsWith("handover.")) {
-      if (event.type === "handover.sent") announce(`Nuovo passaggio: caso ${event.payload?.case_number ?? ""}`);
-      scheduleLoad();
-    }
-  },
-  onStatus: showStatus,
-});
-document.querySelector("form.logout-form")?.addEventListener("submit", () => live.stop());
-load();
-live.start();
+/** Once the list is read: the stream resumes after its as_of. */
+function startLive() {
+  resumeAt(seqKey, follow.seq);
+  live = new LiveStream({
+    url: "/ws",
+    storageKey: seqKey,
+    onSnapshot: (snapshot) => follow.resync(snapshot),
+    onEvent: (event) => follow.receive(event),
+    onStatus: showStatus,
+  });
+  document.querySelector("form.logout-form")?.addEventListener("submit", () => live.stop());
+  live.start();
+}
+
+follow.read();

@@ -2,8 +2,9 @@
 // each milestone; breaches. The figures come from GET /api/v1/indicators?from=&to= (the same
 // numbers as the CSV link); the period lives in the address. Two charts are inline SVG bars
 // built here, each with a title and a description; every text is set with textContent.
-import { api } from "./api.js";
-import { el } from "./format.js";
+import { api } from "./lib/api.js";
+import { el } from "./lib/format.js";
+import { URGENCIES } from "./lib/labels.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const $ = (id) => document.getElementById(id);
@@ -165,7 +166,7 @@ function urgencyRows(tbody, milestones) {
       const th = el("th", "", m.label);
       th.scope = "row";
       const code = cell("", "urgency-cell");
-      const known = ["rosso", "giallo", "verde"].includes(u.urgency);
+      const known = URGENCIES.includes(u.urgency);
       code.append(el("span", known ? `urgency-badge urgency-${u.urgency}` : "urgency-badge", u.label));
       tr.append(th, code, cell(count.format(u.count), "num"), durationCell(u.median_s), durationCell(u.p90_s));
       rows.push(tr);

@@ -1,8 +1,9 @@
 // Referral intake: the form (POST /api/v1/referrals, idempotent) and, for a referrer's web user,
 // the live status of its own referrals (referral.progressed events).
-import { LiveStream } from "./live.js";
-import { api } from "./api.js";
-import { STATUS_LABELS, TIME_ZONE } from "./format.js";
+import { LiveStream } from "./lib/live.js";
+import { api } from "./lib/api.js";
+import { TIME_ZONE } from "./lib/format.js";
+import { LIVE_STATUS_LABELS } from "./lib/labels.js";
 
 const page = document.getElementById("intake-page");
 const form = document.getElementById("referral-form");
@@ -374,7 +375,7 @@ if (table) {
     },
     onStatus(status) {
       statusEl.dataset.status = status;
-      statusEl.textContent = STATUS_LABELS[status] ?? status;
+      statusEl.textContent = LIVE_STATUS_LABELS[status] ?? status;
     },
   });
   live.start();

@@ -1,5 +1,6 @@
 // The SLA policy page: each milestone's form is sent as PUT /api/v1/sla/policies/{milestone}.
-import { api } from "/static/js/api.js";
+import { api } from "./lib/api.js";
+import { URGENCIES } from "./lib/labels.js";
 
 function list(text) {
   return text.split(",").map((s) => s.trim()).filter(Boolean);
@@ -8,7 +9,7 @@ function list(text) {
 function body(form) {
   const data = new FormData(form);
   const targets = {};
-  for (const urgency of ["rosso", "giallo", "verde"]) {
+  for (const urgency of URGENCIES) {
     const minutes = String(data.get(`${urgency}-minutes`) ?? "").trim();
     const days = String(data.get(`${urgency}-days`) ?? "").trim();
     targets[urgency] = days

@@ -1,21 +1,24 @@
 // The room's queue (/coda): open referrals, live; claim with one key.
 // State comes from GET /api/v1/queue with its `as_of`; the live stream resumes after it and
-// every later referral event is applied here. Each row also shows its referral's open SLA
-// clocks (presa visione, valutazione): read once from GET /api/v1/clocks, then kept by the
-// clock.* events; the countdowns are computed here from each deadline, once a second.
-// Free text is always set with textContent.
-import { LiveStream } from "./live.js";
-import { api } from "./api.js";
-import { ClockFeed, ClockSet, badge, describe, refreshBadges } from "./clocks.js";
-import { STATUS_LABELS, el } from "./format.js";
-import { createSound } from "./sound.js";
+// every later referral event is applied here (lib/follow.js). Each row also shows its
+// referral's open SLA clocks (presa visione, valutazione): read once from GET /api/v1/clocks,
+// then kept by the clock.* events; the countdowns are computed here from each deadline, once a
+// second. Free text is always set with textContent.
+import { LiveStream } from "./lib/live.js";
+import { api } from "./lib/api.js";
+import { ClockFeed, ClockSet, badge, describe, refreshBadges } from "./lib/clocks.js";
+import { Follow, resumeAt } from "./lib/follow.js";
+import { el } from "./lib/format.js";
+import {
+  LIVE_STATUS_LABELS, REFERRAL_STATUS_LABELS, URGENCY_LABELS, URGENCY_SOURCE_LABELS, urgencyRank,
+} from "./lib/labels.js";
+import { ListNav } from "./lib/listnav.js";
+import { createSound } from "./lib/sound.js";
 
-const URGENCY_RANK = { rosso: 0, giallo: 1, verde: 2 };
-const URGENCY_LABELS = { rosso: "Rosso", giallo: "Giallo", verde: "Verde" };
-const SOURCE_LABELS = { assessment: "valutato", proposal: "proposto dall'ente", default: "senza proposta" };
 const HIGHLIGHT_MS = 6000;
 const BEEP_GAP_MS = 1000;
 const REFETCH_DELAY_MS = 150;
+const RETRY_MS = 3000;
 
 const root = document.getElementById("queue-page");
 const list = document.getElementById("queue-list");
@@ -34,18 +37,12 @@ const baseTitle = document.title;
 /** @type {Map<number, object>} open referrals by id */
 const entries = new Map();
 const fresh = new Map(); // id -> time it arrived (highlighted for a while)
-let appliedSeq = 0; // state includes every event up to this seq
 let loaded = false;
-let fetching = null;
-let buffered = [];
-let refetchTimer = null;
+let before = null; // the ids shown before the read that is landing
 let clockOffsetMs = 0; // server time - browser time
-let selectedId = null;
+let live = null;
 
-// ---- storage (may be unavailable: never fatal) ----
-function storageSet(storage, key, value) { try { storage.setItem(key, value); } catch { /* ignore */ } }
-
-// ---- loading and applying ----
+// ---- loading and applying: the queue read with its as_of, then the events after it ----
 
 async function load() {
   const response = await fetch("/api/v1/queue", { credentials: "same-origin" });
@@ -54,45 +51,37 @@ async function load() {
   return response.json();
 }
 
-/** Replace the state with a fresh read, then apply what arrived meanwhile after its as_of. */
-async function refetch() {
-  if (fetching) return fetching;
-  fetching = (async () => {
-    try {
-      const data = await load();
-      if (!data) return;
-      const before = new Set(entries.keys());
-      entries.clear();
-      for (const entry of data.entries) entries.set(entry.id, entry);
-      clockOffsetMs = new Date(data.now).getTime() - Date.now();
-      appliedSeq = data.as_of;
-      const pending = buffered;
-      buffered = [];
-      for (const event of pending) applyEvent(event);
-      const arrived = loaded ? [...entries.keys()].filter((id) => !before.has(id)) : [];
-      loaded = true;
-      errorEl.hidden = true;
-      render();
-      if (arrived.length) alertNew(arrived);
-    } catch (error) {
-      showError(`Impossibile aggiornare la coda: ${error.message}. Nuovo tentativo tra poco.`);
-      setTimeout(scheduleRefetch, 3000);
-    } finally {
-      fetching = null;
-    }
-  })();
-  return fetching;
-}
+const follow = new Follow({
+  load,
+  onRead(data) {
+    before = new Set(entries.keys());
+    entries.clear();
+    for (const entry of data.entries) entries.set(entry.id, entry);
+    clockOffsetMs = new Date(data.now).getTime() - Date.now();
+  },
+  apply(event) {
+    if (applyEvent(event) && !follow.reading) render();
+  },
+  afterRead() {
+    const arrived = loaded ? [...entries.keys()].filter((id) => !before.has(id)) : [];
+    loaded = true;
+    errorEl.hidden = true;
+    render();
+    if (arrived.length) alertNew(arrived);
+    if (!live) startLive();
+  },
+  onError(error) {
+    showError(`Impossibile aggiornare la coda: ${error.message}. Nuovo tentativo tra poco.`);
+  },
+  retryMs: RETRY_MS,
+});
 
 function scheduleRefetch() {
-  clearTimeout(refetchTimer);
-  refetchTimer = setTimeout(refetch, REFETCH_DELAY_MS);
+  follow.reread(REFETCH_DELAY_MS);
 }
 
 /** Apply one referral event; returns true when the screen changed. */
 function applyEvent(event) {
-  if (event.seq <= appliedSeq) return false;
-  appliedSeq = event.seq;
   const payload = event.payload ?? {};
   const entry = entries.get(payload.id);
   switch (event.type) {
@@ -100,13 +89,16 @@ function applyEvent(event) {
     case "referral.reassigned":
       if (!entry) { scheduleRefetch(); return false; }
       Object.assign(entry, {
-        status: "in_assessment", status_label: "In valutazione",
+        status: "in_assessment", status_label: REFERRAL_STATUS_LABELS.in_assessment,
         holder_id: payload.holder_id, holder_name: payload.holder_name, claimed_at: payload.at,
       });
       return true;
     case "referral.released":
       if (!entry) { scheduleRefetch(); return false; }
-      Object.assign(entry, { status: "received", status_label: "In attesa", holder_id: null, holder_name: null, claimed_at: null });
+      Object.assign(entry, {
+        status: "received", status_label: REFERRAL_STATUS_LABELS.received,
+        holder_id: null, holder_name: null, claimed_at: null,
+      });
       return true;
     case "referral.decided":
       return entries.delete(payload.id);
@@ -119,8 +111,7 @@ function applyEvent(event) {
 
 function onEvent(event) {
   if (String(event.type).startsWith("clock.")) { feed.receive(event); return; }
-  if (fetching || !loaded) { buffered.push(event); return; }
-  if (applyEvent(event)) render();
+  follow.receive(event);
 }
 
 // ---- the referrals' SLA clocks ----
@@ -144,7 +135,8 @@ function lateness(entry, now) {
 // ---- rendering ----
 
 function byQueueOrder(a, b) {
-  return (URGENCY_RANK[a.urgency] ?? 1) - (URGENCY_RANK[b.urgency] ?? 1)
+  // no code counts as giallo, as the server's queue does (dispatch.referrals)
+  return urgencyRank(a.urgency, 1) - urgencyRank(b.urgency, 1)
     || new Date(a.received_at) - new Date(b.received_at) || a.id - b.id;
 }
 
@@ -179,12 +171,11 @@ function renderEntry(entry) {
   item.dataset.id = String(entry.id);
   item.dataset.urgency = entry.urgency;
   item.dataset.status = entry.status;
-  if (entry.id === selectedId) item.classList.add("is-selected");
   if (fresh.has(entry.id)) item.classList.add("is-new");
 
   const urgency = el("div", "queue-urgency");
   urgency.append(el("span", `urgency-badge urgency-${entry.urgency}`, URGENCY_LABELS[entry.urgency] ?? entry.urgency));
-  urgency.append(el("span", "urgency-source", SOURCE_LABELS[entry.urgency_source] ?? ""));
+  urgency.append(el("span", "urgency-source", URGENCY_SOURCE_LABELS[entry.urgency_source] ?? ""));
   const late = el("strong", "queue-late-flag", "Tempo scaduto");
   late.hidden = true;
   urgency.append(late);
@@ -229,17 +220,13 @@ function renderEntry(entry) {
     side.append(open);
   }
   item.append(urgency, main, side);
-  item.addEventListener("click", (click) => {
-    if (click.target.closest("a, button")) return;
-    select(entry.id, false);
-  });
-  return item;
+  return nav.bind(item, entry.id);
 }
 
 function render() {
-  const focusedId = Number(document.activeElement?.closest?.(".queue-item")?.dataset.id) || null;
+  const focusedId = nav.focused();
   const ordered = [...entries.values()].sort(byQueueOrder);
-  if (selectedId === null || !entries.has(selectedId)) selectedId = ordered[0]?.id ?? null;
+  nav.choose(ordered.map((entry) => entry.id));
   list.replaceChildren(...ordered.map(renderEntry));
   loadingEl.hidden = true;
   emptyEl.hidden = ordered.length > 0;
@@ -247,7 +234,7 @@ function render() {
   const waiting = ordered.filter((e) => e.status === "received").length;
   document.title = waiting ? `(${waiting}) ${baseTitle}` : baseTitle;
   tick();
-  if (focusedId !== null && entries.has(focusedId)) focusItem(focusedId);
+  nav.refocus(focusedId);
 }
 
 function tick() {
@@ -266,27 +253,7 @@ function tick() {
   refreshBadges(list, now);
 }
 
-// ---- selection and keyboard ----
-
-function focusItem(id) {
-  const item = list.querySelector(`.queue-item[data-id="${id}"]`);
-  item?.querySelector(".queue-claim, .queue-open")?.focus();
-}
-
-function select(id, focus = true) {
-  selectedId = id;
-  for (const item of list.children) item.classList.toggle("is-selected", Number(item.dataset.id) === id);
-  if (focus) focusItem(id);
-}
-
-function move(step) {
-  const ids = [...list.children].map((item) => Number(item.dataset.id));
-  if (!ids.length) return;
-  const at = ids.indexOf(selectedId);
-  const next = at < 0 ? 0 : Math.min(ids.length - 1, Math.max(0, at + step));
-  select(ids[next]);
-  list.children[next].scrollIntoView({ block: "nearest" });
-}
+// ---- selection and keyboard: j/k or arrows move, Enter claims (or opens), o opens, m mutes ----
 
 function openOrClaim(id, openOnly) {
   const entry = entries.get(id);
@@ -295,20 +262,13 @@ function openOrClaim(id, openOnly) {
   else location.assign(`/coda/${id}`);
 }
 
-document.addEventListener("keydown", (key) => {
-  if (key.ctrlKey || key.metaKey || key.altKey) return;
-  if (key.target.closest?.("input, textarea, select, [contenteditable]")) return;
-  const onControl = key.target.closest?.("a, button");
-  switch (key.key) {
-    case "j": case "ArrowDown": key.preventDefault(); move(1); break;
-    case "k": case "ArrowUp": key.preventDefault(); move(-1); break;
-    case "Enter":
-      if (onControl) return; // the focused button or link does its own thing
-      if (selectedId !== null) { key.preventDefault(); openOrClaim(selectedId, false); }
-      break;
-    case "o": if (selectedId !== null) openOrClaim(selectedId, true); break;
-    case "m": audioToggle.click(); break;
-  }
+const nav = new ListNav({
+  list,
+  item: ".queue-item",
+  control: ".queue-claim, .queue-open",
+  onEnter: (id) => openOrClaim(id, false),
+  onOpen: (id) => openOrClaim(id, true),
+  keys: { m: () => audioToggle.click() },
 });
 
 // ---- actions ----
@@ -359,18 +319,17 @@ function alertNew(ids) {
 
 // ---- start: read the queue, then follow the log from its as_of ----
 
-async function start() {
-  await refetch();
-  if (!loaded) { setTimeout(start, 3000); return; }
-  storageSet(sessionStorage, seqKey, String(appliedSeq)); // the stream resumes after as_of
+/** Once the queue is read: the stream resumes after its as_of. */
+function startLive() {
+  resumeAt(seqKey, follow.seq);
   feed.read(); // after the queue: clock events after the queue's as_of wait for it
-  const live = new LiveStream({
+  live = new LiveStream({
     storageKey: seqKey,
-    onSnapshot: () => { refetch(); feed.read(); },
+    onSnapshot: (snapshot) => { follow.resync(snapshot); feed.resync(snapshot); },
     onEvent,
     onStatus(status) {
       statusEl.dataset.status = status;
-      statusEl.textContent = STATUS_LABELS[status] ?? status;
+      statusEl.textContent = LIVE_STATUS_LABELS[status] ?? status;
     },
   });
   document.querySelector("form.logout-form")?.addEventListener("submit", () => live.stop());
@@ -378,4 +337,4 @@ async function start() {
   setInterval(tick, 1000);
 }
 
-start();
+follow.read();

@@ -1,26 +1,13 @@
 // The live page: connection status, event feed, room messages, audio cue.
-import { LiveStream } from "./live.js";
-import { api } from "./api.js";
-import { STATUS_LABELS, TIME_ZONE } from "./format.js";
-import { createSound } from "./sound.js";
+import { LiveStream } from "./lib/live.js";
+import { api } from "./lib/api.js";
+import { TIME_ZONE } from "./lib/format.js";
+import { LIVE_STATUS_LABELS, LOGOUT_REASON_LABELS, ROOM_EVENT_LABELS } from "./lib/labels.js";
+import { createSound } from "./lib/sound.js";
 
 const MAX_ITEMS = 200;
 const HIGHLIGHT_MS = 4000;
 const BEEP_GAP_MS = 1000;
-
-const TYPE_LABELS = {
-  "room.message_posted": "Messaggio",
-  "user.logged_in": "Accesso",
-  "user.logged_out": "Uscita",
-};
-
-// Values the server may use for user.logged_out's reason; anything else is shown as sent.
-const LOGOUT_REASONS = {
-  logout: "uscita dall'utente",
-  expired: "sessione scaduta",
-  idle: "inattività",
-  revoked: "sessione revocata",
-};
 
 const room = document.getElementById("live-room");
 const feed = document.getElementById("event-feed");
@@ -78,7 +65,7 @@ function timeElement(iso) {
 }
 
 function typeLabel(event) {
-  return TYPE_LABELS[event.type] ?? String(event.type ?? "");
+  return ROOM_EVENT_LABELS[event.type] ?? String(event.type ?? "");
 }
 
 function actorOf(event) {
@@ -114,7 +101,7 @@ function renderEvent(event) {
   } else if (event.type === "user.logged_out" && payload.reason) {
     const detail = document.createElement("p");
     detail.className = "event-detail";
-    detail.textContent = `Motivo: ${LOGOUT_REASONS[payload.reason] ?? String(payload.reason)}`;
+    detail.textContent = `Motivo: ${LOGOUT_REASON_LABELS[payload.reason] ?? String(payload.reason)}`;
     item.append(detail);
   }
   return item;
@@ -209,7 +196,7 @@ const live = new LiveStream({
   },
   onStatus(status) {
     statusEl.dataset.status = status;
-    statusEl.textContent = STATUS_LABELS[status] ?? status;
+    statusEl.textContent = LIVE_STATUS_LABELS[status] ?? status;
     if (status === "ended") forgetSession();
   },
   onPosition: showPosition,

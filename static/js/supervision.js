@@ -1,22 +1,26 @@
 // The supervisor's room (/supervisione): escalations, clocks at risk, queues, units, staff,
 // shift notes, reassigning; live, never reloaded.
 // State comes from GET /api/v1/supervision (one read with its `as_of`); the live stream resumes
-// after it. Any relevant event re-reads the snapshot (debounced); clock.* events also move the
-// clock badges at once. Every piece of data is set with textContent.
-import { LiveStream } from "./live.js";
-import { api } from "./api.js";
-import { ClockSet, badge, refreshBadges } from "./clocks.js";
-import { STATUS_LABELS, announce, el, romeTime } from "./format.js";
-import { createSound } from "./sound.js";
+// after it (lib/follow.js). Any relevant event re-reads the snapshot (debounced); clock.* events
+// also move the clock badges at once. Every piece of data is set with textContent.
+import { LiveStream } from "./lib/live.js";
+import { api } from "./lib/api.js";
+import { ClockSet, badge, refreshBadges } from "./lib/clocks.js";
+import { Follow, resumeAt } from "./lib/follow.js";
+import { announce, el, romeTime } from "./lib/format.js";
+import {
+  CLOCK_KIND_LABELS, LIVE_STATUS_LABELS, NO_URGENCY_LABEL, REFERRAL_STATUS_LABELS, URGENCIES,
+  URGENCY_LABELS as CODE_LABELS,
+} from "./lib/labels.js";
+import { createSound } from "./lib/sound.js";
 
 const REFRESH_DELAY_MS = 300;
 const RETRY_MS = 3000;
 const ALARM_EVERY_MS = 4000;
 const STAFF_EVERY_MS = 30000; // logins are not on the supervisors' stream: re-read for staffing
 const RELEVANT = ["referral.", "case.", "unit.", "clock.", "escalation.", "shift_note."];
-const URGENCY_LABELS = { rosso: "Rosso", giallo: "Giallo", verde: "Verde", none: "Senza codice" };
-const KIND_LABELS = { referral: "Segnalazione", case: "Caso", assignment: "Intervento unità" };
-const REFERRAL_STATES = [["received", "In attesa"], ["in_assessment", "In valutazione"]];
+const URGENCY_LABELS = { ...CODE_LABELS, none: NO_URGENCY_LABEL };
+const REFERRAL_STATES = ["received", "in_assessment"].map((state) => [state, REFERRAL_STATUS_LABELS[state]]);
 
 const root = document.getElementById("supervision-page");
 const $ = (id) => document.getElementById(id);
@@ -26,10 +30,7 @@ const baseTitle = document.title;
 
 let snapshot = null;
 let clockOffsetMs = 0; // server time - browser time
-let fetching = null;
-let refreshTimer = null;
-let newestSeen = 0; // the highest seq of a relevant event received
-let buffered = []; // clock events received while a read is under way
+let live = null;
 let knownEscalations = null; // ids, to announce the new ones
 const clocks = new ClockSet(() => renderClocks());
 
@@ -99,46 +100,34 @@ async function load() {
   return result.data;
 }
 
-async function refresh() {
-  if (fetching) { scheduleRefresh(); return fetching; }
-  fetching = (async () => {
-    buffered = [];
-    try {
-      const data = await load();
-      if (!data) return;
-      snapshot = data;
-      clockOffsetMs = Date.parse(data.now) - Date.now();
-      const pending = buffered.filter((event) => event.seq > data.as_of);
-      clocks.load(data.clocks);
-      for (const event of pending) clocks.apply(event);
-      $("supervision-error").hidden = true;
-      render();
-      if (newestSeen > data.as_of) scheduleRefresh(); // something came while we read
-    } catch (error) {
-      showError($("supervision-error"), `Impossibile aggiornare la supervisione: ${error.message} Nuovo tentativo tra poco.`);
-      setTimeout(scheduleRefresh, RETRY_MS);
-    } finally {
-      buffered = [];
-      fetching = null;
-    }
-  })();
-  return fetching;
-}
+// The snapshot with its as_of; a relevant event after it moves a clock at once and reads the
+// snapshot again (once per burst); events that come during a read wait for it.
+const follow = new Follow({
+  load,
+  onRead(data) {
+    snapshot = data;
+    clockOffsetMs = Date.parse(data.now) - Date.now();
+    clocks.load(data.clocks);
+  },
+  apply(event) {
+    const type = String(event.type ?? "");
+    if (!RELEVANT.some((prefix) => type.startsWith(prefix))) return;
+    if (type.startsWith("clock.")) clocks.apply(event);
+    scheduleRefresh();
+  },
+  afterRead() {
+    $("supervision-error").hidden = true;
+    render();
+    if (!live) startLive();
+  },
+  onError(error) {
+    showError($("supervision-error"), `Impossibile aggiornare la supervisione: ${error.message} Nuovo tentativo tra poco.`);
+  },
+  retryMs: RETRY_MS,
+});
 
 function scheduleRefresh() {
-  clearTimeout(refreshTimer);
-  refreshTimer = setTimeout(refresh, REFRESH_DELAY_MS);
-}
-
-function onEvent(event) {
-  const type = String(event.type ?? "");
-  if (!RELEVANT.some((prefix) => type.startsWith(prefix))) return;
-  newestSeen = Math.max(newestSeen, event.seq ?? 0);
-  if (type.startsWith("clock.")) {
-    if (fetching) buffered.push(event);
-    else if (!snapshot || event.seq > snapshot.as_of) clocks.apply(event);
-  }
-  scheduleRefresh();
+  follow.reread(REFRESH_DELAY_MS);
 }
 
 // ---- rendering ----
@@ -265,7 +254,7 @@ function updateClock(item, clock) {
   item.querySelector(".sv-item-head").replaceChildren(
     badge(clock), " ", urgencyBadge(clock.urgency), " ", subjectLink(clock),
   );
-  const what = [KIND_LABELS[clock.kind] ?? clock.kind, `zona ${clock.zone_id}`];
+  const what = [CLOCK_KIND_LABELS[clock.kind] ?? clock.kind, `zona ${clock.zone_id}`];
   what.push(clock.state === "breached" ? "scaduto" : "in scadenza");
   item.querySelector(".sv-item-body").textContent = what.join(" · ");
   item.querySelector(".sv-clock-reassign").setAttribute("aria-label", `Riassegna ${clock.case_number}`);
@@ -298,7 +287,7 @@ function renderQueues() {
   }
   queueRows($("referral-queues").tBodies[0],
     REFERRAL_STATES.map(([state, label]) => [state, label, byReferral.get(state) ?? new Map()]),
-    ["rosso", "giallo", "verde", "none"], "attende da ");
+    [...URGENCIES, "none"], "attende da ");
   const byCase = new Map();
   const labels = new Map();
   for (const q of snapshot.case_queues) {
@@ -308,7 +297,7 @@ function renderQueues() {
   }
   const rows = [...byCase.keys()].map((status) => [status, labels.get(status), byCase.get(status)]);
   if (!rows.length) rows.push(["none", "Nessun caso aperto", new Map()]);
-  queueRows($("case-queues").tBodies[0], rows, ["rosso", "giallo", "verde"], "fermo da ");
+  queueRows($("case-queues").tBodies[0], rows, URGENCIES, "fermo da ");
 }
 
 function renderUnits() {
@@ -588,18 +577,17 @@ document.addEventListener("keydown", (key) => {
 
 // ---- start: read the snapshot, then follow the log from its as_of ----
 
-async function start() {
-  await refresh();
-  if (!snapshot) { setTimeout(start, RETRY_MS); return; }
-  try { sessionStorage.setItem(seqKey, String(snapshot.as_of)); } catch { /* storage unavailable */ }
-  const live = new LiveStream({
+/** Once the snapshot is read: the stream resumes after its as_of. */
+function startLive() {
+  resumeAt(seqKey, follow.seq);
+  live = new LiveStream({
     storageKey: seqKey,
-    onSnapshot: () => scheduleRefresh(),
-    onEvent,
+    onSnapshot: (snapshot) => follow.resync(snapshot),
+    onEvent: (event) => follow.receive(event),
     onStatus(status) {
       const node = $("live-status");
       node.dataset.status = status;
-      node.textContent = STATUS_LABELS[status] ?? status;
+      node.textContent = LIVE_STATUS_LABELS[status] ?? status;
       if (status === "live") scheduleRefresh(); // after a reconnection: read what we missed
     },
   });
@@ -610,4 +598,4 @@ async function start() {
   setInterval(scheduleRefresh, STAFF_EVERY_MS);
 }
 
-start();
+follow.read();

@@ -5,25 +5,17 @@
 // The assignment's SLA clocks (on scene, then the safety check-in) come with GET /api/v1/tablet
 // and the clock.* events sent to the unit; the countdowns run here from each deadline, so they
 // keep moving without a signal.
-import { LiveStream, backoffDelay } from "./live.js";
-import { api } from "./api.js";
-import { ClockSet, badge, describe, refreshBadges } from "./clocks.js";
-import { STATUS_LABELS as LIVE_LABELS, TIME_ZONE, announce as say, el, romeTime } from "./format.js";
-import { createSound } from "./sound.js";
+import { LiveStream, backoffDelay } from "./lib/live.js";
+import { api } from "./lib/api.js";
+import { ClockSet, badge, describe, refreshBadges } from "./lib/clocks.js";
+import { announce as say, el, romeTime } from "./lib/format.js";
+import { LIVE_STATUS_LABELS, REQUEST_STATUS_LABELS, UNIT_STATUS_LABELS, URGENCY_LABELS } from "./lib/labels.js";
+import { createSound } from "./lib/sound.js";
 
 const SEND_TIMEOUT_MS = 15000;
 const RETRY_MIN_MS = 1000;
 const RETRY_MAX_MS = 30000;
 
-const STATUS_LABELS = {
-  off_duty: "Fuori servizio",
-  available: "Disponibile",
-  assigned: "Assegnata",
-  acknowledged: "Presa visione",
-  en_route: "In viaggio",
-  on_scene: "Sul posto",
-  returning: "In rientro",
-};
 // The unit's status table (dispatch/units.py), without "assigned", which only a dispatch sets.
 const MOVES = {
   off_duty: ["available"],
@@ -33,19 +25,6 @@ const MOVES = {
   en_route: ["on_scene", "available"],
   on_scene: ["returning", "available"],
   returning: ["available", "off_duty"],
-};
-const BUTTON_LABELS = {
-  acknowledged: "Presa visione",
-  en_route: "In viaggio",
-  on_scene: "Sul posto",
-  returning: "Intervento concluso",
-  available: "Disponibile",
-  off_duty: "Fuori servizio",
-};
-const URGENCY_LABELS = { rosso: "Rosso", giallo: "Giallo", verde: "Verde" };
-const REQUEST_STATUS = {
-  requested: "richiesta", held: "prenotata", confirmed: "confermata", in_use: "in uso",
-  released: "rilasciata", expired: "scaduta", cancelled: "annullata",
 };
 const PATHS = {
   status: "/api/v1/tablet/status",
@@ -215,7 +194,7 @@ function renderStatus() {
   const status = currentStatus();
   const pending = pendingStatus() !== null;
   const label = $("tablet-status");
-  label.textContent = status ? `${STATUS_LABELS[status] ?? status}${pending ? " (da inviare)" : ""}` : "—";
+  label.textContent = status ? `${UNIT_STATUS_LABELS[status] ?? status}${pending ? " (da inviare)" : ""}` : "—";
   label.dataset.status = status ?? "";
   label.className = `unit-status unit-status-${status ?? "none"}`;
   $("tablet-status-since").textContent = !pending && state ? `dalle ${romeTime(state.unit.status_since)}` : "";
@@ -274,7 +253,7 @@ function listItem(text, meta, pending) {
 function renderLists() {
   const notes = (state?.notes ?? []).map((n) => listItem(n.body, `${romeTime(n.at)} · ${n.author_name}`, false));
   const requests = (state?.requests ?? []).map((r) =>
-    listItem(`${r.type_label} × ${r.quantity}${r.note ? ` — ${r.note}` : ""}`, `${r.resource_name} · ${REQUEST_STATUS[r.status] ?? r.status}`, false));
+    listItem(`${r.type_label} × ${r.quantity}${r.note ? ` — ${r.note}` : ""}`, `${r.resource_name} · ${REQUEST_STATUS_LABELS[r.status] ?? r.status}`, false));
   for (const item of outbox) {
     if (item.kind === "note") notes.push(listItem(item.body.body, "da inviare", true));
     if (item.kind === "request") requests.push(listItem(item.label, "da inviare", true));
@@ -407,8 +386,9 @@ for (const button of root.querySelectorAll(".tablet-actions [data-status]")) {
     if (status === "available" && working && !window.confirm("Lasciare l'intervento e tornare disponibili?")) return;
     const body = withAssignment({ status, at: new Date().toISOString() });
     if (status === "available" && !working) delete body.assignment_id;
-    enqueue("status", body, BUTTON_LABELS[status]);
-    announce(`${BUTTON_LABELS[status]}: registrato`);
+    const name = button.textContent.trim(); // the button's own words (console/templates/tablet.html)
+    enqueue("status", body, name);
+    announce(`${name}: registrato`);
   });
 }
 
@@ -457,7 +437,7 @@ const live = new LiveStream({
   onStatus(status) {
     const el_ = $("live-status");
     el_.dataset.status = status;
-    el_.textContent = LIVE_LABELS[status] ?? status;
+    el_.textContent = LIVE_STATUS_LABELS[status] ?? status;
     if (status === "live") pump(); // the server is reachable again
   },
 });

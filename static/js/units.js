@@ -1,24 +1,11 @@
 // The units board (/unita): every unit by zone and status, its case and time in status, live.
-import { LiveStream } from "./live.js";
-import { STATUS_LABELS, el, romeTime } from "./format.js";
+import { LiveStream } from "./lib/live.js";
+import { el, romeTime } from "./lib/format.js";
+import { LANGUAGE_LABELS, LIVE_STATUS_LABELS, SKILL_LABELS, URGENCY_LABELS } from "./lib/labels.js";
 
 const REFRESH_DEBOUNCE_MS = 250;
 const TICK_MS = 30000;
 
-const SKILL_LABELS = {
-  cultural_mediation: "mediazione culturale",
-  minors: "minori",
-  psychological_first_aid: "primo soccorso psicologico",
-  disability: "disabilità",
-  codice_rosa: "Codice Rosa",
-};
-const LANGUAGE_LABELS = {
-  it: "italiano", en: "inglese", fr: "francese", es: "spagnolo", de: "tedesco", pt: "portoghese",
-  ro: "rumeno", sq: "albanese", ar: "arabo", zh: "cinese", uk: "ucraino", ru: "russo",
-  pl: "polacco", ur: "urdu", bn: "bengalese", pa: "punjabi", hi: "hindi", wo: "wolof",
-  tl: "tagalog", fa: "persiano", tr: "turco", ti: "tigrino", so: "somalo",
-};
-const URGENCY_LABELS = { rosso: "Rosso", giallo: "Giallo", verde: "Verde" };
 // Events after which the board is read again.
 const RELEVANT = /^(unit\.|case\.unit_|case\.closed|case\.status_changed)/;
 
@@ -241,7 +228,7 @@ const live = new LiveStream({
   },
   onStatus(status) {
     statusEl.dataset.status = status;
-    statusEl.textContent = STATUS_LABELS[status] ?? status;
+    statusEl.textContent = LIVE_STATUS_LABELS[status] ?? status;
     if (status === "live") scheduleRefresh(); // after a reconnection: read the board again
   },
 });

@@ -14,8 +14,6 @@ import asyncpg
 import httpx
 from playwright.sync_api import Page, expect
 
-from console.app import database
-from console.areas.intake import actions as intake_actions
 from console.areas.intake.schemas import EXAMPLE
 from tests import support
 
@@ -406,20 +404,13 @@ def test_a_referrers_web_user_sends_the_form_once_and_follows_its_status_live(
     assert in_thread(sql(database_url, "SELECT count(*) FROM referrals")) == 1
 
     async def claim() -> None:
-        # What the room's claim does: the status changes and the referrer is told, live.
-        pass
-        from console.lib.db import create_pool
-
-        pool = await create_pool(database_url, min_size=1, max_size=2)
-        try:
-            db = database(pool)
-            async with db.action() as tx:
-                await tx.conn.execute(
-                    "UPDATE referrals SET status = 'in_assessment' WHERE id = $1", referral_id
-                )
-                await intake_actions.notify_referrer(tx, referral_id)
-        finally:
-            await pool.close()
+        # The room claims it (the real action): the status changes and the referrer is told, live.
+        async with console.client() as client:
+            csrf = await support.log_in(client, people["operator"])
+            claimed = await client.post(
+                f"/api/v1/referrals/{referral_id}/claim", headers={"X-CSRF-Token": csrf}
+            )
+            assert claimed.status_code == 200, claimed.text
 
     in_thread(claim())
     expect(row.locator(".status-badge")).to_have_text("In valutazione")

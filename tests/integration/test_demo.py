@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import pytest
 
 from console.app import database
 from console.areas.accounts import reads as accounts_reads
+from console.demo import room as demo_room
 from console.demo import seed as demo
 from console.lib import auth
 from console.lib.db import Database, create_pool
@@ -176,3 +178,93 @@ async def test_the_demo_room_is_alive_with_referrals_in_different_states_and_the
         "booking.confirmed",
         "case.status_changed",
     } <= types
+
+
+async def test_the_demo_room_is_written_by_the_actions_with_real_actors_over_the_past_hours(
+    seeded,
+):
+    db, _ = seeded
+    log = await db.pool.fetch(
+        "SELECT seq, type, subject, actor, at FROM events WHERE type <> 'demo.seeded' ORDER BY seq"
+    )
+    moments = [e["at"] for e in log]
+    assert moments == sorted(moments), "the steps run in time order: the log reads in order"
+    oldest = max(int(s["minutes_ago"]) for s in demo_room.specs())
+    assert moments[-1] - moments[0] >= timedelta(minutes=oldest - 10)
+    referrals = await db.pool.fetch("SELECT id, referrer_id, received_at FROM referrals")
+    received = {e["subject"]: e for e in log if e["type"] == "referral.received"}
+    for r in referrals:
+        event = received[f"referral:{r['id']}"]
+        assert event["actor"] == f"referrer:{r['referrer_id']}"
+        assert event["at"] == r["received_at"]
+    operator = await db.pool.fetchval("SELECT id FROM users WHERE username = 'operatrice'")
+    room_steps = {"referral.claimed", "referral.decided", "case.opened", "unit.assigned"}
+    room_steps |= {"case.unit_dispatched", "booking.held", "booking.confirmed"}
+    assert {e["actor"] for e in log if e["type"] in room_steps} == {f"user:{operator}"}
+    crews = {
+        f"user:{r['id']}"
+        for r in await db.pool.fetch(
+            "SELECT u.id FROM users u JOIN assignments a ON a.unit_id = u.unit_id"
+        )
+    }
+    by_crew = [e["type"] for e in log if e["actor"] in crews]
+    # acknowledged and en route twice, on scene once, two safety check-ins
+    assert sorted(by_crew) == sorted(
+        ["unit.status_changed"] * 5 + ["case.unit_on_scene"] + ["unit.checked_in"] * 2
+    )
+
+
+async def test_the_demo_cases_units_and_bookings_carry_the_moments_of_their_steps(seeded):
+    db, _ = seeded
+    rows = await db.pool.fetch(
+        "SELECT r.received_at, c.opened_at, a.dispatched_at, a.acknowledged_at, a.en_route_at,"
+        " a.on_scene_at, a.last_check_in_at, u.status AS unit_status, u.status_since"
+        " FROM referrals r JOIN cases c ON c.referral_id = r.id"
+        " JOIN assignments a ON a.case_id = c.id JOIN units u ON u.id = a.unit_id"
+        " ORDER BY r.received_at"
+    )
+    assert len(rows) == 2
+    for row in rows:
+        steps = [row["received_at"], row["opened_at"], row["dispatched_at"]]
+        steps += [row["acknowledged_at"], row["en_route_at"]]
+        assert steps == sorted(steps) and len(set(steps)) == len(steps)
+    on_scene, en_route = rows
+    assert en_route["unit_status"] == "en_route" and on_scene["unit_status"] == "on_scene"
+    assert en_route["status_since"] == en_route["en_route_at"]
+    assert on_scene["status_since"] == on_scene["on_scene_at"] < on_scene["last_check_in_at"]
+    booking = await db.pool.fetchrow("SELECT created_at, updated_at FROM bookings")
+    assert on_scene["on_scene_at"] < booking["created_at"] < booking["updated_at"]
+
+
+async def test_the_demo_clocks_are_the_ones_the_actions_started_and_stopped(seeded):
+    db, _ = seeded
+    clocks = await db.pool.fetch(
+        "SELECT k.milestone, k.state, k.started_at, k.ended_at, r.status, r.received_at,"
+        " r.claimed_at FROM clocks k JOIN referrals r ON r.id = k.referral_id"
+        " WHERE k.kind = 'referral'"
+    )
+    referrals = await db.pool.fetchval("SELECT count(*) FROM referrals")
+    assert len(clocks) == 2 * referrals  # claimed and decided, per referral
+    for clock in clocks:
+        assert clock["started_at"] == clock["received_at"]
+        waiting = clock["status"] == "received" or (
+            clock["status"] == "in_assessment" and clock["milestone"] == "assessment_decided"
+        )
+        assert clock["state"] == ("running" if waiting else "met"), dict(clock)
+        if clock["milestone"] == "referral_claimed" and not waiting:
+            assert clock["ended_at"] == clock["claimed_at"]
+    open_ = await db.pool.fetch(
+        "SELECT k.milestone, k.started_at, a.dispatched_at, a.last_check_in_at FROM clocks k"
+        " JOIN assignments a ON a.id = k.assignment_id WHERE k.state = 'running'"
+    )
+    by_milestone = {c["milestone"]: c for c in open_}
+    assert set(by_milestone) == {"unit_on_scene", "unit_check_in"}
+    on_the_way, on_scene = by_milestone["unit_on_scene"], by_milestone["unit_check_in"]
+    assert on_the_way["started_at"] == on_the_way["dispatched_at"]
+    assert on_scene["started_at"] == on_scene["last_check_in_at"]  # the last check-in's
+    cases = await db.pool.fetchval(
+        "SELECT count(*) FROM clocks WHERE milestone = 'handover_sent' AND state = 'running'"
+    )
+    assert cases == await db.pool.fetchval("SELECT count(*) FROM cases")
+    started = await db.pool.fetchval("SELECT count(*) FROM events WHERE type = 'clock.started'")
+    assert started == await db.pool.fetchval("SELECT count(*) FROM clocks")

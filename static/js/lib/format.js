@@ -1,15 +1,7 @@
-// Small helpers the pages share: element creation, screen-reader announcements, the live
-// status labels and times in Europe/Rome.
+// Small helpers the pages share: element creation, screen-reader announcements and times in
+// Europe/Rome. (The labels are in labels.js.)
 
 export const TIME_ZONE = "Europe/Rome";
-
-export const STATUS_LABELS = {
-  connecting: "Connessione…",
-  live: "In linea",
-  reconnecting: "Connessione persa: riconnessione…",
-  offline: "Non in linea",
-  ended: "Sessione terminata",
-};
 
 /** A new element; text (when given) is always set as text, never as HTML. */
 export function el(tag, className = "", text = null) {

@@ -2,16 +2,17 @@
 // ticks). A clock is the shape of GET /api/v1/clocks and of the live `clock.*` events
 // (dispatch/sla.py `view`): { clock_id, label, state, deadline, warned, breached_at, ... }.
 //
-//   import { ClockFeed, ClockSet, badge, describe } from "/static/js/clocks.js";
+//   import { ClockFeed, ClockSet, badge, describe } from "./lib/clocks.js";
 //   const clocks = new ClockSet(() => render());      // render() again on every change
 //   const feed = new ClockFeed(clocks, { keep });     // GET /api/v1/clocks, then the events
-//   await feed.read();                                // after the page's own snapshot; again
-//                                                     // after a live-stream snapshot
+//   await feed.read();                                // after the page's own read
+//   live.onSnapshot = (s) => feed.resync(s);          // again when the stream lost track
 //   live.onEvent = (e) => feed.receive(e);            // clock.* events upsert or remove
 //   setInterval(() => refreshBadges(document), 1000); // only the text moves each second
 
-import { api } from "/static/js/api.js";
-import { el } from "/static/js/format.js";
+import { api } from "./api.js";
+import { Follow } from "./follow.js";
+import { el } from "./format.js";
 
 const OPEN = new Set(["running", "paused", "breached"]);
 
@@ -112,49 +113,47 @@ export function byUrgency(a, b) {
 }
 
 /**
- * Keeps a ClockSet in step with the server: reads GET /api/v1/clocks (`url()` gives the
- * address; null: nothing to read yet), keeps the clocks `keep` accepts, then applies the live
- * clock.* events that come after the read's `as_of`. Events that arrive while a read is on its
- * way wait for it; a read asked for during another is made again once that one ends.
+ * Keeps a ClockSet in step with the server (a Follow, lib/follow.js): reads GET /api/v1/clocks
+ * (`url()` gives the address; null: nothing to read yet), keeps the clocks `keep` accepts, then
+ * applies the live clock.* events that come after the read's `as_of`. Events that arrive while a
+ * read is on its way wait for it; a read asked for during another replaces it. A failed read is
+ * made again after `retryMs`.
  */
 export class ClockFeed {
-  constructor(set, { url = () => "/api/v1/clocks?limit=5000", keep = () => true, retryMs = 3000 } = {}) {
-    Object.assign(this, { set, url, keep, retryMs });
-    this.asOf = null; // the seq of the last read; null while (re)reading
-    this.loading = false;
-    this.again = false;
-    this.buffer = [];
+  constructor(set, { url = () => "/api/v1/clocks?limit=5000", keep = () => true, retryMs = 3000, timers } = {}) {
+    Object.assign(this, { set, url, keep });
+    this.follow = new Follow({
+      load: async () => {
+        const address = this.url();
+        if (!address) return null;
+        const result = await api("GET", address, undefined, { fieldErrors: "none" });
+        if (!result.ok) throw new Error(result.detail);
+        return result.data;
+      },
+      onRead: (data) => this.set.load(data.clocks.filter(this.keep)),
+      apply: (event) => { if (this.keep(event.payload ?? {})) this.set.apply(event); },
+      retryMs,
+      timers,
+    });
   }
 
   /** True when no read is current nor on its way (the page should ask for one). */
   get stale() {
-    return this.asOf === null && !this.loading;
+    return this.follow.stale;
   }
 
-  async read() {
-    this.asOf = null;
-    const address = this.url();
-    if (!address) return;
-    if (this.loading) { this.again = true; return; }
-    this.loading = true;
-    const result = await api("GET", address, undefined, { fieldErrors: "none" });
-    this.loading = false;
-    if (this.again || !result.ok) {
-      this.again = false;
-      setTimeout(() => this.read(), result.ok ? 0 : this.retryMs);
-      return;
-    }
-    this.asOf = result.data.as_of;
-    const pending = this.buffer;
-    this.buffer = [];
-    this.set.load(result.data.clocks.filter(this.keep));
-    for (const event of pending) this.receive(event);
+  /** Read the clocks again, whatever was read before. */
+  read() {
+    return this.follow.reset();
+  }
+
+  /** The live stream sent a snapshot: read again unless the clocks already include it. */
+  resync(snapshot) {
+    return this.follow.resync(snapshot);
   }
 
   /** A live clock.* event. */
   receive(event) {
-    if (this.asOf === null) { this.buffer.push(event); return; }
-    if (event.seq <= this.asOf || !this.keep(event.payload ?? {})) return;
-    this.set.apply(event);
+    this.follow.receive(event);
   }
 }
