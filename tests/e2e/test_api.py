@@ -1,7 +1,9 @@
 """The JSON API as a client sees it: its document, its errors, its limits, its operations."""
 
 import asyncio
+import os
 import re
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -11,6 +13,8 @@ from console import app
 from tests import support
 
 JSON_ERROR = {"error", "detail"}
+# The document as served, byte for byte: the public contract changes only on purpose.
+CONTRACT = Path(__file__).with_name("openapi.json")
 
 
 def resolve(doc: dict[str, Any], ref: str) -> dict[str, Any]:
@@ -45,6 +49,12 @@ async def test_the_openapi_document_is_3_1_and_documents_every_operation_with_it
     async with console.client() as client:
         response = await client.get("/api/openapi.json")
     assert response.status_code == 200
+    if os.environ.get("SEUS_WRITE_OPENAPI"):
+        CONTRACT.write_bytes(response.content)
+    assert response.content == CONTRACT.read_bytes(), (
+        "The public API document changed. If on purpose, write it anew with"
+        " SEUS_WRITE_OPENAPI=1 (this test) and review the diff of tests/e2e/openapi.json."
+    )
     doc = response.json()
     assert doc["openapi"].startswith("3.1")
     assert doc["info"]["title"] and doc["info"]["version"]
