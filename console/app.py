@@ -1,4 +1,5 @@
-"""The Starlette application: routes, middleware, error translation, lifespan."""
+"""The Starlette application: the areas composed explicitly (their routes, before-commit hooks
+and jobs), middleware, error translation, lifespan."""
 
 from __future__ import annotations
 
@@ -45,8 +46,8 @@ from dispatch.errors import DomainError, IllegalTransition, Refused
 
 log = logging.getLogger("seus.app")
 
-# The areas of the console, in the order of the navigation. Each gives its routes (API operations
-# and pages); the clocks give a before-commit hook, the accounts and the basket jobs.
+# The areas of the console. Each gives its routes (API operations and pages); intake and the
+# clocks give before-commit hooks (`database`), the accounts and the basket jobs.
 AREAS = (
     room,
     accounts,
