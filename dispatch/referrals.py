@@ -227,7 +227,8 @@ def to_tell(events: Iterable[NewEvent]) -> list[tuple[str, int]]:
     a merged one to its target (`repointed`); a referral handed by a supervisor to an operator
     while nobody held it (it goes into assessment); a case whose status moved (a resource in
     place, a handover sent, accepted or rejected, a closing; a unit sent, arrived or gone when
-    the case's status moved with it)."""
+    the case's status moved with it). The referrals merged into any of them follow (the edge
+    finds them: a merged referral shows its target's progress)."""
     found: dict[tuple[str, int], None] = {}
     for event in events:
         kind, _, key = event.subject.partition(":")

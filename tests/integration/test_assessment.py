@@ -335,6 +335,21 @@ async def test_a_merged_referral_follows_its_target_and_merges_never_chain(db, o
     assert {e["payload"]["status"] for e in progressed} == {"received"}  # the target's
 
 
+async def test_a_merged_referrals_referrer_is_told_when_its_target_moves(db, op):
+    merged, target = await new_referral(db), await new_referral(db)
+    await assessment_actions.claim(db, op, merged)
+    await assessment_actions.decide(db, op, merged, decision("merge", merge_into=target))
+    start = await eventlog.head(db.pool)
+    await assessment_actions.claim(db, op, target)
+    claimed, *progressed = await events_after(db, start)
+    assert claimed["type"] == "referral.claimed"
+    assert [(e["payload"]["id"], e["payload"]["status"]) for e in progressed] == [
+        (target, "in_assessment"),
+        (merged, "in_assessment"),  # the target's progress, told to the merged one's referrer
+    ]
+    assert all(len(e["audience"]) == 1 for e in progressed)
+
+
 async def test_a_merge_needs_an_existing_unmerged_target(db, op):
     rid, gone = await new_referral(db), await new_referral(db, status="merged")
     await assessment_actions.claim(db, op, rid)

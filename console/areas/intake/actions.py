@@ -149,8 +149,18 @@ async def tell_referrers(tx: Tx) -> None:
             "SELECT id, referral_id FROM cases WHERE id = ANY($1::bigint[])", cases
         )
         referral_of = {r["id"]: r["referral_id"] for r in rows}
-    ids = [key if kind == "referral" else referral_of[key] for kind, key in told]
-    for referral_id in dict.fromkeys(ids):
+    ids = list(dict.fromkeys(key if kind == "referral" else referral_of[key] for kind, key in told))
+    # A merged referral shows the progress of the one it was merged into: its referrer is told
+    # whenever that one's is.
+    ids += [
+        r["id"]
+        for r in await tx.conn.fetch(
+            "SELECT id FROM referrals WHERE merged_into = ANY($1::bigint[])"
+            " AND NOT id = ANY($1::bigint[]) ORDER BY id",
+            ids,
+        )
+    ]
+    for referral_id in ids:
         await _tell(tx, referral_id)
 
 
