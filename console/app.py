@@ -34,7 +34,7 @@ from console.areas import (
     tablet,
     units,
 )
-from console.lib import api, errors, live, ops, render, scheduler
+from console.lib import api, errors, guard, live, ops, render, scheduler
 from console.lib.bus import Bus
 from console.lib.config import Settings
 from console.lib.db import OUTAGE_ERRORS, RETRY_AFTER_SECONDS, Database, create_pool, unavailable
@@ -73,16 +73,21 @@ def _wants_json(request: Request) -> bool:
     )
 
 
-def _error_response(request: Request, exc: errors.ApiError) -> Response:
+async def _error_response(request: Request, exc: errors.ApiError) -> Response:
     if _wants_json(request):
         return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers())
+    session = None
+    if not isinstance(exc, errors.Unavailable):  # a logged-in visitor keeps the navigation
+        with contextlib.suppress(*OUTAGE_ERRORS):  # (not while PostgreSQL is away)
+            session = await guard.session_of(request)
     response = render.render(
         request,
         "error.html",
         exc.status,
         status=exc.status,
         message=exc.detail,
-        principal=None,
+        principal=session.principal if session else None,
+        csrf_token=session.csrf_token if session else "",
         page_title="Errore",
     )
     response.headers.update(exc.headers())
@@ -91,7 +96,7 @@ def _error_response(request: Request, exc: errors.ApiError) -> Response:
 
 async def on_api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, errors.ApiError)
-    return _error_response(request, exc)
+    return await _error_response(request, exc)
 
 
 async def on_domain_error(request: Request, exc: Exception) -> Response:
@@ -103,7 +108,7 @@ async def on_domain_error(request: Request, exc: Exception) -> Response:
     else:
         error = errors.ValidationFailed(str(exc))
         error.code = "rule_violated"
-    return _error_response(request, error)
+    return await _error_response(request, error)
 
 
 async def on_http_error(request: Request, exc: Exception) -> Response:
@@ -113,7 +118,7 @@ async def on_http_error(request: Request, exc: Exception) -> Response:
     error.status = exc.status_code
     if exc.status_code == 405:
         error.code = "method_not_allowed"
-    return _error_response(request, error)
+    return await _error_response(request, error)
 
 
 CLOSE_TRY_AGAIN_LATER = 1013  # the websocket close code for the same
@@ -132,7 +137,7 @@ async def on_database_down(conn: HTTPConnection, exc: Exception) -> Response | N
         await _close_websocket(conn, CLOSE_TRY_AGAIN_LATER)
         return None
     assert isinstance(conn, Request)
-    return _error_response(conn, errors.Unavailable(retry_after=RETRY_AFTER_SECONDS))
+    return await _error_response(conn, errors.Unavailable(retry_after=RETRY_AFTER_SECONDS))
 
 
 async def _close_websocket(ws: WebSocket, code: int) -> None:

@@ -42,7 +42,7 @@ class Settings:
     redis_prefix: str = "seus"
     booking_hold: timedelta = timedelta(minutes=30)  # a held booking expires after this
     log_level: str = "INFO"
-    log_format: str = "json"  # "json" | "text"
+    log_format: str = "auto"  # "json" | "text" | "auto" (text at a terminal, else JSON)
     road_factor: float = _RANKING.road_factor  # unit ranking: road km per straight km
     average_speed_kmh: float = _RANKING.speed_kmh
     extra: Mapping[str, str] = field(default_factory=dict)
@@ -98,6 +98,14 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+    """One of `choices` (the first by default)."""
+    value = env.get(name, choices[0]).strip().lower()
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
 def _networks(raw: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
     try:
         return tuple(ipaddress.ip_network(p.strip()) for p in raw.split(",") if p.strip())
@@ -133,7 +141,7 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         redis_prefix=env.get("SEUS_REDIS_PREFIX", "seus"),
         booking_hold=timedelta(minutes=_int(env, "SEUS_HOLD_MINUTES", 30, minimum=1)),
         log_level=env.get("SEUS_LOG_LEVEL", "INFO").upper(),
-        log_format=env.get("SEUS_LOG_FORMAT", "json"),
+        log_format=_choice(env, "SEUS_LOG_FORMAT", ("auto", "json", "text")),
         road_factor=_float(env, "SEUS_ROAD_FACTOR", _RANKING.road_factor),
         average_speed_kmh=_float(env, "SEUS_AVERAGE_SPEED_KMH", _RANKING.speed_kmh),
     )

@@ -211,7 +211,7 @@ async def test_each_bad_field_or_query_parameter_is_named_and_nothing_bad_is_pos
 
 
 async def test_an_unknown_api_path_and_a_wrong_method_get_json_errors_and_pages_get_pages(
-    start_console,
+    start_console, people
 ):
     console = start_console()
     async with console.client() as client:
@@ -229,6 +229,12 @@ async def test_an_unknown_api_path_and_a_wrong_method_get_json_errors_and_pages_
         assert page.headers["content-type"].startswith("text/html")
         assert "Errore 404" in page.text and "Risorsa non trovata." in page.text
         assert "Traceback" not in page.text
+        assert "Coda segnalazioni" not in page.text  # no navigation for nobody
+
+        await support.log_in(client, people["operator"])
+        lost = await client.get("/pagina-che-non-esiste")
+        assert lost.status_code == 404 and "Risorsa non trovata." in lost.text
+        assert 'href="/coda"' in lost.text and "Operator Test" in lost.text  # still at home
 
         json_page = await client.get(
             "/pagina-che-non-esiste", headers={"Accept": "application/json"}
