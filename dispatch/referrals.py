@@ -449,28 +449,36 @@ def merge_candidates(
     return found[:limit]
 
 
+@dataclass(frozen=True, slots=True)
+class ReferralRef:
+    """What every room event of a referral names: the referral, its case number, its zone."""
+
+    id: int
+    case_number: str
+    zone: str
+
+
 def _room_event(
-    type_: str, referral_id: int, zone: str, payload: dict[str, Any], by: access.Principal
+    type_: str, referral: ReferralRef, payload: dict[str, Any], by: access.Principal
 ) -> NewEvent:
     return NewEvent(
         type=type_,
-        subject=f"referral:{referral_id}",
+        subject=f"referral:{referral.id}",
         audience=frozenset({access.ROOM}),
-        payload={"id": referral_id, **payload},
+        payload={"id": referral.id, "case_number": referral.case_number, **payload},
         actor=actor_of(by),
-        zone=zone,
+        zone=referral.zone,
     )
 
 
-def referral_claimed(referral_id: int, zone: str, by: access.Principal, at: datetime) -> NewEvent:
+def referral_claimed(referral: ReferralRef, by: access.Principal, at: datetime) -> NewEvent:
     """An operator took the referral into assessment."""
     payload = {"holder_id": by.user_id, "holder_name": by.name, "at": at.isoformat()}
-    return _room_event("referral.claimed", referral_id, zone, payload, by)
+    return _room_event("referral.claimed", referral, payload, by)
 
 
 def referral_released(
-    referral_id: int,
-    zone: str,
+    referral: ReferralRef,
     by: access.Principal,
     at: datetime,
     reason: str | None,
@@ -483,12 +491,11 @@ def referral_released(
         "reason": reason,
         "at": at.isoformat(),
     }
-    return _room_event("referral.released", referral_id, zone, payload, by)
+    return _room_event("referral.released", referral, payload, by)
 
 
 def referral_reassigned(
-    referral_id: int,
-    zone: str,
+    referral: ReferralRef,
     by: access.Principal,
     at: datetime,
     *,
@@ -508,12 +515,11 @@ def referral_reassigned(
         "reason": reason,
         "at": at.isoformat(),
     }
-    return _room_event("referral.reassigned", referral_id, zone, payload, by)
+    return _room_event("referral.reassigned", referral, payload, by)
 
 
 def referral_decided(
-    referral_id: int,
-    zone: str,
+    referral: ReferralRef,
     by: access.Principal,
     at: datetime,
     *,
@@ -539,7 +545,7 @@ def referral_decided(
         "by_name": by.name,
         "at": at.isoformat(),
     }
-    return _room_event("referral.decided", referral_id, zone, payload, by)
+    return _room_event("referral.decided", referral, payload, by)
 
 
 def case_opened(

@@ -1,4 +1,4 @@
-"""The console's sections, and those a role may open."""
+"""The console's sections, those a role may open, and where each role's work is."""
 
 from __future__ import annotations
 
@@ -36,3 +36,14 @@ def nav_for(principal: access.Principal | None) -> list[tuple[str, str]]:
         for href, label, needed in NAV
         if all(access.can(principal, p) for p in needed)
     ]
+
+
+# Where each role lands after logging in: where its work is.
+HOME = {
+    access.Role.OPERATOR: "/coda",
+    access.Role.SUPERVISOR: "/supervisione",
+    access.Role.TERRITORIAL_SERVICE: "/passaggi",
+    access.Role.REFERRER: "/segnalazioni",
+    access.Role.UNIT: "/tablet",
+    access.Role.ADMIN: "/tempi",
+}

@@ -2,7 +2,8 @@
 import { LiveStream } from "./lib/live.js";
 import { api } from "./lib/api.js";
 import { TIME_ZONE } from "./lib/format.js";
-import { LIVE_STATUS_LABELS, LOGOUT_REASON_LABELS, ROOM_EVENT_LABELS } from "./lib/labels.js";
+import { LIVE_STATUS_LABELS } from "./lib/labels.js";
+import { sentence } from "./lib/sentences.js";
 import { createSound } from "./lib/sound.js";
 
 const MAX_ITEMS = 200;
@@ -64,16 +65,6 @@ function timeElement(iso) {
   return time;
 }
 
-function typeLabel(event) {
-  return ROOM_EVENT_LABELS[event.type] ?? String(event.type ?? "");
-}
-
-function actorOf(event) {
-  const payload = event.payload ?? {};
-  const name = payload.author ?? payload.username ?? event.actor;
-  return name ? String(name) : "sistema";
-}
-
 function span(className, text) {
   const el = document.createElement("span");
   el.className = className;
@@ -81,28 +72,29 @@ function span(className, text) {
   return el;
 }
 
+/** The event's card, or null when nobody needs to read it (lib/sentences.js). */
 function renderEvent(event) {
+  const said = sentence(event);
+  if (!said) return null;
   const item = document.createElement("li");
   item.className = "event-card";
   item.dataset.seq = String(event.seq);
   item.dataset.type = String(event.type ?? "");
+  if (said.attention) item.classList.add("needs-attention");
 
   const meta = document.createElement("p");
   meta.className = "event-meta";
-  meta.append(timeElement(event.at), " ", span("event-type", typeLabel(event)), " ", span("event-actor", actorOf(event)));
-  item.append(meta);
-
-  const payload = event.payload ?? {};
   if (event.type === "room.message_posted") {
+    meta.append(timeElement(event.at), " ", span("event-type", said.text), " ", span("event-actor", said.author || "—"));
+  } else {
+    meta.append(timeElement(event.at), " ", span("event-text", said.text));
+  }
+  item.append(meta);
+  if (said.body) {
     const body = document.createElement("p");
     body.className = "event-body";
-    body.textContent = String(payload.body ?? "");
+    body.textContent = said.body;
     item.append(body);
-  } else if (event.type === "user.logged_out" && payload.reason) {
-    const detail = document.createElement("p");
-    detail.className = "event-detail";
-    detail.textContent = `Motivo: ${LOGOUT_REASON_LABELS[payload.reason] ?? String(payload.reason)}`;
-    item.append(detail);
   }
   return item;
 }
@@ -120,10 +112,12 @@ function replaceFeed(list) {
   trimFeed();
 }
 
-/** Put one event on top of the feed; returns its element, or null if it is already shown. */
+/** Put one event on top of the feed; returns its element, or null if it is already shown or
+ * not shown at all. */
 function addEvent(event) {
   if (feed.querySelector(`[data-seq="${CSS.escape(String(event.seq))}"]`)) return null;
   const item = renderEvent(event);
+  if (!item) return null;
   feed.prepend(item);
   events.push(event);
   return item;
@@ -135,8 +129,9 @@ function highlight(item) {
 }
 
 function announce(event) {
-  let text = `${typeLabel(event)}: ${actorOf(event)}`;
-  if (event.type === "room.message_posted") text += `. ${String(event.payload?.body ?? "").slice(0, 200)}`;
+  const said = sentence(event);
+  let text = said.author ? `${said.text} di ${said.author}` : said.text;
+  if (said.body) text += `. ${said.body.slice(0, 200)}`;
   announcer.textContent = "";
   setTimeout(() => { announcer.textContent = text; }, 50);
 }
@@ -174,8 +169,11 @@ const sound = createSound({ toggle: audioToggle, storageKey: muteKey, gapMs: BEE
 
 // ---- live stream ----
 
+/** When the page last heard from the log, in words (never a sequence number). */
 function showPosition(seq) {
-  positionEl.textContent = seq === null ? "—" : String(seq);
+  positionEl.textContent = seq === null
+    ? "—"
+    : new Date().toLocaleTimeString("it-IT", { timeZone: TIME_ZONE });
 }
 
 restoreFeed(); // before the stream reads its stored seq: it may drop it
@@ -192,7 +190,9 @@ const live = new LiveStream({
     if (!item || !isLive) return;
     highlight(item);
     announce(event);
-    if (actorOf(event) !== user || event.type !== "room.message_posted") sound.play();
+    // Sound only for what someone must act on, and for a message from someone else.
+    const said = sentence(event);
+    if (said.attention || (event.type === "room.message_posted" && said.author !== user)) sound.play();
   },
   onStatus(status) {
     statusEl.dataset.status = status;

@@ -50,15 +50,40 @@ def open_live_page(page: Page, console: support.Console) -> None:
 
 
 def log_in(page: Page, console: support.Console, person: support.Person) -> None:
-    """Through the login page, as a person would: the live page sends there first."""
+    """Through the login page, as a person would: the live page sends there first, the login
+    to the operator's first screen, the queue; the live page is one step away."""
     page.goto(console.url + "/")
     expect(page).to_have_url(re.compile(r"/login\?next=/$"))
     expect(page.get_by_role("heading", name="Accesso")).to_be_visible()
     page.get_by_label("Nome utente").fill(person.username)
     page.get_by_label("Password").fill(person.password)
     page.get_by_role("button", name="Accedi").click()
-    expect(page).to_have_url(console.url + "/")
-    expect(page.locator("#live-status")).to_have_text("In linea", timeout=TIMEOUT_MS)
+    expect(page).to_have_url(console.url + "/coda")
+    open_live_page(page, console)
+
+
+FIRST_SCREENS = [
+    ("operator", "/coda", "Coda segnalazioni"),
+    ("supervisor", "/supervisione", "Supervisione"),
+    ("territorial", "/passaggi", "Passaggi in carico"),
+    ("referrer", "/segnalazioni", "Le mie segnalazioni"),
+    ("unit", "/tablet", "UTES test"),
+    ("admin", "/tempi", "Tempi di servizio"),
+]
+
+
+@pytest.mark.parametrize(
+    ("who", "path", "heading"), FIRST_SCREENS, ids=[f[0] for f in FIRST_SCREENS]
+)
+def test_each_role_lands_where_its_work_is(start_console, people, context, who, path, heading):
+    console = start_console()
+    page = context.new_page()
+    page.goto(console.url + "/login")
+    page.get_by_label("Nome utente").fill(people[who].username)
+    page.get_by_label("Password").fill(people[who].password)
+    page.get_by_role("button", name="Accedi").click()
+    expect(page).to_have_url(console.url + path)
+    expect(page.get_by_role("heading", level=1)).to_contain_text(heading)
 
 
 def post_as(console: support.Console, person: support.Person, body: str) -> None:
@@ -104,7 +129,8 @@ def test_an_operator_sees_a_message_sent_from_another_tab_arrive_live(
     expect(card.locator(".event-type")).to_have_text("Messaggio")
     expect(card.locator(".event-actor")).to_have_text("Operator Test")
     expect(first.locator("#event-feed-empty")).to_be_hidden()
-    expect(first.locator("#live-position")).to_have_text(re.compile(r"^\d+$"))
+    # when the page last heard from the log, in words: never a sequence number
+    expect(first.locator("#live-position")).to_have_text(re.compile(r"^\d{2}:\d{2}:\d{2}$"))
     assert first.evaluate("window.testNotReloaded") is True  # live, not a reload
 
     post_as(console, people["supervisor"], "Ricevuto, attivo la reperibilità.")

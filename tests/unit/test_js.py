@@ -25,6 +25,7 @@ LABELS = ROOT / "static" / "js" / "lib" / "labels.js"
 COPIED: dict[str, Mapping[Any, str]] = {
     "URGENCY_LABELS": referrals.URGENCY_LABELS,
     "REFERRAL_STATUS_LABELS": referrals.STATUS_LABELS,
+    "PROGRESS_LABELS": referrals.PROGRESS_LABELS,
     "UNIT_STATUS_LABELS": units.STATUS_LABELS,
     "SKILL_LABELS": units.SKILL_LABELS,
     "LANGUAGE_LABELS": units.LANGUAGE_LABELS,

@@ -265,12 +265,14 @@ OPERATOR = access.Principal(role=access.Role.OPERATOR, name="Mario Rossi", user_
 
 
 def test_room_events_go_to_the_room_only_with_who_and_when():
-    claimed = referrals.referral_claimed(5, "pistoiese", OPERATOR, NOW)
+    ref = referrals.ReferralRef(5, "SEUS-2026-000005", "pistoiese")
+    claimed = referrals.referral_claimed(ref, OPERATOR, NOW)
     assert claimed.type == "referral.claimed"
     assert claimed.audience == frozenset({access.ROOM})
     assert (claimed.zone, claimed.subject, claimed.actor) == ("pistoiese", "referral:5", "user:7")
     assert claimed.payload == {
         "id": 5,
+        "case_number": "SEUS-2026-000005",  # every room event of a referral names it
         "holder_id": ME,
         "holder_name": "Mario Rossi",
         "at": NOW.isoformat(),

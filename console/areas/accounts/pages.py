@@ -9,7 +9,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute
 
 from console.areas.accounts import actions
-from console.lib import auth, errors, guard, services
+from console.lib import auth, errors, guard, nav, services
 from console.lib.render import public_page, render
 
 
@@ -56,7 +56,9 @@ async def login_submit(request: Request) -> Response:
     target = safe_next(str(form.get("next", "")))
     try:
         await _check_login_csrf(request, form.get("csrf_token"))
-        cookie, _ = await actions.log_in(request, username, str(form.get("password", ""))[:1024])
+        cookie, session = await actions.log_in(
+            request, username, str(form.get("password", ""))[:1024]
+        )
     except errors.ApiError as exc:
         response = _login_form(
             request,
@@ -69,6 +71,8 @@ async def login_submit(request: Request) -> Response:
         )
         response.headers.update(exc.headers())
         return response
+    if target == "/":  # nowhere in particular: where the role's work is
+        target = nav.HOME[session.principal.role]
     response = RedirectResponse(target, status_code=303)
     actions.set_session_cookie(response, request, cookie)
     response.delete_cookie(auth.LOGIN_CSRF_COOKIE, path="/")

@@ -65,6 +65,10 @@ async def _lock_one(tx: Tx, referral_id: int) -> dict[str, Any]:
     return row
 
 
+def _ref(referral_id: int, row: dict[str, Any]) -> referrals.ReferralRef:
+    return referrals.ReferralRef(referral_id, row["case_number"], row["zone_id"])
+
+
 def _claim_of(row: dict[str, Any]) -> referrals.Claim:
     return referrals.Claim(Status(row["status"]), row["holder_id"])
 
@@ -105,7 +109,7 @@ async def claim(
         except Refused:
             raise HeldElsewhere(row["holder_id"], row["holder_name"]) from None
         await _set_claim(tx, referral_id, new)
-        tx.emit(referrals.referral_claimed(referral_id, row["zone_id"], by, tx.now))
+        tx.emit(referrals.referral_claimed(_ref(referral_id, row), by, tx.now))
     return _state(row, new, by.name, tx)
 
 
@@ -117,7 +121,7 @@ async def release(
         row = await _lock_one(tx, referral_id)
         new = referrals.release(_claim_of(row), guard.user_id_of(by))
         await _set_claim(tx, referral_id, new)
-        tx.emit(referrals.referral_released(referral_id, row["zone_id"], by, tx.now, reason))
+        tx.emit(referrals.referral_released(_ref(referral_id, row), by, tx.now, reason))
     return _state(row, new, None, tx)
 
 
@@ -133,8 +137,7 @@ async def reassign(
         await _set_claim(tx, referral_id, new)
         tx.emit(
             referrals.referral_reassigned(
-                referral_id,
-                row["zone_id"],
+                _ref(referral_id, row),
                 by,
                 tx.now,
                 from_=(row["holder_id"], row["holder_name"]),
@@ -208,8 +211,7 @@ async def decide(
         repointed = await _repoint_merged(tx, referral_id, merge_into) if merge_into else []
         tx.emit(
             referrals.referral_decided(
-                referral_id,
-                row["zone_id"],
+                _ref(referral_id, row),
                 by,
                 tx.now,
                 decision=body.decision,

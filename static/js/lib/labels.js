@@ -16,6 +16,17 @@ export const LIVE_STATUS_LABELS = Object.freeze({
 /** = dispatch/referrals.py URGENCY_LABELS */
 export const URGENCY_LABELS = Object.freeze({ rosso: "Rosso", giallo: "Giallo", verde: "Verde" });
 
+/** = dispatch/referrals.py PROGRESS_LABELS: a referral's status as its referrer reads it. */
+export const PROGRESS_LABELS = Object.freeze({
+  received: "Ricevuta",
+  in_assessment: "In valutazione",
+  activated: "Presa in carico attivata",
+  unit_on_scene: "Unità sul posto",
+  handed_over: "Passata al servizio territoriale",
+  closed: "Chiusa",
+  not_pertinent: "Non pertinente",
+});
+
 /** = dispatch/referrals.py URGENCIES: the one urgency order, most urgent first. */
 export const URGENCIES = Object.freeze(Object.keys(URGENCY_LABELS));
 
@@ -89,13 +100,6 @@ export const REQUEST_STATUS_LABELS = Object.freeze({
   released: "rilasciata",
   expired: "scaduta",
   cancelled: "annullata",
-});
-
-/** The live page's event types. */
-export const ROOM_EVENT_LABELS = Object.freeze({
-  "room.message_posted": "Messaggio",
-  "user.logged_in": "Accesso",
-  "user.logged_out": "Uscita",
 });
 
 /** Why a session ended (user.logged_out's reason); anything else is shown as sent. */
