@@ -192,15 +192,23 @@ _CASE_PROGRESS = {
 }
 
 
-def progress(status: Status, case_status: str | None) -> Progress:
-    """A referral's progress from its status and, once activated, its case's status.
+# Case statuses that follow a unit's arrival only when a unit did arrive: resources can be put
+# in place, and a case handed over, straight from the room.
+_AFTER_ARRIVAL = frozenset({"resources_in_place", "handover_sent", "handover_rejected"})
+
+
+def progress(status: Status, case_status: str | None, *, unit_arrived: bool) -> Progress:
+    """A referral's progress from its status and, once activated, its case's status and whether
+    a unit reached the person: the referrer is told only what happened.
 
     A merged referral shows the progress of the one it was merged into: the caller passes that
-    referral's status and case status.
+    referral's status, case status and arrival.
     """
     if status in (Status.NOT_PERTINENT, Status.REDIRECTED):
         return Progress.NOT_PERTINENT
     if status is Status.ACTIVATED:
+        if case_status in _AFTER_ARRIVAL and not unit_arrived:
+            return Progress.ACTIVATED
         return _CASE_PROGRESS.get(case_status or "open", Progress.ACTIVATED)
     if status is Status.IN_ASSESSMENT:
         return Progress.IN_ASSESSMENT

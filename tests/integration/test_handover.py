@@ -73,6 +73,19 @@ async def new_case(
     return referral_id, case_id
 
 
+async def unit_arrived(db: Database, case_id: int) -> None:
+    """A unit reached the person and left (test data: the assignment only)."""
+    unit = await db.pool.fetchval(
+        "INSERT INTO units (name) VALUES ('UTES ' || gen_random_uuid()) RETURNING id"
+    )
+    await db.pool.execute(
+        "INSERT INTO assignments (case_id, unit_id, dispatched_at, on_scene_at, done_at)"
+        " VALUES ($1, $2, now(), now(), now())",
+        case_id,
+        unit,
+    )
+
+
 async def events_since(db: Database, after: int) -> list[asyncpg.Record]:
     return await db.pool.fetch(
         "SELECT seq, type, subject, audience, payload, actor FROM events WHERE seq > $1"
@@ -249,6 +262,7 @@ async def test_rejection_flags_the_case_back_to_the_room_with_the_reason(
     db: Database, room: access.Principal, firenze: access.Principal, referrer_id: int
 ):
     _, case_id = await new_case(db, referrer_id, status="on_scene")
+    await unit_arrived(db, case_id)
     sent = await handover_actions.send(db, room, case_id)
     before = await head(db)
 
@@ -268,6 +282,28 @@ async def test_rejection_flags_the_case_back_to_the_room_with_the_reason(
     assert listed[0].id == case_id
     assert (listed[0].flagged, listed[0].flag_reason) == (True, "Non residente")
     assert listed[0].status == "handover_rejected"
+
+
+async def test_a_referrer_is_told_only_what_happened_when_no_unit_went(
+    db: Database, room: access.Principal, firenze: access.Principal, referrer_id: int
+):
+    """Handed over straight from the room: nobody was on scene, and the referrer never reads so."""
+    _, case_id = await new_case(db, referrer_id, status="open")
+    before = await head(db)
+    sent = await handover_actions.send(db, room, case_id)
+    told = by_type(await events_since(db, before))["referral.progressed"]
+    assert told["payload"]["status"] == "activated"
+
+    before = await head(db)
+    await handover_actions.decide(db, firenze, sent.id, Status.REJECTED, "Non residente")
+    told = by_type(await events_since(db, before))["referral.progressed"]
+    assert told["payload"]["status"] == "activated"
+
+    sent = await handover_actions.send(db, room, case_id)
+    before = await head(db)
+    await handover_actions.decide(db, firenze, sent.id, Status.ACCEPTED)
+    told = by_type(await events_since(db, before))["referral.progressed"]
+    assert told["payload"]["status"] == "handed_over"
 
 
 async def test_a_rejected_case_can_be_sent_again_and_is_no_longer_flagged(

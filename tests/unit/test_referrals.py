@@ -351,3 +351,23 @@ def event(type_: str, subject: str, **payload: object) -> NewEvent:
 )  # fmt: skip
 def test_a_referrer_is_told_when_its_referral_or_its_case_moved_and_only_then(events, told):
     assert referrals.to_tell(events) == told
+
+
+@pytest.mark.parametrize(
+    ("case_status", "arrived", "told"),
+    [
+        ("open", False, "activated"),
+        ("unit_dispatched", False, "activated"),
+        ("on_scene", True, "unit_on_scene"),
+        ("resources_in_place", True, "unit_on_scene"),
+        ("resources_in_place", False, "activated"),  # a bed booked by the room, nobody went
+        ("handover_sent", True, "unit_on_scene"),
+        ("handover_sent", False, "activated"),  # handed over straight from the room
+        ("handover_rejected", False, "activated"),
+        ("handover_accepted", False, "handed_over"),
+        ("closed", False, "closed"),
+    ],
+)
+def test_a_referrer_reads_only_what_happened_to_its_activated_referral(case_status, arrived, told):
+    found = referrals.progress(Status.ACTIVATED, case_status, unit_arrived=arrived)
+    assert found.value == told

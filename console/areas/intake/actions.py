@@ -8,7 +8,7 @@ from typing import Any
 
 import asyncpg
 
-from console.areas.intake import store
+from console.areas.intake import reads, store
 from console.areas.intake.schemas import (
     ReferralIn,
     ReferralReceived,
@@ -123,7 +123,7 @@ async def submit(
         )
         received = _received(referral_id, number, body, place, referrer, channel, principal, tx.now)
         tx.emit(intake.referral_received(received, events.actor_of(principal)))
-        current = referrals.progress(referrals.Status.RECEIVED, None)  # told by tell_referrers
+        current = referrals.Progress.RECEIVED  # told by tell_referrers
         response = ReferralReceived(
             id=referral_id,
             case_number=number,
@@ -167,21 +167,9 @@ async def tell_referrers(tx: Tx) -> None:
 async def _tell(tx: Tx, referral_id: int) -> None:
     """The referral's current progress, for its referrer only (a merged referral shows the
     progress of the one it was merged into)."""
-    row = await tx.conn.fetchrow(
-        "SELECT r.referrer_id, r.case_number, r.status, r.decision_reason, r.merged_into,"
-        " c.status AS case_status FROM referrals r LEFT JOIN cases c ON c.referral_id = r.id"
-        " WHERE r.id = $1",
-        referral_id,
-    )
-    status, case_status = referrals.Status(row["status"]), row["case_status"]
-    if status is referrals.Status.MERGED and row["merged_into"] is not None:
-        target = await tx.conn.fetchrow(
-            "SELECT r.status, c.status AS case_status FROM referrals r"
-            " LEFT JOIN cases c ON c.referral_id = r.id WHERE r.id = $1",
-            row["merged_into"],
-        )
-        status, case_status = referrals.Status(target["status"]), target["case_status"]
-    current = referrals.progress(status, case_status)
+    row = await reads.one(tx.conn, referral_id)
+    assert row is not None
+    current = reads.progress_of(row)  # as GET /api/v1/referrals/{id} says it
     reason = row["decision_reason"] if current is referrals.Progress.NOT_PERTINENT else None
     tx.emit(
         events.referral_progressed(

@@ -42,12 +42,15 @@ async def list_referrals(
     return [room_view(row) if room else status_view(row) for row in rows]
 
 
+_ARRIVED = "SELECT FROM assignments a WHERE a.case_id = {case}.id AND a.on_scene_at IS NOT NULL"
 SELECT = (
     "SELECT r.*, rf.name AS referrer_name, rf.kind AS referrer_kind,"
     " m.name AS municipality_name, z.name AS zone_name, rm.name AS residence_name,"
     " rm.zone_id AS residence_zone_id, eu.display_name AS entered_by_name,"
     " hu.display_name AS holder_name, c.id AS case_id, c.status AS case_status,"
     " t.status AS target_status, tc.status AS target_case_status,"
+    f" EXISTS ({_ARRIVED.format(case='c')}) AS unit_arrived,"
+    f" EXISTS ({_ARRIVED.format(case='tc')}) AS target_unit_arrived,"
     " GREATEST(r.updated_at, c.updated_at, t.updated_at, tc.updated_at) AS changed_at"
     " FROM referrals r JOIN referrers rf ON rf.id = r.referrer_id"
     " JOIN municipalities m ON m.istat_code = r.municipality_code"
@@ -61,9 +64,11 @@ SELECT = (
 
 def progress_of(row: asyncpg.Record) -> Progress:
     status, case_status = Status(row["status"]), row["case_status"]
+    arrived = row["unit_arrived"]
     if status is Status.MERGED and row["target_status"] is not None:
         status, case_status = Status(row["target_status"]), row["target_case_status"]
-    return referrals.progress(status, case_status)
+        arrived = row["target_unit_arrived"]
+    return referrals.progress(status, case_status, unit_arrived=arrived)
 
 
 def status_view(row: asyncpg.Record) -> ReferralStatus:
