@@ -394,19 +394,27 @@ function retargeted(clock) {
 // ---- the urgency code ----
 
 function renderUrgencyForm(c) {
+  const box = $("urgency-change");
+  box.hidden = c.status === "closed";
   const form = $("urgency-form");
-  form.hidden = c.status === "closed";
   if (form.dataset.current === c.urgency) return; // keep what the operator is choosing
   form.dataset.current = c.urgency ?? "";
   const select = $("urgency-new");
-  for (const option of select.options) option.disabled = option.value === c.urgency;
-  if (select.value === c.urgency) select.value = [...select.options].find((o) => !o.disabled)?.value ?? "";
+  for (const option of select.options) {
+    const name = label("urgency", option.value) || option.value;
+    option.textContent = option.value === c.urgency ? `${name} (attuale)` : name;
+  }
+  select.value = c.urgency ?? select.value; // the current code: a change is a choice
 }
 
 async function changeUrgency(event) {
   event.preventDefault();
   const urgency = $("urgency-new").value;
   const reason = $("urgency-reason").value.trim();
+  if (urgency === $("urgency-form").dataset.current) {
+    $("urgency-status").textContent = "Scegli un codice diverso da quello attuale.";
+    return;
+  }
   if (!urgency || !reason) return;
   const submit = $("urgency-form").querySelector('button[type="submit"]');
   submit.disabled = true;
@@ -551,6 +559,10 @@ function toggleDispatch(open = $("dispatch-panel").hidden) {
   if (open) loadRecommendations(true);
 }
 
+// The most suitable first: the top few eligible units, the rest on request (32 units is a long page).
+const TOP_UNITS = 5;
+let showAllUnits = false;
+
 async function loadRecommendations(focus = false) {
   const status = $("dispatch-status");
   const host = $("recommendations");
@@ -563,9 +575,15 @@ async function loadRecommendations(focus = false) {
     return;
   }
   const list = result.data.units ?? [];
-  status.textContent = list.length ? "Le unità disponibili per prime, dalla più adatta." : "Nessuna unità.";
+  const eligible = list.filter((unit) => unit.eligible).length;
+  const shown = showAllUnits ? list : list.slice(0, Math.max(1, Math.min(TOP_UNITS, eligible)));
+  status.textContent = list.length
+    ? (shown.length < list.length
+      ? `Le ${shown.length} più adatte tra le ${eligible} disponibili.`
+      : "Le unità disponibili per prime, dalla più adatta.")
+    : "Nessuna unità.";
   host.replaceChildren();
-  for (const unit of list) {
+  for (const unit of shown) {
     const item = el("li", `item recommendation${unit.eligible ? "" : " is-past"}`);
     item.dataset.unitId = String(unit.unit_id);
     const head = el("p", "item-head");
@@ -583,6 +601,9 @@ async function loadRecommendations(focus = false) {
     item.append(send);
     host.append(item);
   }
+  const more = $("recommendations-all");
+  more.hidden = shown.length >= list.length;
+  more.textContent = `Mostra tutte (${list.length})`;
   if (focus) host.querySelector("button:not(:disabled)")?.focus();
 }
 
@@ -726,6 +747,10 @@ if (canManage) {
   $("handover-cancel").addEventListener("click", closeHandoverConfirm);
   $("handover-send").addEventListener("click", sendHandover);
   $("urgency-form").addEventListener("submit", changeUrgency);
+  $("recommendations-all").addEventListener("click", () => {
+    showAllUnits = true;
+    loadRecommendations();
+  });
 
   const noteForm = $("note-form");
   const noteBody = $("note-body");
@@ -804,7 +829,9 @@ async function start() {
     },
     onStatus: showStatus,
     onPosition(seq) {
-      $("live-position").textContent = seq === null ? "—" : String(seq);
+      $("live-position").textContent = seq === null
+        ? "—"
+        : new Date().toLocaleTimeString("it-IT", { timeZone: TIME_ZONE });
     },
   });
   document.querySelector("form.logout-form")?.addEventListener("submit", () => live.stop());

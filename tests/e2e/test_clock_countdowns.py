@@ -231,7 +231,9 @@ def test_a_case_shows_its_clocks_and_its_units_and_a_new_urgency_code_retargets_
     page.evaluate("window.testNotReloaded = true")
 
     # rosso: the unit's target becomes an hour, the time already counted kept
-    page.get_by_label("Nuovo codice").select_option(label="Rosso")
+    page.get_by_text("Cambia codice di urgenza…").click()  # behind a small button
+    expect(page.get_by_label("Nuovo codice")).to_have_value("giallo")  # the current code first
+    page.get_by_label("Nuovo codice").select_option("rosso")
     page.get_by_label("Motivo del cambio").fill("Il PS segnala minori con sé.")
     page.get_by_role("button", name="Cambia codice").click()
     expect(page.locator("#urgency-status")).to_have_text(
