@@ -133,6 +133,33 @@ DECISION_LABELS = {
 }
 
 
+# A case's clocks are told by their warnings, breaches and re-targets; starts and stops are
+# bookkeeping, shown on the clocks themselves.
+QUIET_CLOCK_EVENTS = frozenset(
+    {"clock.started", "clock.met", "clock.cancelled", "clock.paused", "clock.resumed"}
+)
+# A unit's own status changes the case's events already tell (sent, on scene, done): only the
+# steps between (acknowledged, en route) are the unit's to tell.
+_UNIT_STEPS_TOLD = frozenset({"acknowledged", "en_route"})
+
+
+def in_timeline(event_type: str, payload: Mapping[str, Any]) -> bool:
+    """Whether a case's event is a line of its timeline: each step once, no bookkeeping."""
+    if event_type in QUIET_CLOCK_EVENTS:
+        return False
+    if event_type == "unit.status_changed":
+        return payload.get("status") in _UNIT_STEPS_TOLD
+    return True
+
+
+def timeline_reason(event_type: str, payload: Mapping[str, Any]) -> str | None:
+    """Why it happened, when someone said why (a referral's channel is not a reason)."""
+    reason = payload.get("reason")
+    if event_type == "referral.received" or not isinstance(reason, str) or not reason:
+        return None
+    return reason
+
+
 def event_label(event_type: str, payload: Mapping[str, Any]) -> str:
     """What happened, in Italian; an unknown type is shown as it is (never hidden)."""
     label = EVENT_LABELS.get(event_type, event_type)

@@ -15,8 +15,8 @@ const REFRESH_DELAY_MS = 120;
 const RETRY_MS = 3000;
 const HIGHLIGHT_MS = 4000;
 const CLOCK_TICK_MS = 1000;
-// Clock events the case timeline leaves out (console/casefile.py QUIET_CLOCK_EVENTS): starts
-// and stops are bookkeeping, shown on the clocks themselves.
+// Clock events the case timeline leaves out (dispatch/cases.py QUIET_CLOCK_EVENTS): starts and
+// stops are bookkeeping, shown on the clocks themselves; they do not make the page re-read it.
 const QUIET_CLOCK_EVENTS = new Set(["clock.started", "clock.met", "clock.cancelled", "clock.paused", "clock.resumed"]);
 
 const $ = (id) => document.getElementById(id);

@@ -178,3 +178,27 @@ def test_closing_records_who_from_where_and_why() -> None:
     assert event.payload["status"] == "closed"
     assert event.payload["reason"] == "Fatto"
     assert event.payload["case_id"] == 7
+
+
+@pytest.mark.parametrize(
+    ("event_type", "payload", "shown"),
+    [
+        ("case.unit_dispatched", {"status": "unit_dispatched"}, True),
+        ("unit.status_changed", {"status": "assigned"}, False),  # told by case.unit_dispatched
+        ("unit.status_changed", {"status": "acknowledged"}, True),
+        ("unit.status_changed", {"status": "en_route"}, True),
+        ("unit.status_changed", {"status": "on_scene"}, False),  # told by case.unit_on_scene
+        ("unit.status_changed", {"status": "available"}, False),  # told by case.unit_released
+        ("clock.started", {}, False),
+        ("clock.breached", {}, True),
+        ("case.note_added", {}, True),
+    ],
+)
+def test_the_timeline_tells_each_step_once_and_no_bookkeeping(event_type, payload, shown):
+    assert cases.in_timeline(event_type, payload) is shown
+
+
+def test_the_timeline_says_why_only_when_someone_gave_a_reason():
+    assert cases.timeline_reason("referral.received", {"reason": "ricevuta dal sistema"}) is None
+    assert cases.timeline_reason("case.closed", {"reason": "Concluso"}) == "Concluso"
+    assert cases.timeline_reason("case.closed", {"reason": ""}) is None

@@ -304,11 +304,6 @@ async def load_handovers(
     ]
 
 
-QUIET_CLOCK_EVENTS = frozenset(
-    {"clock.started", "clock.met", "clock.cancelled", "clock.paused", "clock.resumed"}
-)
-
-
 async def case_events(
     conn: asyncpg.Connection,
     case_id: int,
@@ -321,8 +316,8 @@ async def case_events(
     """The case's events that `tags` may see, oldest first.
 
     An event belongs to the case when its subject is the case or its referral, or its payload
-    names the case (`case_id`): see docs/cases.md. Of its clocks, only warnings, breaches and
-    urgency re-targets are told: starts and stops are bookkeeping, on the clocks themselves.
+    names the case (`case_id`): see docs/cases.md. Only the timeline's lines
+    (dispatch.cases.in_timeline): each step once, no clock bookkeeping.
     """
     rows: list[asyncpg.Record] = await conn.fetch(
         "SELECT seq, type, subject, payload, actor, at FROM events"
@@ -334,9 +329,9 @@ async def case_events(
         sorted(tags),
         after,
         limit,
-        sorted(QUIET_CLOCK_EVENTS),
+        sorted(cases.QUIET_CLOCK_EVENTS),
     )
-    return rows
+    return [r for r in rows if cases.in_timeline(r["type"], r["payload"] or {})]
 
 
 async def timeline(
@@ -354,7 +349,6 @@ async def timeline(
     entries = []
     for r in rows:
         payload = r["payload"] or {}
-        reason = payload.get("reason")
         entries.append(
             {
                 "seq": r["seq"],
@@ -362,7 +356,7 @@ async def timeline(
                 "type": r["type"],
                 "what": cases.event_label(r["type"], payload),
                 "who": names.get(r["actor"] or "system", r["actor"] or "sistema"),
-                "why": reason if isinstance(reason, str) and reason else None,
+                "why": cases.timeline_reason(r["type"], payload),
                 "detail": cases.event_detail(payload),
             }
         )
