@@ -28,6 +28,7 @@ const labels = JSON.parse($("case-labels")?.textContent || "{}");
 const seqKey = `seus.case.lastSeq:${caseId}:${user}`;
 
 let detail = null; // the last GET /api/v1/cases/{id}
+let closedBy = null; // the timeline's closing entry: who closed the case, and why
 let lastTimelineSeq = 0;
 let initialised = false;
 
@@ -110,6 +111,16 @@ function renderHeader(c) {
   $("case-summary").textContent =
     `${r.trigger_label} · ${r.municipality.name} (zona ${c.zone_name}) · aperto ${textTime(c.opened_at)} · ${owner}`;
   document.title = `Caso ${c.case_number} · ${c.status_label} · SEUS`;
+
+  // A closed case is read-only: it says so, when and by whom, and offers no action.
+  const closed = c.status === "closed";
+  page.classList.toggle("is-closed", closed);
+  $("case-closed").hidden = !closed;
+  if (closed) {
+    $("case-closed-when").textContent = c.closed_at ? textTime(c.closed_at) : "—";
+    $("case-closed-who").textContent = closedBy ? ` da ${closedBy.who}` : "";
+    $("case-closed-why").textContent = closedBy?.why ? `Motivo: ${closedBy.why}` : "";
+  }
 
   const rejected = c.handovers.find((h) => h.status === "rejected");
   $("case-flag").hidden = !c.flagged;
@@ -229,7 +240,7 @@ function renderBookings(c) {
     if (b.status === "held" && b.held_until) meta.append(" · scade alle ", time(b.held_until));
     item.append(meta);
     if (b.note) item.append(el("p", "item-text", b.note));
-    if (canManage) {
+    if (canManage && c.status !== "closed") {
       const row = el("div", "button-row");
       for (const [verb, text] of BOOKING_STEPS[b.status] ?? []) {
         row.append(button(text, verb === "cancel" ? "button-quiet" : "", () => bookingStep(b, verb)));
@@ -459,6 +470,10 @@ async function loadTimeline(reset = false) {
     if (QUIET_CLOCK_EVENTS.has(entry.type)) { lastTimelineSeq = entry.seq; continue; }
     host.prepend(renderEntry(entry, initialised && !reset));
     lastTimelineSeq = entry.seq;
+    if (entry.type === "case.closed") {
+      closedBy = entry;
+      if (detail) renderHeader(detail);
+    }
     if (initialised && !reset) announce(`${entry.what}: ${entry.who}`);
   }
 }

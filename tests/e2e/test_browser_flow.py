@@ -7,10 +7,13 @@ Debian's chromium driven by Playwright (sync API); nothing is downloaded.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 
+import asyncpg
 import httpx
+import pytest
 from playwright.sync_api import expect
 
 from tests import support
@@ -187,3 +190,50 @@ def test_an_operator_takes_a_referral_to_an_accepted_handover_while_the_tablet_f
         status = api.get(f"/api/v1/referrals/{referral_id}", headers=bearer(referrer.secret))
     assert status.status_code == 200, status.text
     assert status.json()["status"] == "handed_over"
+
+
+@pytest.fixture
+def closed_case(start_console, people, database_url) -> tuple[support.Console, int]:
+    """A case closed by the operator through the API, with its reason."""
+    console = start_console()
+
+    async def make() -> int:
+        conn = await asyncpg.connect(database_url)
+        try:
+            referrer_id = await conn.fetchval(
+                "SELECT referrer_id FROM users WHERE id = $1", people["referrer"].user_id
+            )
+            _, case_id = await support.make_case(
+                conn, referrer_id=referrer_id, status="handover_accepted"
+            )
+        finally:
+            await conn.close()
+        return case_id
+
+    case_id = asyncio.run(make())
+    with httpx.Client(base_url=console.url, timeout=10) as client:
+        operator = people["operator"]
+        opened = client.post(
+            "/api/v1/session", json={"username": operator.username, "password": operator.password}
+        )
+        closed = client.post(
+            f"/api/v1/cases/{case_id}/close",
+            json={"reason": "Persona accolta dai familiari"},
+            headers={"X-CSRF-Token": opened.json()["csrf_token"]},
+        )
+        assert closed.status_code == 200, closed.text
+    return console, case_id
+
+
+def test_a_closed_case_reads_as_closed_with_who_and_why_and_offers_no_action(
+    closed_case, people, browser, contexts
+):
+    console, case_id = closed_case
+    page = support.new_page(browser, contexts, timeout_ms=ACTION_MS)
+    support.log_in_page(page, console, people["operator"], f"/casi/{case_id}", timeout_ms=LIVE_MS)
+    banner = page.locator("#case-closed")
+    expect(banner).to_be_visible(timeout=LIVE_MS)
+    expect(banner).to_contain_text("Caso chiuso il")
+    expect(banner).to_contain_text("da Operator Test", timeout=LIVE_MS)
+    expect(banner).to_contain_text("Motivo: Persona accolta dai familiari")
+    expect(page.locator("#case-body button:visible")).to_have_count(0)  # read-only
