@@ -104,10 +104,10 @@ def expired(status: Status, expires_at: datetime | None, now: datetime) -> bool:
 
 STATUS_LABELS = {
     _S.REQUESTED: "Richiesta",
-    _S.HELD: "Trattenuta",
+    _S.HELD: "Bloccata",
     _S.CONFIRMED: "Confermata",
     _S.IN_USE: "In uso",
-    _S.RELEASED: "Rilasciata",
+    _S.RELEASED: "Liberata",
     _S.EXPIRED: "Scaduta",
     _S.CANCELLED: "Annullata",
 }

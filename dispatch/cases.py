@@ -103,10 +103,10 @@ EVENT_LABELS = {
     "unit.status_changed": "Stato dell'unità",
     "unit.checked_in": "Check-in di sicurezza dell'unità",
     "booking.requested": "Risorsa richiesta",
-    "booking.held": "Risorsa prenotata (in attesa di conferma)",
+    "booking.held": "Risorsa bloccata (in attesa di conferma)",
     "booking.confirmed": "Prenotazione confermata",
     "booking.started": "Risorsa in uso",
-    "booking.released": "Risorsa rilasciata",
+    "booking.released": "Risorsa liberata",
     "booking.expired": "Prenotazione scaduta",
     "booking.cancelled": "Prenotazione annullata",
 }

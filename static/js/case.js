@@ -218,11 +218,12 @@ function renderAssignments(list) {
   }
 }
 
+// What can be done to a booking in each status, with buttons that say what they do.
 const BOOKING_STEPS = {
-  requested: [["hold", "Trattieni"], ["cancel", "Annulla"]],
-  held: [["confirm", "Conferma"], ["cancel", "Annulla"]],
-  confirmed: [["start", "In uso"], ["cancel", "Annulla"]],
-  in_use: [["release", "Rilascia"]],
+  requested: [["hold", "Blocca il posto"], ["cancel", "Annulla la richiesta"]],
+  held: [["confirm", "Conferma la prenotazione"], ["cancel", "Annulla e libera"]],
+  confirmed: [["start", "Segna in uso"], ["cancel", "Annulla e libera"]],
+  in_use: [["release", "Libera la risorsa"]],
 };
 
 function renderBookings(c) {
@@ -237,7 +238,7 @@ function renderBookings(c) {
     head.append(el("span", "status-badge", label("booking", b.status)));
     item.append(head);
     const meta = el("p", "item-meta", `${b.provider} · quantità ${b.quantity}`);
-    if (b.status === "held" && b.held_until) meta.append(" · scade alle ", time(b.held_until));
+    if (b.status === "held" && b.held_until) meta.append(" · bloccata fino alle ", time(b.held_until));
     item.append(meta);
     if (b.note) item.append(el("p", "item-text", b.note));
     if (canManage && c.status !== "closed") {

@@ -94,10 +94,10 @@ export const CLOCK_KIND_LABELS = Object.freeze({
 /** A resource request's booking status (dispatch/basket.py Status), as the unit's tablet says it. */
 export const REQUEST_STATUS_LABELS = Object.freeze({
   requested: "richiesta",
-  held: "prenotata",
+  held: "bloccata",
   confirmed: "confermata",
   in_use: "in uso",
-  released: "rilasciata",
+  released: "liberata",
   expired: "scaduta",
   cancelled: "annullata",
 });
