@@ -218,6 +218,8 @@ function renderAssignments(list) {
   }
 }
 
+const LAPSING_MINUTES = 10; // a hold this close to lapsing is flagged
+
 // What can be done to a booking in each status, with buttons that say what they do.
 const BOOKING_STEPS = {
   requested: [["hold", "Blocca il posto"], ["cancel", "Annulla la richiesta"]],
@@ -238,7 +240,16 @@ function renderBookings(c) {
     head.append(el("span", "status-badge", label("booking", b.status)));
     item.append(head);
     const meta = el("p", "item-meta", `${b.provider} · quantità ${b.quantity}`);
-    if (b.status === "held" && b.held_until) meta.append(" · bloccata fino alle ", time(b.held_until));
+    if (b.status === "held" && b.held_until) {
+      meta.append(" · bloccata fino alle ", time(b.held_until));
+      const left = Math.ceil((new Date(b.held_until) - Date.now()) / 60_000);
+      if (left <= LAPSING_MINUTES) {  // flagged in time: a hold lapses by itself
+        item.classList.add("is-lapsing");
+        meta.append(el("strong", "lapsing", left > 0
+          ? ` · scade tra ${left} min: confermala o liberala`
+          : " · sta scadendo"));
+      }
+    }
     item.append(meta);
     if (b.note) item.append(el("p", "item-text", b.note));
     if (canManage && c.status !== "closed") {
@@ -301,6 +312,7 @@ function renderHandovers(c) {
   $("handover-open").title = canSend ? "" : `Non possibile nello stato "${c.status_label}"`;
   if (!canSend) closeHandoverConfirm();
   $("close-form").hidden = !c.allowed.includes("closed");
+  showPending($("close-pending"), c, "Prima di chiudere, ancora in sospeso:");
 }
 
 function render(c) {
@@ -718,11 +730,35 @@ async function bookResource(resource, control) {
 
 // handover and closing
 
+/** What is still pending on the case: bookings requested (by the room or a unit) and not yet
+ * answered, and holds not confirmed, each in words. */
+function pendingWork(c) {
+  return c.bookings.filter((b) => b.status === "requested" || b.status === "held").map((b) => {
+    const what = `${b.type_label}: ${b.resource_name}`;
+    if (b.status === "requested") return `${what}: richiesta senza risposta`;
+    const until = b.held_until ? ` fino alle ${textTime(b.held_until)}` : "";
+    return `${what}: bloccata${until}, non confermata`;
+  });
+}
+
+/** Show the pending work in `host` (a list), hidden when there is none. */
+function showPending(host, c, lead) {
+  const items = pendingWork(c);
+  host.hidden = items.length === 0;
+  host.replaceChildren();
+  if (!items.length) return;
+  host.append(el("p", "", lead));
+  const list = el("ul");
+  for (const text of items) list.append(el("li", "", text));
+  host.append(list);
+}
+
 function openHandoverConfirm() {
   if (!detail || $("handover-open").disabled) return;
   $("handover-confirm-text").textContent =
     `Inviare il caso al servizio territoriale della zona ${detail.competent_zone.name}? ` +
     "Riceverà solo il fascicolo sintetico (persone, fatti, interventi, risorse attive, bisogni aperti).";
+  showPending($("handover-pending"), detail, "Prima di inviare, ancora in sospeso:");
   $("handover-confirm").hidden = false;
   $("handover-open").setAttribute("aria-expanded", "true");
   $("handover-send").focus();
@@ -753,6 +789,9 @@ function closePanels() {
   if (!$("book-panel").hidden) toggleBook(false);
   closeHandoverConfirm();
 }
+
+// A hold's lapse warning moves with time, not only with events.
+setInterval(() => { if (detail) renderBookings(detail); }, 30_000);
 
 if (canManage) {
   $("dispatch-open").addEventListener("click", () => toggleDispatch());

@@ -237,3 +237,62 @@ def test_a_closed_case_reads_as_closed_with_who_and_why_and_offers_no_action(
     expect(banner).to_contain_text("da Operator Test", timeout=LIVE_MS)
     expect(banner).to_contain_text("Motivo: Persona accolta dai familiari")
     expect(page.locator("#case-body button:visible")).to_have_count(0)  # read-only
+
+
+@pytest.fixture
+def case_with_a_hold(start_console, people, database_url) -> tuple[support.Console, int]:
+    """An open case in Firenze with a bed held for 5 minutes (the console holds for 5), not
+    confirmed."""
+    console = start_console(SEUS_HOLD_MINUTES="5")
+
+    async def make() -> tuple[int, int]:
+        conn = await asyncpg.connect(database_url)
+        try:
+            referrer_id = await conn.fetchval(
+                "SELECT referrer_id FROM users WHERE id = $1", people["referrer"].user_id
+            )
+            _, case_id = await support.make_case(conn, referrer_id=referrer_id, status="open")
+            bed = await conn.fetchval(
+                "INSERT INTO resources (zone_id, type, name, provider, capacity)"
+                " VALUES ('firenze', 'shelter_bed', 'Albergo popolare', 'Comune di Firenze', 5)"
+                " RETURNING id"
+            )
+        finally:
+            await conn.close()
+        return case_id, bed
+
+    case_id, bed = asyncio.run(make())
+    with httpx.Client(base_url=console.url, timeout=10) as client:
+        operator = people["operator"]
+        opened = client.post(
+            "/api/v1/session", json={"username": operator.username, "password": operator.password}
+        )
+        csrf = {"X-CSRF-Token": opened.json()["csrf_token"]}
+        booked = client.post(
+            f"/api/v1/cases/{case_id}/bookings", json={"resource_id": bed}, headers=csrf
+        )
+        assert booked.status_code == 201, booked.text
+        assert booked.json()["status"] == "held", booked.text
+    return console, case_id
+
+
+def test_a_hold_about_to_lapse_is_flagged_and_handing_over_or_closing_lists_what_is_pending(
+    case_with_a_hold, people, browser, contexts
+):
+    console, case_id = case_with_a_hold
+    page = support.new_page(browser, contexts, timeout_ms=ACTION_MS)
+    support.log_in_page(page, console, people["operator"], f"/casi/{case_id}", timeout_ms=LIVE_MS)
+    bed = page.locator("#bookings .item", has_text="Albergo popolare")
+    expect(bed).to_contain_text("bloccata fino alle", timeout=LIVE_MS)
+    expect(bed).to_have_class(re.compile("is-lapsing"))
+    expect(bed).to_contain_text(re.compile(r"scade tra \d+ min: confermala o liberala"))
+
+    pending = page.locator("#close-pending")
+    expect(pending).to_contain_text("Prima di chiudere, ancora in sospeso:")
+    expect(pending).to_contain_text("Albergo popolare: bloccata fino alle")
+
+    page.get_by_role("button", name=re.compile("Invia passaggio")).click()
+    listed = page.locator("#handover-pending")
+    expect(listed).to_contain_text("Prima di inviare, ancora in sospeso:")
+    expect(listed.locator("li")).to_have_text(pending.locator("li").all_inner_texts())
+    expect(listed.locator("li")).to_contain_text(["Albergo popolare: bloccata fino alle"])
