@@ -417,3 +417,31 @@ def test_a_referrers_web_user_sends_the_form_once_and_follows_its_status_live(
     support.screenshot(page, "referrer-status")
     assert failures == []
     context.close()
+
+
+def test_the_phone_intake_fits_a_call_on_a_wide_screen_and_speaks_to_the_operator(
+    start_console, people, browser
+):
+    console = start_console()
+    context = browser.new_context(
+        locale="it-IT", timezone_id="Europe/Rome", viewport={"width": 1920, "height": 1080}
+    )
+    context.set_default_timeout(10_000)
+    try:
+        page = context.new_page()
+        log_in(page, console, people["operator"], "/segnalazioni/nuova")
+        form = page.locator("#referral-form")
+        # the operator never types coordinates: the municipality's point stands
+        expect(form.get_by_label("Latitudine")).to_have_count(0)
+        expect(form.get_by_label("Riferimento dell'ente")).to_be_visible()
+        expect(form.get_by_text("Vostro riferimento")).to_have_count(0)
+        # two columns, in the order of a call: who calls and what happened beside where and who
+        caller = form.locator("#f-referrer_id").bounding_box()
+        what = form.locator("#f-description").bounding_box()
+        where = form.locator("#f-place-municipality").bounding_box()
+        assert caller and what and where
+        assert where["x"] > what["x"] + what["width"] - 1  # side by side
+        assert where["y"] < what["y"]  # the second column starts at the top
+        assert what["y"] + what["height"] < 1080  # the whole story without scrolling
+    finally:
+        context.close()
