@@ -15,8 +15,14 @@ import {
 import { ListNav } from "./lib/listnav.js";
 import { createSound } from "./lib/sound.js";
 
-const HIGHLIGHT_MS = 6000;
 const BEEP_GAP_MS = 1000;
+const ROSSO_REPEAT_MS = 20_000; // an unclaimed rosso sounds again this often until claimed
+// One alert per urgency: the more urgent, the higher and the more tones.
+const URGENCY_TONES = {
+  rosso: [[0, 988], [0.15, 1319], [0.3, 988], [0.45, 1319]],
+  giallo: [[0, 880], [0.18, 1175]],
+  verde: [[0, 660]],
+};
 const REFETCH_DELAY_MS = 150;
 const RETRY_MS = 3000;
 
@@ -36,7 +42,7 @@ const baseTitle = document.title;
 
 /** @type {Map<number, object>} open referrals by id */
 const entries = new Map();
-const fresh = new Map(); // id -> time it arrived (highlighted for a while)
+const fresh = new Set(); // ids arrived live and not yet seen: marked until seen or claimed
 let loaded = false;
 let before = null; // the ids shown before the read that is landing
 let clockOffsetMs = 0; // server time - browser time
@@ -171,14 +177,22 @@ function renderEntry(entry) {
   item.dataset.id = String(entry.id);
   item.dataset.urgency = entry.urgency;
   item.dataset.status = entry.status;
-  if (fresh.has(entry.id)) item.classList.add("is-new");
+  const isNew = fresh.has(entry.id) && entry.status === "received";
+  if (isNew) item.classList.add("is-new");
+  // Seen: pointed at, or reached with the keyboard.
+  item.addEventListener("pointerenter", () => seen(entry.id), { once: true });
+  item.addEventListener("focusin", () => seen(entry.id), { once: true });
 
   const urgency = el("div", "queue-urgency");
   urgency.append(el("span", `urgency-badge urgency-${entry.urgency}`, URGENCY_LABELS[entry.urgency] ?? entry.urgency));
   urgency.append(el("span", "urgency-source", URGENCY_SOURCE_LABELS[entry.urgency_source] ?? ""));
+  const news = el("strong", "queue-new-flag", "Nuova");
+  news.hidden = !isNew;
+  const warn = el("strong", "queue-warn-flag", "In scadenza");
+  warn.hidden = true;
   const late = el("strong", "queue-late-flag", "Tempo scaduto");
   late.hidden = true;
-  urgency.append(late);
+  urgency.append(news, warn, late);
 
   const main = el("div", "queue-main");
   const title = el("p", "queue-title");
@@ -249,6 +263,8 @@ function tick() {
     item.classList.toggle("is-late", late === "late");
     const flag = item.querySelector(".queue-late-flag");
     if (flag) flag.hidden = late !== "late";
+    const warn = item.querySelector(".queue-warn-flag");
+    if (warn) warn.hidden = late !== "warn";
   }
   refreshBadges(list, now);
 }
@@ -270,6 +286,24 @@ const nav = new ListNav({
   onOpen: (id) => openOrClaim(id, true),
   keys: { m: () => audioToggle.click() },
 });
+
+// ---- density: compact (ten and more referrals on a 1080p screen) or comfortable, per screen ----
+
+const densityToggle = document.getElementById("density-toggle");
+const densityKey = "seus.queue.comfortable";
+
+function showDensity(comfortable) {
+  list.classList.toggle("is-compact", !comfortable);
+  densityToggle.setAttribute("aria-pressed", String(!comfortable));
+  densityToggle.textContent = comfortable ? "Vista comoda" : "Vista compatta";
+}
+
+densityToggle.addEventListener("click", () => {
+  const comfortable = list.classList.contains("is-compact");
+  try { localStorage.setItem(densityKey, comfortable ? "1" : "0"); } catch { /* ignore */ }
+  showDensity(comfortable);
+});
+showDensity((() => { try { return localStorage.getItem(densityKey) === "1"; } catch { return false; } })());
 
 // ---- actions ----
 
@@ -300,22 +334,39 @@ const sound = createSound({
   gapMs: BEEP_GAP_MS,
 });
 
+/** A new referral stays marked until someone has seen it (or it is claimed). */
+function seen(id) {
+  if (!fresh.delete(id)) return;
+  const item = list.querySelector(`.queue-item[data-id="${id}"]`);
+  item?.classList.remove("is-new");
+  const flag = item?.querySelector(".queue-new-flag");
+  if (flag) flag.hidden = true;
+}
+
+/** The alert of the most urgent of these referrals. */
+function toneOf(ids) {
+  const codes = ids.map((id) => entries.get(id)?.urgency).filter(Boolean);
+  const most = codes.sort((a, b) => urgencyRank(a, 1) - urgencyRank(b, 1))[0] ?? "giallo";
+  return URGENCY_TONES[most] ?? URGENCY_TONES.giallo;
+}
+
 function alertNew(ids) {
-  const now = Date.now();
-  for (const id of ids) fresh.set(id, now);
+  for (const id of ids) fresh.add(id);
   render();
-  setTimeout(() => {
-    for (const id of ids) if (fresh.get(id) === now) fresh.delete(id);
-    for (const id of ids) list.querySelector(`.queue-item[data-id="${id}"]`)?.classList.remove("is-new");
-  }, HIGHLIGHT_MS);
   const first = entries.get(ids[0]);
   const text = ids.length === 1 && first
     ? `Nuova segnalazione, codice ${URGENCY_LABELS[first.urgency] ?? ""}: ${first.trigger_label}, ${first.municipality_name}.`
     : `${ids.length} nuove segnalazioni in coda.`;
   announcer.textContent = "";
   setTimeout(() => { announcer.textContent = text; }, 50);
-  sound.play();
+  sound.play(toneOf(ids));
 }
+
+// An unclaimed rosso is not forgotten: its alert repeats until someone claims it.
+setInterval(() => {
+  const waiting = [...entries.values()].some((e) => e.urgency === "rosso" && e.status === "received");
+  if (waiting) sound.play(URGENCY_TONES.rosso);
+}, ROSSO_REPEAT_MS);
 
 // ---- start: read the queue, then follow the log from its as_of ----
 

@@ -260,3 +260,60 @@ def test_a_new_referral_appears_live_and_a_claim_shows_its_holder_on_another_scr
     expect(holder).to_have_text("in valutazione da Operator Test")
     expect(theirs.get_by_role("button", name=re.compile("Prendi in carico"))).to_have_count(0)
     assert theirs.evaluate("window.testNotReloaded") is True
+
+
+def test_the_compact_queue_shows_ten_referrals_at_1080p_and_new_stays_marked_until_seen(
+    start_console, people, database_url, browser
+):
+    console = start_console()
+    page = queue_as(browser, console, people["operator"])
+    page.set_viewport_size({"width": 1920, "height": 1080})
+
+    async def twelve() -> list[int]:
+        return [await new_referral(database_url, urgency="giallo") for _ in range(12)]
+
+    ids = in_thread(twelve())
+    items = page.locator(".queue-item")
+    expect(items).to_have_count(12)
+    inside = page.evaluate(
+        "() => [...document.querySelectorAll('.queue-item')]"
+        ".filter((e) => e.getBoundingClientRect().bottom <= innerHeight).length"
+    )
+    assert inside >= 10, inside
+
+    # "new" is a word and an icon, not a colour; it stays until someone points at the row
+    first = page.locator(f'.queue-item[data-id="{ids[0]}"]')
+    expect(first).to_have_class(re.compile(r"\bis-new\b"))
+    expect(first.locator(".queue-new-flag")).to_have_text("Nuova")
+    page.wait_for_timeout(7_000)  # longer than the old 4-6 s highlight
+    expect(first).to_have_class(re.compile(r"\bis-new\b"))
+    first.hover()
+    expect(first).not_to_have_class(re.compile(r"\bis-new\b"))
+    expect(first.locator(".queue-new-flag")).to_be_hidden()
+
+    # the comfortable density is kept as an option, per screen
+    page.get_by_role("button", name="Vista compatta").click()
+    expect(page.locator("#queue-list")).not_to_have_class(re.compile(r"\bis-compact\b"))
+    page.reload()
+    expect(page.get_by_role("button", name="Vista comoda")).to_be_visible()
+
+
+def test_an_unclaimed_rosso_sounds_again_until_someone_claims_it(
+    start_console, people, database_url, browser
+):
+    console = start_console()
+    context = browser.new_context(locale="it-IT", timezone_id="Europe/Rome")
+    context.set_default_timeout(TIMEOUT_MS)
+    context.add_init_script(support.COUNT_TONES)
+    try:
+        page = context.new_page()
+        page.clock.install()  # the page's timers, moved on by the test
+        support.log_in_page(page, console, people["operator"], "/coda", timeout_ms=TIMEOUT_MS)
+        rid = in_thread(new_referral(database_url, urgency="rosso", trigger="violence"))
+        expect(page.locator(f'.queue-item[data-id="{rid}"]')).to_be_visible()
+        page.wait_for_function("window.__tones >= 4")  # rosso's own alert: four tones
+        first = page.evaluate("window.__tones")
+        page.clock.run_for(21_000)
+        page.wait_for_function(f"window.__tones > {first}")  # again, while nobody claims it
+    finally:
+        context.close()

@@ -13,7 +13,7 @@ function storageSet(key, value) {
  * tones: [[offset s, pitch Hz], ...] (one per beep); peak: the loudest gain; attack, decay,
  * length: seconds from each tone's start to full volume, to silence, to its end;
  * gapMs: the least time between two alerts; unlockOn: the gestures that unlock audio.
- * Returns { play() }.
+ * Returns { play(tones?) }: an alert, with these tones instead of the default ones if given.
  */
 export function createSound({
   toggle,
@@ -40,13 +40,13 @@ export function createSound({
     return audioContext;
   }
 
-  function play() {
+  function play(these = tones) {
     const now = Date.now();
     if (muted || now - last < gapMs) return;
     last = now;
     const ctx = audio();
     if (!ctx || ctx.state !== "running") return;
-    for (const [offset, pitch] of tones) {
+    for (const [offset, pitch] of these) {
       const start = ctx.currentTime + offset;
       const oscillator = ctx.createOscillator();
       const gain = ctx.createGain();
