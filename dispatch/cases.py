@@ -78,6 +78,8 @@ EVENT_LABELS = {
     "referral.released": "Rimessa in coda",
     "referral.reassigned": "Riassegnata",
     "referral.decided": "Decisione sulla segnalazione",
+    "referral.addendum_added": "Informazioni aggiunte dal segnalante",
+    "referral.withdrawn": "Segnalazione ritirata dal segnalante",
     "case.opened": "Presa in carico aperta",
     "case.status_changed": "Stato del caso",
     "case.note_added": "Nota",

@@ -196,9 +196,12 @@ DEFAULT_RULES: dict[Milestone, Rules] = {
     Milestone.REFERRAL_CLAIMED: _rules(
         "referral_received referral_released",
         "referral_claimed referral_reassigned",
-        "referral_decided",
+        "referral_decided referral_withdrawn",
     ),
-    Milestone.ASSESSMENT_DECIDED: _rules("referral_received", "referral_decided"),
+    # A withdrawn referral needs no assessment any more: its clocks are cancelled, not met.
+    Milestone.ASSESSMENT_DECIDED: _rules(
+        "referral_received", "referral_decided", "referral_withdrawn"
+    ),
     Milestone.UNIT_ON_SCENE: _rules("unit_dispatched", "unit_on_scene", "unit_released"),
     Milestone.HANDOVER_SENT: _rules(
         "case_opened handover_rejected", "handover_sent", "case_closed"

@@ -16,6 +16,8 @@ from datetime import datetime
 
 from dispatch import access
 from dispatch.events import NewEvent
+from dispatch.referrals import OPEN, TRANSITIONS, Progress, Status
+from dispatch.states import move
 
 
 class AgeBand(enum.StrEnum):
@@ -78,6 +80,7 @@ STATUS_LABELS = {
     "not_pertinent": "Non pertinente",
     "redirected": "Reindirizzata",
     "merged": "Unita a un'altra segnalazione",
+    "withdrawn": "Ritirata dal segnalante",
 }
 
 # Tuscany's bounding box, roughly (the islands included).
@@ -86,6 +89,8 @@ LON_RANGE = (9.6, 12.4)
 
 PEOPLE_MAX = 500
 DESCRIPTION_MAX = 4000
+ADDENDUM_MAX = 2000
+WITHDRAWAL_REASON_MAX = 500
 SUMMARY_MAX = 200
 
 
@@ -356,5 +361,170 @@ def referral_received(referral: Received, actor: str) -> NewEvent:
             "entered_by": referral.entered_by,
             "received_at": referral.received_at.isoformat(),
             "reason": CHANNEL_REASONS[referral.channel],
+        },
+    )
+
+
+# -- after sending: the referrer adds to its referral, or withdraws it ---------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why a referrer may not do something now: a code for the API, a message in Italian."""
+
+    code: str
+    message: str
+
+
+# What a referrer can no longer add to: the referral is over for the room.
+_ENDED = {
+    Progress.CLOSED: Refusal(
+        "referral_closed",
+        "La segnalazione è chiusa: non si possono aggiungere informazioni. Per una situazione"
+        " nuova inviare una nuova segnalazione.",
+    ),
+    Progress.NOT_PERTINENT: Refusal(
+        "referral_closed",
+        "La segnalazione è stata chiusa dalla centrale operativa: non si possono aggiungere"
+        " informazioni. Per una situazione nuova inviare una nuova segnalazione.",
+    ),
+    Progress.WITHDRAWN: Refusal(
+        "referral_withdrawn",
+        "La segnalazione è stata ritirata: non si possono aggiungere informazioni.",
+    ),
+}
+
+
+def addendum_refusal(progress: Progress) -> Refusal | None:
+    """May the referrer add information to its referral, whose progress (its target's, when
+    merged) is `progress`? None when it may: until the referral is closed, not pertinent or
+    withdrawn."""
+    return _ENDED.get(progress)
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """What decides whether a referral may still be withdrawn."""
+
+    status: Status
+    case_status: str | None = None  # its case's, once activated
+    units_sent: bool = False  # a unit was ever dispatched to its case
+    open_bookings: int = 0  # resources requested, held, confirmed or in use for its case
+    followers: int = 0  # other referrals merged into this one
+
+
+_CONTACT = " Per comunicazioni contattare la centrale operativa."
+
+
+def withdrawal_refusal(standing: Standing) -> Refusal | None:
+    """May the referrer withdraw its referral? Yes until a unit is sent to its case: while it
+    waits, while it is assessed, and once activated while the case is only open (no unit sent,
+    no resource asked for). Never a referral the room has closed or joined to another, nor one
+    other referrals were joined to (their referrers count on it)."""
+    status = standing.status
+    if status is Status.WITHDRAWN:
+        return Refusal("already_withdrawn", "La segnalazione è già stata ritirata.")
+    if status in (Status.NOT_PERTINENT, Status.REDIRECTED):
+        return Refusal(
+            "referral_closed",
+            "La segnalazione è già stata chiusa dalla centrale operativa: non si può ritirare.",
+        )
+    if status is Status.MERGED:
+        return Refusal(
+            "referral_merged",
+            "La segnalazione è stata unita a un'altra già seguita dalla centrale operativa:"
+            " non si può ritirare." + _CONTACT,
+        )
+    if standing.followers:
+        return Refusal(
+            "referral_followed",
+            "Altre segnalazioni sono state unite a questa: non si può ritirare." + _CONTACT,
+        )
+    if status in OPEN:
+        return None
+    if standing.units_sent:
+        return Refusal(
+            "unit_dispatched",
+            "Un'unità è già stata inviata: la segnalazione non si può più ritirare." + _CONTACT,
+        )
+    if standing.case_status not in (None, "open"):
+        return Refusal(
+            "case_in_progress",
+            "La presa in carico è già avviata: la segnalazione non si può più ritirare." + _CONTACT,
+        )
+    if standing.open_bookings:
+        return Refusal(
+            "resources_booked",
+            "Sono già state richieste risorse per la persona: la segnalazione non si può più"
+            " ritirare." + _CONTACT,
+        )
+    return None
+
+
+def withdrawn_status(current: Status) -> Status:
+    """The referral's status once withdrawn (an illegal move raises, as every move does)."""
+    return move("referral", TRANSITIONS, current, Status.WITHDRAWN)
+
+
+@dataclass(frozen=True, slots=True)
+class About:
+    """The referral an addendum or a withdrawal is about, as the room's events name it."""
+
+    id: int
+    case_number: str
+    zone: str
+    referrer_name: str
+    case_id: int | None = None  # its case, or its target's when merged
+    merged_into: int | None = None
+
+
+def _about(about: About) -> dict[str, object]:
+    return {
+        "id": about.id,
+        "case_number": about.case_number,
+        "referrer_name": about.referrer_name,
+        "case_id": about.case_id,
+        "merged_into": about.merged_into,
+    }
+
+
+def addendum_added(
+    about: About, addendum_id: int, body: str, by: access.Principal, actor: str, at: datetime
+) -> NewEvent:
+    """The referrer added information: the room sees it (queue, assessment, the case's
+    timeline through `case_id`)."""
+    return NewEvent(
+        type="referral.addendum_added",
+        subject=f"referral:{about.id}",
+        audience=frozenset({access.ROOM}),
+        zone=about.zone,
+        actor=actor,
+        payload={
+            **_about(about),
+            "addendum_id": addendum_id,
+            "body": body,
+            "author_name": by.name,
+            "at": at.isoformat(),
+        },
+    )
+
+
+def withdrawn(
+    about: About, previous: Status, reason: str, by: access.Principal, actor: str, at: datetime
+) -> NewEvent:
+    """The referrer withdrew its referral: it leaves the queue, its clocks stop."""
+    return NewEvent(
+        type="referral.withdrawn",
+        subject=f"referral:{about.id}",
+        audience=frozenset({access.ROOM}),
+        zone=about.zone,
+        actor=actor,
+        payload={
+            **_about(about),
+            "previous": previous.value,
+            "status": Status.WITHDRAWN.value,
+            "reason": reason,
+            "author_name": by.name,
+            "at": at.isoformat(),
         },
     )

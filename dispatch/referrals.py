@@ -3,6 +3,7 @@
 received -> in_assessment (claimed by one operator) -> activated (a case opens)
                                                     -> not_pertinent / redirected (reason)
                                                     -> merged into another referral
+received / in_assessment / activated (no unit sent yet) -> withdrawn by its referrer (reason)
 """
 
 from __future__ import annotations
@@ -78,13 +79,16 @@ class Status(enum.StrEnum):
     NOT_PERTINENT = "not_pertinent"
     REDIRECTED = "redirected"
     MERGED = "merged"
+    WITHDRAWN = "withdrawn"  # by its referrer, with a reason (dispatch.intake.withdrawal_refusal)
 
 
 TRANSITIONS: dict[Status, frozenset[Status]] = {
-    Status.RECEIVED: frozenset({Status.IN_ASSESSMENT}),
+    Status.RECEIVED: frozenset({Status.IN_ASSESSMENT, Status.WITHDRAWN}),
     Status.IN_ASSESSMENT: frozenset(
         {Status.RECEIVED, Status.ACTIVATED, Status.NOT_PERTINENT, Status.REDIRECTED, Status.MERGED}
+        | {Status.WITHDRAWN}
     ),
+    Status.ACTIVATED: frozenset({Status.WITHDRAWN}),  # only before a unit is sent
 }
 
 OPEN = frozenset({Status.RECEIVED, Status.IN_ASSESSMENT})
@@ -168,6 +172,7 @@ class Progress(enum.StrEnum):
     HANDED_OVER = "handed_over"
     CLOSED = "closed"
     NOT_PERTINENT = "not_pertinent"
+    WITHDRAWN = "withdrawn"
 
 
 PROGRESS_LABELS = {
@@ -178,6 +183,7 @@ PROGRESS_LABELS = {
     Progress.HANDED_OVER: "Passata al servizio territoriale",
     Progress.CLOSED: "Chiusa",
     Progress.NOT_PERTINENT: "Non pertinente",
+    Progress.WITHDRAWN: "Ritirata",
 }
 
 _CASE_PROGRESS = {
@@ -206,6 +212,8 @@ def progress(status: Status, case_status: str | None, *, unit_arrived: bool) -> 
     """
     if status in (Status.NOT_PERTINENT, Status.REDIRECTED):
         return Progress.NOT_PERTINENT
+    if status is Status.WITHDRAWN:
+        return Progress.WITHDRAWN
     if status is Status.ACTIVATED:
         if case_status in _AFTER_ARRIVAL and not unit_arrived:
             return Progress.ACTIVATED
@@ -219,6 +227,7 @@ def progress(status: Status, case_status: str | None, *, unit_arrived: bool) -> 
 # and its referrer is told: `to_tell`).
 _MOVES_REFERRAL = frozenset(
     {"referral.received", "referral.claimed", "referral.released", "referral.decided"}
+    | {"referral.withdrawn"}
 )
 _MOVES_CASE = frozenset(
     {"case.status_changed", "case.handover_sent", "handover.accepted", "handover.rejected"}
@@ -296,6 +305,7 @@ STATUS_LABELS = {
     Status.NOT_PERTINENT: "Non pertinente",
     Status.REDIRECTED: "Reindirizzata",
     Status.MERGED: "Unita a un'altra segnalazione",
+    Status.WITHDRAWN: "Ritirata dal segnalante",
 }
 
 DECISION_LABELS = {

@@ -27,6 +27,7 @@ class Trigger(enum.StrEnum):
     REFERRAL_RELEASED = "referral_released"
     REFERRAL_REASSIGNED = "referral_reassigned"
     REFERRAL_DECIDED = "referral_decided"
+    REFERRAL_WITHDRAWN = "referral_withdrawn"  # by its referrer
     CASE_OPENED = "case_opened"
     UNIT_DISPATCHED = "unit_dispatched"
     UNIT_ON_SCENE = "unit_on_scene"
@@ -71,6 +72,7 @@ TRIGGER_LABELS: dict[Trigger, str] = {
     Trigger.REFERRAL_RELEASED: "rimessa in coda",
     Trigger.REFERRAL_REASSIGNED: "riassegnata",
     Trigger.REFERRAL_DECIDED: "valutazione decisa",
+    Trigger.REFERRAL_WITHDRAWN: "ritirata dal segnalante",
     Trigger.CASE_OPENED: "caso aperto",
     Trigger.UNIT_DISPATCHED: "unità inviata",
     Trigger.UNIT_ON_SCENE: "unità sul posto",
@@ -115,6 +117,7 @@ _REFERRAL_EVENTS = {
     "referral.released": Trigger.REFERRAL_RELEASED,
     "referral.reassigned": Trigger.REFERRAL_REASSIGNED,
     "referral.decided": Trigger.REFERRAL_DECIDED,
+    "referral.withdrawn": Trigger.REFERRAL_WITHDRAWN,
 }
 
 

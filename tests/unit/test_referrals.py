@@ -20,6 +20,10 @@ ALLOWED = {
     (Status.IN_ASSESSMENT, Status.NOT_PERTINENT),
     (Status.IN_ASSESSMENT, Status.REDIRECTED),
     (Status.IN_ASSESSMENT, Status.MERGED),
+    # the referrer withdraws it, until a unit is sent (dispatch.intake.withdrawal_refusal)
+    (Status.RECEIVED, Status.WITHDRAWN),
+    (Status.IN_ASSESSMENT, Status.WITHDRAWN),
+    (Status.ACTIVATED, Status.WITHDRAWN),
 }
 
 
@@ -34,8 +38,10 @@ def test_every_move_of_the_table_passes_and_every_other_raises(current, target):
 
 
 def test_decided_referrals_are_final():
-    closed = set(Status) - referrals.OPEN
+    closed = set(Status) - referrals.OPEN - {Status.ACTIVATED}
     assert all(not referrals.TRANSITIONS.get(s) for s in closed)
+    # an activated referral only moves when its referrer withdraws it
+    assert referrals.TRANSITIONS[Status.ACTIVATED] == {Status.WITHDRAWN}
 
 
 # ---- claim, release, reassign ----------------------------------------------------------------

@@ -10,12 +10,15 @@ import asyncpg
 
 from console.areas.intake import reads, store
 from console.areas.intake.schemas import (
+    Addendum,
+    AddendumIn,
     ReferralIn,
     ReferralReceived,
+    ReferralStatus,
 )
 from console.lib import errors, idempotency
 from console.lib.db import Database, Tx
-from dispatch import access, events, intake, referrals
+from dispatch import access, cases, events, intake, referrals
 from dispatch.calendars import ROME
 from dispatch.cases import case_number
 
@@ -134,6 +137,111 @@ async def submit(
         ).model_dump(mode="json")
         await idempotency.record(tx.conn, scope, key, 201, response)
     return Submitted(response, replayed=False)
+
+
+def _about(row: asyncpg.Record) -> intake.About:
+    """The referral as the room's events name it; a merged one's case is its target's."""
+    case_id = row["case_id"]
+    if case_id is None and row["merged_into"] is not None:
+        case_id = row["target_case_id"]
+    return intake.About(
+        id=row["id"],
+        case_number=row["case_number"],
+        zone=row["zone_id"],
+        referrer_name=row["referrer_name"],
+        case_id=case_id,
+        merged_into=row["merged_into"],
+    )
+
+
+async def add_addendum(
+    db: Database,
+    principal: access.Principal,
+    referral_id: int,
+    body: AddendumIn,
+    key: str,
+    *,
+    now: datetime | None = None,
+) -> Submitted:
+    """The referrer adds information to its own referral, until the referral is over
+    (dispatch.intake.addendum_refusal); the room sees it at once, on its case's timeline too."""
+    assert principal.referrer_id is not None or principal.role is not access.Role.REFERRER
+    scope = f"referrer:{principal.referrer_id}"
+    request_hash = idempotency.fingerprint({"addendum_to": referral_id, **body.model_dump()})
+    async with db.action(now) as tx:
+        await store.lock_own(tx.conn, principal, referral_id)
+        replay = await idempotency.claim(tx.conn, scope, key, request_hash, tx.now)
+        if replay is not None:
+            return Submitted(replay.response, replayed=True)
+        row = await reads.one(tx.conn, referral_id)
+        assert row is not None
+        refusal = intake.addendum_refusal(reads.progress_of(row))
+        if refusal is not None:
+            raise store.refused(refusal)
+        added = await store.insert_addendum(tx.conn, referral_id, body.text, principal, tx.now)
+        actor = events.actor_of(principal)
+        tx.emit(intake.addendum_added(_about(row), added, body.text, principal, actor, tx.now))
+        response = Addendum(
+            id=added,
+            referral_id=referral_id,
+            case_number=row["case_number"],
+            text=body.text,
+            author_name=principal.name,
+            added_at=tx.now,
+        ).model_dump(mode="json")
+        await idempotency.record(tx.conn, scope, key, 201, response)
+    return Submitted(response, replayed=False)
+
+
+async def withdraw(
+    db: Database,
+    principal: access.Principal,
+    referral_id: int,
+    reason: str,
+    *,
+    now: datetime | None = None,
+) -> ReferralStatus:
+    """The referrer withdraws its own referral, until a unit is sent to its case
+    (dispatch.intake.withdrawal_refusal): it leaves the room's queue, its clocks are cancelled,
+    and a case opened for it (still only open) is closed with the referrer's reason."""
+    async with db.action(now) as tx:
+        await store.lock_own(tx.conn, principal, referral_id)
+        row = await reads.one(tx.conn, referral_id)
+        assert row is not None
+        case_id = row["case_id"]
+        if case_id is not None:  # lock order: referral -> case; a dispatch waits for us
+            await tx.conn.execute("SELECT 1 FROM cases WHERE id = $1 FOR UPDATE", case_id)
+            row = await reads.one(tx.conn, referral_id)
+            assert row is not None
+        refusal = intake.withdrawal_refusal(await store.standing(tx.conn, row))
+        if refusal is not None:
+            raise store.refused(refusal)
+        previous = referrals.Status(row["status"])
+        await tx.conn.execute(
+            "UPDATE referrals SET status = $2, withdrawn_at = $3, withdrawal_reason = $4,"
+            " updated_at = $3 WHERE id = $1",
+            referral_id,
+            intake.withdrawn_status(previous).value,
+            tx.now,
+            reason,
+        )
+        actor = events.actor_of(principal)
+        tx.emit(intake.withdrawn(_about(row), previous, reason, principal, actor, tx.now))
+        if case_id is not None:
+            case_previous = cases.Status(row["case_status"])
+            cases.advance(case_previous, cases.Status.CLOSED)
+            await tx.conn.execute(
+                "UPDATE cases SET status = 'closed', flagged = false, closed_at = $2,"
+                " updated_at = $2 WHERE id = $1",
+                case_id,
+                tx.now,
+            )
+            why = f"Segnalazione ritirata dal segnalante: {reason}"
+            zone = await tx.conn.fetchval("SELECT zone_id FROM cases WHERE id = $1", case_id)
+            tx.emit(cases.closed(case_id, row["case_number"], zone, case_previous, why, principal))
+        done = await reads.one(tx.conn, referral_id)
+        assert done is not None
+    return reads.status_view(done)
 
 
 async def tell_referrers(tx: Tx) -> None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import enum
+from collections.abc import Mapping
 from typing import Any
 
 import asyncpg
 
 from console.areas.intake.schemas import (
+    Addendum,
     ReferralsQuery,
     ReferralStatus,
     ReferralView,
@@ -48,7 +51,7 @@ SELECT = (
     " m.name AS municipality_name, z.name AS zone_name, rm.name AS residence_name,"
     " rm.zone_id AS residence_zone_id, eu.display_name AS entered_by_name,"
     " hu.display_name AS holder_name, c.id AS case_id, c.status AS case_status,"
-    " t.status AS target_status, tc.status AS target_case_status,"
+    " t.status AS target_status, tc.status AS target_case_status, tc.id AS target_case_id,"
     f" EXISTS ({_ARRIVED.format(case='c')}) AS unit_arrived,"
     f" EXISTS ({_ARRIVED.format(case='tc')}) AS target_unit_arrived,"
     " GREATEST(r.updated_at, c.updated_at, t.updated_at, tc.updated_at) AS changed_at"
@@ -71,18 +74,99 @@ def progress_of(row: asyncpg.Record) -> Progress:
     return referrals.progress(status, case_status, unit_arrived=arrived)
 
 
+def reason_of(row: asyncpg.Record, current: Progress) -> str | None:
+    """The reason a referrer is shown: the room's when not pertinent, its own when withdrawn."""
+    if current is Progress.NOT_PERTINENT:
+        return row["decision_reason"]  # type: ignore[no-any-return]
+    if current is Progress.WITHDRAWN:
+        return row["withdrawal_reason"]  # type: ignore[no-any-return]
+    return None
+
+
+SUMMARY_WORDS = 90  # characters of the description a referrer's list shows
+
+
 def status_view(row: asyncpg.Record) -> ReferralStatus:
     current = progress_of(row)
+    trigger = referrals.Trigger(row["trigger"])
     return ReferralStatus(
         id=row["id"],
         case_number=row["case_number"],
         reference=row["referrer_reference"],
         status=current,
         status_label=referrals.PROGRESS_LABELS[current],
-        reason=row["decision_reason"] if current is Progress.NOT_PERTINENT else None,
+        reason=reason_of(row, current),
         received_at=row["received_at"],
         updated_at=row["changed_at"],
+        trigger=trigger,
+        trigger_label=referrals.TRIGGER_LABELS[trigger],
+        summary=intake.summary(row["description"], SUMMARY_WORDS),
     )
+
+
+def _label(labels: Mapping[Any, str], kind: type[enum.StrEnum], value: object) -> str:
+    try:
+        return labels[kind(str(value))]
+    except (KeyError, ValueError):
+        return "Non nota"
+
+
+def sent_view(row: asyncpg.Record) -> dict[str, Any]:
+    """What the referrer sent, for its own detail page (never the room's assessment)."""
+    people = row["people"] or {}
+    residence = row["residence_name"]
+    return {
+        "trigger_label": referrals.TRIGGER_LABELS[referrals.Trigger(row["trigger"])],
+        "urgency_label": referrals.URGENCY_LABELS.get(row["urgency_proposed"], "—")
+        if row["urgency_proposed"]
+        else "—",
+        "municipality": row["municipality_name"],
+        "address": row["address"],
+        "residence": residence,
+        "people": {
+            "count": people.get("count"),
+            "minors": people.get("minors", 0),
+            "age_band": _label(intake.AGE_BAND_LABELS, intake.AgeBand, people.get("age_band")),
+            "sex": _label(intake.SEX_LABELS, intake.Sex, people.get("sex")),
+            "language": intake.language_label(people.get("language")),
+            "needs_mediator": bool(people.get("needs_mediator")),
+        },
+        "description": row["description"],
+        "callback": row["callback"] or {},
+        "by_phone": row["entered_by"] is not None,
+    }
+
+
+async def addenda(conn: asyncpg.Connection, referral_ids: list[int]) -> list[Addendum]:
+    """The information added to these referrals after they were sent, oldest first."""
+    rows = await conn.fetch(
+        "SELECT a.id, a.referral_id, r.case_number, a.body, a.author_name, a.added_at"
+        " FROM referral_addenda a JOIN referrals r ON r.id = a.referral_id"
+        " WHERE a.referral_id = ANY($1::bigint[]) ORDER BY a.id",
+        referral_ids,
+    )
+    return [
+        Addendum(
+            id=r["id"],
+            referral_id=r["referral_id"],
+            case_number=r["case_number"],
+            text=r["body"],
+            author_name=r["author_name"],
+            added_at=r["added_at"],
+        )
+        for r in rows
+    ]
+
+
+async def addenda_for_room(conn: asyncpg.Connection, referral_id: int) -> list[Addendum]:
+    """What the referrers added to this referral and to those merged into it, oldest first:
+    what the assessment page lists."""
+    ids = [referral_id] + [
+        r["id"]
+        for r in await conn.fetch("SELECT id FROM referrals WHERE merged_into = $1", referral_id)
+    ]
+    found = await addenda(conn, ids)
+    return sorted(found, key=lambda a: a.id)
 
 
 def _person(user_id: int | None, name: str | None) -> dict[str, Any] | None:
@@ -91,7 +175,6 @@ def _person(user_id: int | None, name: str | None) -> dict[str, Any] | None:
 
 def room_view(row: asyncpg.Record) -> ReferralView:
     """All of a referral, for the room."""
-    trigger = referrals.Trigger(row["trigger"])
     residence = None
     if row["residence_municipality_code"]:
         residence = {
@@ -107,8 +190,6 @@ def room_view(row: asyncpg.Record) -> ReferralView:
         | {
             "referral_status": row["status"],
             "referral_status_label": intake.STATUS_LABELS[row["status"]],
-            "trigger": trigger,
-            "trigger_label": referrals.TRIGGER_LABELS[trigger],
             "urgency_proposed": row["urgency_proposed"],
             "urgency": row["urgency"],
             "place": {

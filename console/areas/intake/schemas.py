@@ -183,9 +183,16 @@ class ReferralStatus(BaseModel):
     reference: str | None = Field(description="The referrer's own reference")
     status: Progress = Field(description="Progress: what the referrer may know")
     status_label: str = Field(description="The status in Italian")
-    reason: str | None = Field(description="Why, when not pertinent")
+    reason: str | None = Field(
+        description="Why, when not pertinent (the room's reason) or withdrawn (the referrer's)"
+    )
     received_at: datetime
     updated_at: datetime
+    trigger: Trigger | None = Field(default=None, description="The category it was sent with")
+    trigger_label: str | None = Field(default=None, description="The category in Italian")
+    summary: str | None = Field(
+        default=None, description="The first words of the description it was sent with"
+    )
 
 
 class Person(BaseModel):
@@ -201,8 +208,6 @@ class ReferralView(ReferralStatus):
 
     referral_status: Status | None = Field(default=None, description=_ROOM_ONLY)
     referral_status_label: str | None = Field(default=None, description=_ROOM_ONLY)
-    trigger: Trigger | None = Field(default=None, description=_ROOM_ONLY)
-    trigger_label: str | None = Field(default=None, description=_ROOM_ONLY)
     urgency_proposed: Urgency | None = Field(default=None, description=_ROOM_ONLY)
     urgency: Urgency | None = Field(default=None, description=f"{_ROOM_ONLY}: the assessed urgency")
     place: dict[str, Any] | None = Field(
@@ -245,3 +250,40 @@ class ReferralPage(BaseModel):
         description="Newest first: all of each (the room), or only the status (referrers)"
     )
     next_after_id: int | None = Field(description="Pass as after_id for the next page")
+
+
+def _not_blank(text: str) -> str:
+    if not text.strip():
+        raise PydanticCustomError("blank", "the text is blank: write something")
+    return text
+
+
+class AddendumIn(Request):
+    """New information on a referral already sent, from its referrer."""
+
+    text: Annotated[Text, AfterValidator(_not_blank)] = Field(
+        min_length=1,
+        max_length=intake.ADDENDUM_MAX,
+        description="What the referrer adds (1-2000 characters; new lines allowed)",
+    )
+
+
+class WithdrawalIn(Request):
+    """The referrer withdraws its referral."""
+
+    reason: Annotated[Text, AfterValidator(_not_blank)] = Field(
+        min_length=1,
+        max_length=intake.WITHDRAWAL_REASON_MAX,
+        description="Why the referral is withdrawn (1-500 characters), told to the room",
+    )
+
+
+class Addendum(BaseModel):
+    """Information a referrer added to its referral after sending it."""
+
+    id: int
+    referral_id: int
+    case_number: str
+    text: str
+    author_name: str = Field(description="Who added it: the web user, or the referrer")
+    added_at: datetime

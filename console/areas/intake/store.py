@@ -8,6 +8,7 @@ import asyncpg
 
 from console.areas.intake.schemas import ReferralIn, municipalities
 from console.lib import errors
+from dispatch import access, intake, referrals
 
 
 async def municipality(conn: asyncpg.Connection, field: str, text: str) -> asyncpg.Record:
@@ -87,3 +88,62 @@ async def insert(
         if exc.constraint_name != "referrals_referrer_id_referrer_reference_key":
             raise
         raise reference_taken(body.reference, None) from None
+
+
+async def lock_own(conn: asyncpg.Connection, principal: access.Principal, referral_id: int) -> None:
+    """Lock the caller's own referral for a change: 404 for any other (a referrer never learns
+    that another's exists), 403 for a caller that is no referrer."""
+    if principal.referrer_id is None:
+        raise errors.Forbidden("Solo l'ente che ha inviato la segnalazione può farlo.")
+    owner = await conn.fetchval(
+        "SELECT referrer_id FROM referrals WHERE id = $1 FOR UPDATE", referral_id
+    )
+    if owner is None or owner != principal.referrer_id:
+        raise errors.NotFound("Segnalazione non trovata.")
+
+
+def refused(refusal: intake.Refusal) -> errors.Conflict:
+    """The core's refusal as a 409 with its own code and Italian message."""
+    error = errors.Conflict(refusal.message)
+    error.code = refusal.code
+    return error
+
+
+async def standing(conn: asyncpg.Connection, row: asyncpg.Record) -> intake.Standing:
+    """What decides a withdrawal: the referral's status, its case's, whether a unit was ever
+    sent, the resources asked for, the referrals merged into it. Call with the case locked."""
+    case_id = row["case_id"]
+    counts = await conn.fetchrow(
+        "SELECT (SELECT count(*) FROM referrals WHERE merged_into = $1) AS followers,"
+        " EXISTS (SELECT FROM assignments WHERE case_id = $2) AS units_sent,"
+        " (SELECT count(*) FROM bookings WHERE case_id = $2"
+        "  AND status IN ('requested', 'held', 'confirmed', 'in_use')) AS open_bookings",
+        row["id"],
+        case_id,
+    )
+    return intake.Standing(
+        status=referrals.Status(row["status"]),
+        case_status=row["case_status"],
+        units_sent=counts["units_sent"],
+        open_bookings=counts["open_bookings"],
+        followers=counts["followers"],
+    )
+
+
+async def insert_addendum(
+    conn: asyncpg.Connection,
+    referral_id: int,
+    body: str,
+    principal: access.Principal,
+    now: datetime,
+) -> int:
+    added: int = await conn.fetchval(
+        "INSERT INTO referral_addenda (referral_id, body, author_id, author_name, added_at)"
+        " VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        referral_id,
+        body,
+        principal.user_id,
+        principal.name,
+        now,
+    )
+    return added

@@ -25,6 +25,7 @@ export const PROGRESS_LABELS = Object.freeze({
   handed_over: "Passata al servizio territoriale",
   closed: "Chiusa",
   not_pertinent: "Non pertinente",
+  withdrawn: "Ritirata",
 });
 
 /** = dispatch/referrals.py URGENCIES: the one urgency order, most urgent first. */
@@ -54,6 +55,7 @@ export const REFERRAL_STATUS_LABELS = Object.freeze({
   not_pertinent: "Non pertinente",
   redirected: "Reindirizzata",
   merged: "Unita a un'altra segnalazione",
+  withdrawn: "Ritirata dal segnalante",
 });
 
 /** = dispatch/units.py STATUS_LABELS */
