@@ -30,6 +30,7 @@ from console.areas import (
     indicators,
     intake,
     room,
+    search,
     supervision,
     tablet,
     units,
@@ -61,6 +62,7 @@ AREAS = (
     clocks,
     supervision,
     indicators,
+    search,
     audit,
 )
 

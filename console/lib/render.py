@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +16,18 @@ from starlette.templating import Jinja2Templates
 
 from console.lib import api, auth, errors, guard
 from console.lib.nav import nav_for
-from dispatch import access
+from dispatch import access, search
+from dispatch.calendars import ROME
 
 templates = Jinja2Templates(directory=str(Path(__file__).resolve().parents[1] / "templates"))
+
+
+def rome_datetime(instant: datetime | None) -> str:
+    """An instant as people in the room read it: "04/12/2026 22:40", in Rome's time."""
+    return instant.astimezone(ROME).strftime("%d/%m/%Y %H:%M") if instant else ""
+
+
+templates.env.filters["rome_datetime"] = rome_datetime
 
 
 PageHandler = Callable[[Request, auth.Session], Awaitable[Response]]
@@ -82,6 +92,7 @@ def public_page(
 def render(request: Request, name: str, status_code: int = 200, **context: Any) -> Response:
     principal = context.get("principal")
     context.setdefault("nav", nav_for(principal))
+    context.setdefault("can_search", principal is not None and access.allows(principal, search.NEED))
     context.setdefault("role_label", access.ROLE_LABELS[principal.role] if principal else "")
     context.setdefault("csrf_token", "")
     context.setdefault("page_title", "SEUS")

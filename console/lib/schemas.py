@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
 from dispatch import intake
@@ -31,6 +32,26 @@ def multi_line(text: str) -> str:
 Text = Annotated[str, AfterValidator(multi_line)]
 # One line of text: a name, an address, a reference.
 Line = Annotated[str, AfterValidator(single_line)]
+
+
+# A day written YYYY-MM-DD (a period's bound in a query), within these years.
+EARLIEST = date(2000, 1, 1)
+
+LATEST = date(2999, 12, 31)
+
+ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_day(value: Any) -> Any:
+    """Only a day written YYYY-MM-DD (pydantic alone would also take times and timestamps)."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or not ISO_DAY.fullmatch(value):
+        raise ValueError("use a day as YYYY-MM-DD")
+    return value
+
+
+Day = Annotated[date | None, BeforeValidator(_iso_day)]
 
 
 class Request(BaseModel):

@@ -8,9 +8,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from console.areas.indicators.schemas import EARLIEST, ISO_DAY
 from console.lib import auth
 from console.lib.render import page, render
+from console.lib.schemas import EARLIEST, ISO_DAY
 from dispatch import access
 from dispatch import indicators as core
 from dispatch.indicators import Period

@@ -2,32 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime
-from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
-EARLIEST = date(2000, 1, 1)
-
-
-LATEST = date(2999, 12, 31)
-
-
-ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
-
-
-def _iso_day(value: Any) -> Any:
-    """Only a day written YYYY-MM-DD (pydantic alone would also take times and timestamps)."""
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str) or not ISO_DAY.fullmatch(value):
-        raise ValueError("use a day as YYYY-MM-DD")
-    return value
-
-
-_Day = Annotated[date | None, BeforeValidator(_iso_day)]
-
+from console.lib.schemas import EARLIEST, LATEST, Day
 
 # `from` is a Python keyword, hence a model made by name (its fields are `from` and `to`).
 IndicatorsQuery: type[BaseModel] = create_model(
@@ -35,7 +14,7 @@ IndicatorsQuery: type[BaseModel] = create_model(
     __config__=ConfigDict(extra="forbid"),
     **{
         "from": (
-            _Day,
+            Day,
             Field(
                 default=None,
                 ge=EARLIEST,
@@ -45,7 +24,7 @@ IndicatorsQuery: type[BaseModel] = create_model(
             ),
         ),
         "to": (
-            _Day,
+            Day,
             Field(
                 default=None,
                 ge=EARLIEST,
