@@ -190,6 +190,40 @@ async def test_each_caller_finds_only_its_share(
         await find(db, nobody, q="sgomberata")
 
 
+async def test_outside_the_room_words_of_the_rooms_notes_and_decisions_find_nothing(
+    db: Database, room: access.Principal, referrer: access.Principal
+):
+    referral_id, case_id, number = await case(db, referrer.referrer_id or 0)
+    await db.pool.execute(
+        "UPDATE referrals SET description = 'Signora sola, chiede aiuto per la spesa.',"
+        " decision_reason = 'Sospetto maltrattamento dal nipote' WHERE id = $1",
+        referral_id,
+    )
+    await db.pool.execute(
+        "INSERT INTO notes (case_id, author, author_name, body, at)"
+        " VALUES ($1, 'user:1', 'Operatrice', 'Riferisce allucinazioni uditive.', now())",
+        case_id,
+    )
+    await db.pool.execute(
+        "INSERT INTO referral_addenda (referral_id, body, author_name, added_at)"
+        " VALUES ($1, 'Ha un gatto da accudire.', 'Pronto soccorso', now())",
+        referral_id,
+    )
+
+    for words in ("maltrattamento nipote", "allucinazioni", "gatto"):
+        assert numbers(await find(db, room, q=words)) == [number], words
+    # The referrer finds its referral by what it sent, the description or its addendum...
+    assert numbers(await find(db, referrer, q="spesa")) == [number]
+    assert numbers(await find(db, referrer, q="gatto")) == [number]
+    # ...and never learns a word the room wrote, not even as a spelling suggestion.
+    for words in ("maltrattamento", "allucinazioni", "allucinazzioni"):
+        found = await find(db, referrer, q=words)
+        assert numbers(found) == [] and found.widened == {}, words
+    assert (await find(db, room, q="allucinazzioni")).widened == {
+        "allucinazzioni": ["allucinazioni"]
+    }
+
+
 async def test_every_result_shown_is_a_recorded_file_opening(
     db: Database, room: access.Principal, referrer: access.Principal
 ):

@@ -30,12 +30,14 @@ SELECT w.word,
 """
 
 # Matches with their relevance: the words in the documents, the referrer's reference and the
-# case number (both exact, ranked first); then the caller's scope and the filters.
+# case number (both exact, ranked first); then the caller's scope and the filters. The room
+# searches the whole document; every other caller only what was sent in (`shared`: no decision,
+# no notes), so that no word of the room's can be probed by whether something is found.
 _FOUND = """
 WITH hits AS (
-    SELECT d.referral_id, ts_rank_cd(d.document, to_tsquery('seus_it', $1), 1)::float8 AS rank
+    SELECT d.referral_id, ts_rank_cd(d.{document}, to_tsquery('seus_it', $1), 1)::float8 AS rank
       FROM search_documents d
-     WHERE $1 <> '' AND d.document @@ to_tsquery('seus_it', $1)
+     WHERE $1 <> '' AND d.{document} @@ to_tsquery('seus_it', $1)
     UNION ALL
     SELECT r.id, 10.0 FROM referrals r
      WHERE $2 <> '' AND lower(r.referrer_reference) = $2
@@ -176,8 +178,11 @@ async def search(
         filters, template, head = _Filters(first=1), _ARCHIVE, []
     _scoped(filters, scope)
     _filtered(filters, asked)
+    document = "document" if scope.details else "shared"
     found = await conn.fetch(
-        template.format(filters=filters.sql(), limit=limit + 1), *head, *filters.args
+        template.format(filters=filters.sql(), limit=limit + 1, document=document),
+        *head,
+        *filters.args,
     )
     more = len(found) > limit
     found = found[:limit]
@@ -185,7 +190,9 @@ async def search(
     by_id = {r.referral_id: r for r in results}
     ordered = [by_id[row["id"]].model_copy(update={"rank": row["rank"]}) for row in found]
     await _audit(conn, principal, ordered)
-    return SearchResults(words=list(words), widened=widened, results=ordered, more=more)
+    # The lexicon holds every caller's words: only the room is told which ones were tried.
+    shown = widened if scope.details else {}
+    return SearchResults(words=list(words), widened=shown, results=ordered, more=more)
 
 
 async def _results(
@@ -221,7 +228,7 @@ async def _results(
 
 def _href(row: asyncpg.Record, scope: Scope) -> str:
     if scope.kind is ScopeKind.REFERRER:
-        return f"/segnalazioni#segnalazione-{row['id']}"
+        return f"/segnalazioni/{row['id']}"
     if scope.kind is ScopeKind.ZONE:
         return "/passaggi"
     if scope.kind is ScopeKind.UNIT:
