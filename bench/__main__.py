@@ -23,7 +23,18 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import e2e, fanout, intake, queue_page, resume, servers, stats, timers, ws_memory
+from bench import (
+    e2e,
+    fanout,
+    intake,
+    queue_page,
+    resume,
+    search,
+    servers,
+    stats,
+    timers,
+    ws_memory,
+)
 from bench.common import FULL, QUICK, Figure, Operator, Run, quiesce, seed_operators
 from bench.profile import profiled
 from tests.support import Person, seed_people
@@ -38,6 +49,7 @@ FIGURES: dict[str, Callable[[Run], Awaitable[list[Figure]]]] = {
     "intake": intake.measure,
     "resume": resume.measure,
     "queue_page": queue_page.measure,
+    "search": search.measure,
     "timers": timers.measure,
 }
 # The figures whose baseline is a bare `websockets` server, and that server's name.
@@ -57,6 +69,7 @@ NAMES = {
     "intake": ["intake_per_s", "intake_lost"],
     "resume": ["resume_ms"],
     "queue_page": ["queue_page_p95_ms"],
+    "search": ["search_p95_ms"],
     "timers": ["timer_lateness_p99_ms"],
 }
 LINE = re.compile(r"^figure: [a-z0-9_]+ ours=\S+ baseline=\S+ unit=\S+ ratio=\S+$")

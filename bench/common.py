@@ -35,6 +35,8 @@ class Sizes:
     queue_open: int
     queue_requests: int
     writers: int = 8  # concurrent producers in the fan-out figure
+    search_referrals: int = 5_000  # referrals searched over (open and closed)
+    search_requests: int = 60
 
     @property
     def operators(self) -> int:
@@ -73,6 +75,8 @@ FULL = Sizes(
     ws_idle_sockets=2_000,
     queue_open=2_000,
     queue_requests=200,
+    search_referrals=100_000,
+    search_requests=300,
 )
 
 

@@ -6,6 +6,9 @@
 
 ALTER TABLE search_documents ADD COLUMN shared tsvector NOT NULL DEFAULT ''::tsvector;
 CREATE INDEX search_documents_shared_idx ON search_documents USING gin (shared);
+-- The referral's reception time (it never changes), so that the room's unfiltered search ranks
+-- and orders thousands of matches without reading each one's referral.
+ALTER TABLE search_documents ADD COLUMN received_at timestamptz;
 
 CREATE OR REPLACE FUNCTION seus_search_refresh(target bigint) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
@@ -16,7 +19,7 @@ DECLARE
     body text;
 BEGIN
     SELECT r.case_number, r.referrer_reference, r.address, r.description, r.decision_reason,
-           m.name AS municipality,
+           r.received_at, m.name AS municipality,
            (SELECT string_agg(a.body, ' ' ORDER BY a.id)
               FROM referral_addenda a WHERE a.referral_id = r.id) AS addenda,
            (SELECT string_agg(n.body, ' ' ORDER BY n.id)
@@ -32,8 +35,8 @@ BEGIN
     place := concat_ws(' ', doc.address, doc.municipality);
     sent := concat_ws(' ', doc.description, doc.addenda);
     body := concat_ws(' ', sent, doc.decision_reason, doc.notes);
-    INSERT INTO search_documents (referral_id, document, shared)
-    VALUES (target,
+    INSERT INTO search_documents (referral_id, received_at, document, shared)
+    VALUES (target, doc.received_at,
             setweight(to_tsvector('seus_it', head), 'A')
             || setweight(to_tsvector('seus_it', place), 'B')
             || setweight(to_tsvector('seus_it', body), 'C'),
@@ -65,3 +68,4 @@ CREATE TRIGGER referral_addenda_search
     AFTER INSERT ON referral_addenda FOR EACH ROW EXECUTE FUNCTION seus_search_addendum_added();
 
 SELECT seus_search_refresh(id) FROM referrals;
+ALTER TABLE search_documents ALTER COLUMN received_at SET NOT NULL;

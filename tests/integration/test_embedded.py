@@ -15,7 +15,12 @@ import redis.asyncio as aioredis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from console.lib.embedded import EmbeddedPostgres, EmbeddedRedis
+from console.lib.embedded import (
+    DataDirectoryTooOld,
+    EmbeddedPostgres,
+    EmbeddedRedis,
+    server_major,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -52,6 +57,26 @@ async def test_embedded_postgres_keeps_its_data_across_a_restart(tmp_path: Path)
         assert another_handle.start() == dsn  # reuses the server already running there
     finally:
         server.stop()
+
+
+def test_a_data_directory_of_another_postgresql_version_is_refused_and_left_alone(
+    tmp_path: Path,
+) -> None:
+    """An older console's data (pgserver, PostgreSQL 16) stops start-up with the way out."""
+    pgdata = tmp_path / "pgdata"
+    pgdata.mkdir()
+    (pgdata / "PG_VERSION").write_text("16\n")
+    (pgdata / "base").mkdir()
+    before = sorted(p.name for p in pgdata.iterdir())
+
+    with pytest.raises(DataDirectoryTooOld) as refused:
+        EmbeddedPostgres(pgdata).start()
+
+    message = str(refused.value)
+    assert "PostgreSQL 16" in message and f"PostgreSQL {server_major()}" in message
+    assert "pg_dump" in message and "docs/operations.md" in message
+    assert sorted(p.name for p in pgdata.iterdir()) == before
+    assert (pgdata / "PG_VERSION").read_text() == "16\n"
 
 
 async def test_embedded_redis_answers_and_restarts_on_the_same_port(tmp_path: Path) -> None:

@@ -35,22 +35,23 @@ SELECT w.word,
 # no notes), so that no word of the room's can be probed by whether something is found.
 _FOUND = """
 WITH hits AS (
-    SELECT d.referral_id, ts_rank_cd(d.{document}, to_tsquery('seus_it', $1), 1)::float8 AS rank
+    SELECT d.referral_id, d.received_at,
+           ts_rank(d.{document}, to_tsquery('seus_it', $1), 1)::float8 AS rank
       FROM search_documents d
      WHERE $1 <> '' AND d.{document} @@ to_tsquery('seus_it', $1)
     UNION ALL
-    SELECT r.id, 10.0 FROM referrals r
+    SELECT r.id, r.received_at, 10.0 FROM referrals r
      WHERE $2 <> '' AND lower(r.referrer_reference) = $2
     UNION ALL
-    SELECT r.id, 10.0 FROM referrals r
+    SELECT r.id, r.received_at, 10.0 FROM referrals r
      WHERE $3 <> '' AND r.case_number LIKE '%' || $3
 ), ranked AS (
-    SELECT referral_id, max(rank) AS rank FROM hits GROUP BY referral_id
+    SELECT referral_id AS id, max(received_at) AS received_at, max(rank) AS rank
+      FROM hits GROUP BY referral_id
 )
-SELECT r.id, ranked.rank
-  FROM ranked JOIN referrals r ON r.id = ranked.referral_id
-  {filters}
- ORDER BY ranked.rank DESC, r.received_at DESC, r.id DESC
+SELECT ranked.id, ranked.rank
+  FROM ranked {filters}
+ ORDER BY ranked.rank DESC, ranked.received_at DESC, ranked.id DESC
  LIMIT {limit}
 """
 
@@ -92,8 +93,13 @@ class _Filters:
         joined = " AND ".join(parts) or "true"
         self.where(f"NOT ({joined})" if wanted.negate else f"({joined})")
 
-    def sql(self) -> str:
-        head = "LEFT JOIN cases c ON c.referral_id = r.id"
+    def sql(self, *, matched: bool) -> str:
+        """The joins and the WHERE clause; after the matches (`matched`) none without a filter,
+        so that the room's plain search orders its matches without reading their referrals."""
+        if matched and not self.clauses:
+            return ""
+        head = "JOIN referrals r ON r.id = ranked.id " if matched else ""
+        head += "LEFT JOIN cases c ON c.referral_id = r.id"
         return head + (" WHERE " + " AND ".join(self.clauses) if self.clauses else "")
 
 
@@ -180,7 +186,9 @@ async def search(
     _filtered(filters, asked)
     document = "document" if scope.details else "shared"
     found = await conn.fetch(
-        template.format(filters=filters.sql(), limit=limit + 1, document=document),
+        template.format(
+            filters=filters.sql(matched=bool(text)), limit=limit + 1, document=document
+        ),
         *head,
         *filters.args,
     )
