@@ -171,32 +171,53 @@ async def test_a_handover_of_a_missing_case_is_not_found(db: Database, room: acc
 async def test_the_dossier_is_curated_from_the_file_and_the_timeline(
     db: Database, room: access.Principal, referrer_id: int
 ):
-    _, case_id = await new_case(
-        db, referrer_id, status="on_scene", needs=["shelter_bed", "meals", "clothing"]
+    referral_id, case_id = await new_case(
+        db,
+        referrer_id,
+        residence=PISTOIA,
+        municipality=PISTOIA,
+        status="on_scene",
+        needs=["shelter_bed", "meals", "clothing"],
     )
     async with db.pool.acquire() as conn:
         await conn.execute(
-            'UPDATE referrals SET assessment = \'{"risk": "valutazione interna"}\'::jsonb'
-        )
-        bed, meals = [
-            await conn.fetchval(
+            "UPDATE referrals SET assessment = $2::jsonb WHERE id = $1",
+            referral_id,
+            {"risk_factors": ["no_shelter", "elderly_alone"], "notes": "valutazione interna",
+             "people": {"count": 2, "minors": 0}},
+        )  # fmt: skip
+        resources = {
+            kind: await conn.fetchval(
                 "INSERT INTO resources (zone_id, type, name, provider, capacity)"
-                " VALUES ('firenze', $1, $2, 'Caritas', 10) RETURNING id",
+                " VALUES ('pistoiese', $1, $2, 'Caritas', 10) RETURNING id",
                 kind,
                 name,
             )
-            for kind, name in (("shelter_bed", "Casa Accoglienza"), ("meals", "Mensa"))
-        ]
-        for resource, status in ((bed, "confirmed"), (meals, "released")):
+            for kind, name in (
+                ("shelter_bed", "Casa Accoglienza"),
+                ("meals", "Mensa"),
+                ("clothing", "Guardaroba"),
+                ("pharmacy", "Farmacia comunale"),
+            )
+        }
+        for kind, status, by in (
+            ("shelter_bed", "confirmed", "user:1"),
+            ("meals", "released", "user:1"),
+            ("clothing", "held", "user:1"),
+            ("pharmacy", "requested", "unit:1"),  # a unit's request, not answered
+        ):
             await conn.execute(
                 "INSERT INTO bookings (case_id, resource_id, quantity, status, requested_by,"
-                " note, created_at, updated_at) VALUES ($1, $2, 1, $3, 'user:1', 'nota interna',"
+                " note, created_at, updated_at) VALUES ($1, $2, 1, $3, $4, 'nota interna',"
                 " now(), now())",
                 case_id,
-                resource,
+                resources[kind],
                 status,
+                by,
             )
     await cases_actions.add_note(db, room, case_id, "Nota riservata della sala")
+    marked = await cases_actions.add_note(db, room, case_id, "La figlia è reperibile in serata")
+    await cases_actions.mark_note(db, room, case_id, marked.id, True)
     async with db.action() as tx:  # as the fleet's dispatch would record it
         tx.emit(
             support_event(
@@ -210,16 +231,65 @@ async def test_the_dossier_is_curated_from_the_file_and_the_timeline(
 
     dossier = sent.dossier
     assert dossier["booked"] == [
-        {"type": "shelter_bed", "type_label": "Posto letto in struttura",
-         "name": "Casa Accoglienza", "provider": "Caritas", "status": "confirmed", "quantity": 1}
-    ]  # fmt: skip
-    assert dossier["open_needs"] == ["meals", "clothing"]
+        {
+            "type": "shelter_bed",
+            "type_label": "Posto letto in struttura",
+            "name": "Casa Accoglienza",
+            "provider": "Caritas",
+            "status": "confirmed",
+            "quantity": 1,
+        }
+    ]  # fmt: skip  (the held clothes are not active)
+    assert dossier["open_needs"] == [
+        "Pasti",
+        "Vestiario: Guardaroba (Caritas), bloccata, non ancora confermata",
+        "Farmacia: Farmacia comunale (Caritas), richiesta senza risposta",
+    ]
+    assert dossier["risks"] == ["Senza riparo per la notte", "Anziano solo"]
+    assert dossier["who"] == {
+        "count": 2, "minors": 0, "age_band": "over_65", "language": "it", "residence": "Pistoia"
+    }  # fmt: skip
+    assert [n["text"] for n in dossier["notes"]] == ["La figlia è reperibile in serata"]
+    assert dossier["notes"][0]["author"] == "Operator Test"
     assert len(dossier["done"]) == 1 and dossier["done"][0].endswith("Unità inviata: UTES 7")
-    assert dossier["place"]["municipality"] == "Firenze"
+    assert dossier["place"]["municipality"] == "Pistoia"
     assert dossier["what_happened"] == "Persona anziana sola, senza assistenza."
     text = repr(dossier)
     for secret in ("Nota riservata", "valutazione interna", "nota interna", "Referente test"):
         assert secret not in text
+
+
+async def test_marking_a_note_for_the_handover_is_recorded_and_can_be_undone(
+    db: Database, room: access.Principal, referrer_id: int
+):
+    _, case_id = await new_case(db, referrer_id, status="on_scene")
+    _, other_case = await new_case(db, referrer_id, status="on_scene")
+    note = await cases_actions.add_note(db, room, case_id, "Da passare al servizio")
+    before = await head(db)
+
+    marked = await cases_actions.mark_note(db, room, case_id, note.id, True)
+
+    assert marked.for_handover is True
+    event = by_type(await events_since(db, before))["case.note_marked"]
+    assert (event["subject"], event["audience"]) == (f"case:{case_id}", ["room"])
+    assert event["payload"]["note_id"] == note.id
+    with pytest.raises(errors.Conflict):  # already marked: said, not ignored
+        await cases_actions.mark_note(db, room, case_id, note.id, True)
+    with pytest.raises(errors.NotFound):  # through another case
+        await cases_actions.mark_note(db, room, other_case, note.id, False)
+    await cases_actions.mark_note(db, room, case_id, note.id, False)
+    async with db.pool.acquire() as conn:
+        [stored] = await cases_reads.load_notes(conn, case_id)
+        entries = await cases_reads.timeline(
+            conn, case_id, await conn.fetchval("SELECT referral_id FROM cases WHERE id = $1",
+                                               case_id), access.read_tags(room)
+        )  # fmt: skip
+    assert stored["for_handover"] is False
+    assert [e["what"] for e in entries][-2:] == [
+        "Nota segnata per il passaggio",
+        "Nota tolta dal passaggio",
+    ]
+    assert entries[-1]["detail"] == "Da passare al servizio"
 
 
 def support_event(event_type: str, subject: str, payload: dict[str, Any]):
@@ -486,7 +556,7 @@ async def test_the_case_file_gathers_referral_assessment_units_bookings_notes_an
     assert file is not None
     detail = cases_schemas.CaseDetail(**file, as_of=0)  # the API's schema accepts it
     assert detail.status_label == "Unità sul posto"
-    assert detail.competent_zone == {"id": "pistoiese", "name": "Pistoiese"}
+    assert detail.competent_zone == {"id": "pistoiese", "name": "Pistoiese", "source": "residence"}
     assert detail.assessment == {"urgency": "giallo"}
     referral = detail.referral
     assert referral["referrer"]["name"] == "PS test"
@@ -502,3 +572,208 @@ async def test_the_case_file_gathers_referral_assessment_units_bookings_notes_an
     assert [n["body"] for n in detail.notes] == ["Nota"]
     assert detail.handovers == []
     assert "handover_sent" in detail.allowed
+
+
+# -- after a rejection: correct the competence, reply, send again -------------------------------
+
+
+async def rejected_by_firenze(
+    db: Database, room: access.Principal, firenze: access.Principal, referrer_id: int
+) -> tuple[int, int, int]:
+    """A case found in Firenze, residence unknown, sent to Firenze and rejected there."""
+    referral_id, case_id = await new_case(db, referrer_id, status="on_scene")
+    sent = await handover_actions.send(db, room, case_id)
+    await handover_actions.decide(db, firenze, sent.id, Status.REJECTED, "Zona sbagliata")
+    return referral_id, case_id, sent.id
+
+
+async def test_correcting_the_residence_with_a_reason_is_kept_with_who_when_and_on_the_timeline(
+    db: Database, room: access.Principal, firenze: access.Principal, referrer_id: int
+):
+    referral_id, case_id, _ = await rejected_by_firenze(db, room, firenze, referrer_id)
+    before = await head(db)
+
+    corrected = await handover_actions.correct_competence(
+        db, room, case_id, residence_municipality="Pistoia", zone=None,
+        reason="Il servizio di Firenze segnala che risiede a Pistoia",
+    )  # fmt: skip
+
+    assert corrected.competent_zone == {
+        "id": "pistoiese",
+        "name": "Pistoiese",
+        "source": "residence",
+    }
+    assert corrected.residence_municipality == {
+        "code": PISTOIA, "name": "Pistoia", "zone_id": "pistoiese"
+    }  # fmt: skip
+    [event] = await events_since(db, before)
+    assert event["type"] == "case.competence_corrected"
+    assert (event["subject"], event["audience"]) == (f"case:{case_id}", ["room"])
+    assert event["actor"] == f"user:{room.user_id}"
+    assert event["payload"]["zone_before"] == "firenze"
+    assert event["payload"]["zone_after"] == "pistoiese"
+    stored = await db.pool.fetchrow("SELECT * FROM competence_corrections")
+    assert (stored["field"], stored["previous"], stored["value"]) == ("residence", None, PISTOIA)
+    assert (stored["by_user"], stored["by_name"]) == (room.user_id, "Operator Test")
+    assert stored["reason"] == "Il servizio di Firenze segnala che risiede a Pistoia"
+    assert stored["at"] is not None
+    with pytest.raises(asyncpg.InsufficientPrivilegeError):  # the audit is not rewritten
+        await db.pool.execute("UPDATE competence_corrections SET reason = 'altro'")
+    async with db.pool.acquire() as conn:
+        file = await cases_reads.load_case(conn, case_id)
+        entries = await cases_reads.timeline(conn, case_id, referral_id, access.read_tags(room))
+    assert file is not None and file["competent_zone"]["id"] == "pistoiese"
+    assert file["referral"]["residence_municipality"]["name"] == "Pistoia"
+    last = entries[-1]
+    assert last["type"] == "case.competence_corrected"
+    assert (last["who"], last["why"]) == (
+        "Operator Test", "Il servizio di Firenze segnala che risiede a Pistoia"
+    )  # fmt: skip
+    assert last["detail"] == "Residenza: non nota → Pistoia; zona competente Pistoiese"
+
+
+async def test_the_zone_itself_can_be_corrected_and_a_residence_correction_decides_again(
+    db: Database, room: access.Principal, firenze: access.Principal, referrer_id: int
+):
+    _, case_id, _ = await rejected_by_firenze(db, room, firenze, referrer_id)
+    by_zone = await handover_actions.correct_competence(
+        db, room, case_id, residence_municipality=None, zone="pratese", reason="Seguita a Prato"
+    )
+    assert by_zone.competent_zone == {"id": "pratese", "name": "Pratese", "source": "corrected"}
+    by_residence = await handover_actions.correct_competence(
+        db, room, case_id, residence_municipality=PISTOIA, zone=None, reason="Residenza accertata"
+    )
+    assert by_residence.competent_zone["id"] == "pistoiese"
+    rows = await db.pool.fetch(
+        "SELECT field, previous, value, zone_before, zone_after FROM competence_corrections"
+        " ORDER BY id"
+    )
+    assert [tuple(r) for r in rows] == [
+        ("zone", "firenze", "pratese", "firenze", "pratese"),
+        ("residence", None, PISTOIA, "pratese", "pistoiese"),
+    ]
+
+
+async def test_a_correction_needs_one_known_place_and_a_state_that_allows_it(
+    db: Database, room: access.Principal, firenze: access.Principal, referrer_id: int
+):
+    _, case_id, _ = await rejected_by_firenze(db, room, firenze, referrer_id)
+    before = await head(db)
+    for residence, zone, field in (
+        ("Atlantide", None, "residence_municipality"),
+        (None, "nowhere", "zone"),
+        (PISTOIA, "pistoiese", "zone"),
+        (None, None, "residence_municipality"),
+    ):
+        with pytest.raises(errors.ValidationFailed) as refused:
+            await handover_actions.correct_competence(
+                db, room, case_id, residence_municipality=residence, zone=zone, reason="x"
+            )
+        assert field in [p.field for p in refused.value.problems]
+    with pytest.raises(errors.Conflict):  # nothing changes: the zone already is Firenze
+        await handover_actions.correct_competence(
+            db, room, case_id, residence_municipality=None, zone="firenze", reason="x"
+        )
+    with pytest.raises(errors.NotFound):
+        await handover_actions.correct_competence(
+            db, room, 999999, residence_municipality=None, zone="pratese", reason="x"
+        )
+    await handover_actions.send(db, room, case_id)  # waiting for a decision: no correction
+    before = await head(db)
+    with pytest.raises(errors.Conflict):
+        await handover_actions.correct_competence(
+            db, room, case_id, residence_municipality=None, zone="pratese", reason="x"
+        )
+    assert await head(db) == before
+    assert await db.pool.fetchval("SELECT count(*) FROM competence_corrections") == 0
+
+
+async def test_after_a_correction_the_handover_goes_to_the_new_zone_only(
+    db: Database,
+    room: access.Principal,
+    firenze: access.Principal,
+    pistoiese: access.Principal,
+    referrer_id: int,
+):
+    _, case_id, first = await rejected_by_firenze(db, room, firenze, referrer_id)
+    await handover_actions.correct_competence(
+        db, room, case_id, residence_municipality=PISTOIA, zone=None, reason="Vive a Pistoia"
+    )
+    before = await head(db)
+
+    again = await handover_actions.send(db, room, case_id)
+
+    assert again.zone_id == "pistoiese"
+    offered = by_type(await events_since(db, before))["handover.sent"]
+    assert set(offered["audience"]) == {"territorial:pistoiese"}
+    async with db.pool.acquire() as conn:
+        waiting_in_firenze = await handover_reads.zone_handovers(conn, firenze, status="sent")
+        waiting_in_pistoia = await handover_reads.zone_handovers(conn, pistoiese, status="sent")
+        firenze_all = await handover_reads.zone_handovers(conn, firenze)
+    assert waiting_in_firenze == []
+    assert [h["id"] for h in waiting_in_pistoia] == [again.id]
+    assert [h["id"] for h in firenze_all] == [first]  # its own rejected one, not the new one
+    with pytest.raises(errors.NotFound):
+        await handover_actions.decide(db, firenze, again.id, Status.ACCEPTED)
+    accepted = await handover_actions.decide(db, pistoiese, again.id, Status.ACCEPTED)
+    assert accepted.status == "accepted"
+    status = await db.pool.fetchval("SELECT status FROM cases WHERE id = $1", case_id)
+    assert status == "handover_accepted"
+
+
+async def test_the_rooms_reply_to_a_rejection_is_read_by_that_service_and_the_next_one(
+    db: Database,
+    room: access.Principal,
+    firenze: access.Principal,
+    pistoiese: access.Principal,
+    referrer_id: int,
+):
+    referral_id, case_id, first = await rejected_by_firenze(db, room, firenze, referrer_id)
+    before = await head(db)
+
+    replied = await handover_actions.reply(
+        db, room, first, "Grazie: corretta la residenza, inviato alla zona pistoiese."
+    )
+
+    assert replied.reply == "Grazie: corretta la residenza, inviato alla zona pistoiese."
+    assert replied.replied_by is not None and replied.replied_by.name == "Operator Test"
+    [event] = await events_since(db, before)
+    assert event["type"] == "handover.replied"
+    assert set(event["audience"]) == {"room", "territorial:firenze"}
+    async with db.pool.acquire() as conn:
+        [seen_by_firenze] = await handover_reads.zone_handovers(conn, firenze)
+    assert seen_by_firenze["reply"] == replied.reply
+    with pytest.raises(errors.Conflict):  # once
+        await handover_actions.reply(db, room, first, "Di nuovo")
+
+    await handover_actions.correct_competence(
+        db, room, case_id, residence_municipality=PISTOIA, zone=None, reason="Vive a Pistoia"
+    )
+    again = await handover_actions.send(db, room, case_id)
+    with pytest.raises(errors.Conflict):  # only a rejection is answered
+        await handover_actions.reply(db, room, again.id, "Non ancora respinto")
+    async with db.pool.acquire() as conn:
+        [seen_by_pistoia] = await handover_reads.zone_handovers(conn, pistoiese)
+        entries = await cases_reads.timeline(conn, case_id, referral_id, access.read_tags(room))
+    previous = seen_by_pistoia["previous"]
+    assert (previous["zone_name"], previous["reason"], previous["reply"]) == (
+        "Firenze", "Zona sbagliata", replied.reply
+    )  # fmt: skip
+    replies = [e for e in entries if e["type"] == "handover.replied"]
+    assert [(r["what"], r["detail"]) for r in replies] == [
+        ("Risposta della sala al rifiuto del passaggio", replied.reply)
+    ]
+
+
+async def test_a_reply_after_sending_again_reaches_the_new_zone_too(
+    db: Database, room: access.Principal, firenze: access.Principal, referrer_id: int
+):
+    _, case_id, first = await rejected_by_firenze(db, room, firenze, referrer_id)
+    await handover_actions.correct_competence(
+        db, room, case_id, residence_municipality=None, zone="pistoiese", reason="Vive a Pistoia"
+    )
+    await handover_actions.send(db, room, case_id)
+    before = await head(db)
+    await handover_actions.reply(db, room, first, "Inviato a Pistoia")
+    [event] = await events_since(db, before)
+    assert set(event["audience"]) == {"room", "territorial:firenze", "territorial:pistoiese"}

@@ -1,11 +1,11 @@
-"""A case's writes: notes, urgency changes, closing."""
+"""A case's writes: notes (and their mark for the handover), urgency changes, closing."""
 
 from __future__ import annotations
 
 from console.areas.cases.schemas import CaseNote, CaseState
 from console.lib import errors
 from console.lib.db import Database
-from dispatch import access, cases
+from dispatch import access, cases, handover
 
 
 def require_open(status: str, doing: str) -> None:
@@ -46,6 +46,53 @@ async def add_note(db: Database, principal: access.Principal, case_id: int, body
         author_name=principal.name,
         body=body,
         at=tx.now,
+        seq=tx.logged[-1].seq,
+    )
+
+
+async def mark_note(
+    db: Database, principal: access.Principal, case_id: int, note_id: int, for_handover: bool
+) -> CaseNote:
+    """Mark a note "per il passaggio" (its text goes in the handover's dossier), or unmark it."""
+    async with db.action() as tx:
+        row = await tx.conn.fetchrow(
+            "SELECT c.case_number, c.status, c.zone_id, n.author, n.author_name, n.body, n.at,"
+            " n.for_handover FROM notes n JOIN cases c ON c.id = n.case_id"
+            " WHERE n.id = $1 AND n.case_id = $2 FOR UPDATE OF n",
+            note_id,
+            case_id,
+        )
+        if row is None:
+            raise errors.NotFound("Nota non trovata.")
+        require_open(row["status"], "le note non si segnano più")
+        if row["for_handover"] == for_handover:
+            raise errors.Conflict(
+                "La nota è già segnata per il passaggio."
+                if for_handover
+                else "La nota non è segnata per il passaggio."
+            )
+        await tx.conn.execute(
+            "UPDATE notes SET for_handover = $2 WHERE id = $1", note_id, for_handover
+        )
+        tx.emit(
+            handover.note_marked(
+                case_id,
+                row["case_number"],
+                row["zone_id"],
+                note_id,
+                row["body"],
+                for_handover,
+                principal,
+            )
+        )
+    return CaseNote(
+        id=note_id,
+        case_id=case_id,
+        author=row["author"],
+        author_name=row["author_name"],
+        body=row["body"],
+        at=row["at"],
+        for_handover=for_handover,
         seq=tx.logged[-1].seq,
     )
 

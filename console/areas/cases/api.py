@@ -5,13 +5,14 @@ from __future__ import annotations
 from starlette.requests import Request
 
 from console.areas.cases import reads
-from console.areas.cases.actions import add_note, change_urgency, close_case
+from console.areas.cases.actions import add_note, change_urgency, close_case, mark_note
 from console.areas.cases.reads import require_case_reader, room_cases
 from console.areas.cases.schemas import (
     CaseCloseIn,
     CaseDetail,
     CaseNote,
     CaseNoteIn,
+    CaseNoteMarkIn,
     CaseState,
     CaseTimeline,
     CaseTimelineEntry,
@@ -141,6 +142,26 @@ async def post_note(
     request: Request, principal: access.Principal, body: CaseNoteIn, _: None
 ) -> CaseNote:
     return await add_note(services.of(request).db, principal, path_id(request), body.body)
+
+
+@operation(
+    "POST",
+    "/api/v1/cases/{id}/handover-notes",
+    summary="Mark a note of the case for the handover (its text goes in the dossier), or unmark it",
+    body=CaseNoteMarkIn,
+    response=CaseNote,
+    permission=access.Permission.MANAGE_CASES,
+    errors=(404, 409),
+    tag="cases",
+    description="Only the notes marked when the handover is sent go in its dossier. 409 when the "
+    "note already is as asked or the case is closed; 404 for a note of another case.",
+    example={"note_id": 1, "for_handover": True},
+)
+async def post_handover_note(
+    request: Request, principal: access.Principal, body: CaseNoteMarkIn, _: None
+) -> CaseNote:
+    db = services.of(request).db
+    return await mark_note(db, principal, path_id(request), body.note_id, body.for_handover)
 
 
 @operation(

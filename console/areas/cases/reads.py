@@ -16,7 +16,6 @@ from console.areas.cases.schemas import CaseUnit, RoomCase
 from console.lib import errors
 from console.lib.schemas import PersonRef
 from dispatch import access, basket, cases, handover, intake, referrals, units
-from dispatch.handover import competent_zone
 
 
 def require_case_reader(principal: access.Principal) -> None:
@@ -130,7 +129,7 @@ async def load_case(conn: asyncpg.Connection, case_id: int) -> dict[str, Any] | 
     row = await conn.fetchrow(
         "SELECT c.id, c.referral_id, c.case_number, c.status, c.zone_id, z.name AS zone_name,"
         " c.urgency, c.owner_id, o.display_name AS owner_name, c.needs, c.skills, c.language,"
-        " c.flagged, c.opened_at, c.updated_at, c.closed_at"
+        " c.flagged, c.opened_at, c.updated_at, c.closed_at, c.competent_zone_id"
         " FROM cases c JOIN zones z ON z.id = c.zone_id LEFT JOIN users o ON o.id = c.owner_id"
         " WHERE c.id = $1",
         case_id,
@@ -139,8 +138,11 @@ async def load_case(conn: asyncpg.Connection, case_id: int) -> dict[str, Any] | 
         return None
     status = cases.Status(row["status"])
     referral = await load_referral(conn, row["referral_id"])
-    residence_zone = (referral["residence_municipality"] or {}).get("zone_id")
-    to_zone = competent_zone(residence_zone, row["zone_id"])
+    residence = referral["residence_municipality"] or {}
+    competence = handover.Competence(
+        row["zone_id"], residence.get("code"), residence.get("zone_id"), row["competent_zone_id"]
+    )
+    to_zone = competence.zone
     to_zone_name = await conn.fetchval("SELECT name FROM zones WHERE id = $1", to_zone)
     return {
         "id": row["id"],
@@ -151,7 +153,11 @@ async def load_case(conn: asyncpg.Connection, case_id: int) -> dict[str, Any] | 
         "urgency": row["urgency"],
         "zone_id": row["zone_id"],
         "zone_name": row["zone_name"],
-        "competent_zone": {"id": to_zone, "name": to_zone_name or to_zone},
+        "competent_zone": {
+            "id": to_zone,
+            "name": to_zone_name or to_zone,
+            "source": competence.source,  # corrected, residence or found
+        },
         "owner": _person(row["owner_id"], row["owner_name"]),
         "needs": list(row["needs"]),
         "need_labels": [label_of(basket.TYPE_LABELS, basket.ResourceType, n) for n in row["needs"]],
@@ -265,7 +271,8 @@ async def load_bookings(conn: asyncpg.Connection, case_id: int) -> list[dict[str
 
 async def load_notes(conn: asyncpg.Connection, case_id: int) -> list[dict[str, Any]]:
     rows = await conn.fetch(
-        "SELECT id, author, author_name, body, at FROM notes WHERE case_id = $1 ORDER BY at, id",
+        "SELECT id, author, author_name, body, at, for_handover FROM notes WHERE case_id = $1"
+        " ORDER BY at, id",
         case_id,
     )
     return [dict(r) for r in rows]
@@ -283,9 +290,17 @@ async def load_handovers(
     rows = await conn.fetch(
         "SELECT h.id, h.case_id, c.case_number, h.zone_id, z.name AS zone_name, h.status,"
         " h.dossier, h.sent_at, h.sent_by, s.display_name AS sent_by_name, h.decided_at,"
-        " h.decided_by, d.display_name AS decided_by_name, h.reason"
+        " h.decided_by, d.display_name AS decided_by_name, h.reason,"
+        " h.reply, h.replied_at, h.replied_by, y.display_name AS replied_by_name,"
+        " to_jsonb(p) AS previous"
         " FROM handovers h JOIN cases c ON c.id = h.case_id JOIN zones z ON z.id = h.zone_id"
         " LEFT JOIN users s ON s.id = h.sent_by LEFT JOIN users d ON d.id = h.decided_by"
+        " LEFT JOIN users y ON y.id = h.replied_by"
+        # the rejection this handover follows, with the room's reply: its service reads both
+        " LEFT JOIN LATERAL (SELECT e.id, e.zone_id, ez.name AS zone_name, e.reason,"
+        "  e.decided_at, e.reply, e.replied_at FROM handovers e JOIN zones ez ON ez.id = e.zone_id"
+        "  WHERE e.case_id = h.case_id AND e.status = 'rejected' AND e.id < h.id"
+        "  ORDER BY e.id DESC LIMIT 1) p ON true"
         " WHERE ($1::bigint IS NULL OR h.case_id = $1) AND ($2::bigint IS NULL OR h.id = $2)"
         " AND ($3::text IS NULL OR h.zone_id = $3) AND ($4::text IS NULL OR h.status = $4)"
         " ORDER BY h.sent_at DESC, h.id DESC",
@@ -296,9 +311,10 @@ async def load_handovers(
     )
     return [
         {
-            **{k: r[k] for k in r.keys() if k not in ("sent_by_name", "decided_by_name")},
+            **{k: r[k] for k in r.keys() if not k.endswith("_name") or k == "zone_name"},
             "sent_by": _person(r["sent_by"], r["sent_by_name"]),
             "decided_by": _person(r["decided_by"], r["decided_by_name"]),
+            "replied_by": _person(r["replied_by"], r["replied_by_name"]),
         }
         for r in rows
     ]

@@ -107,7 +107,15 @@ class CaseNote(BaseModel):
     author_name: str
     body: str
     at: datetime
+    for_handover: bool = Field(
+        default=False, description="Marked by the room for the handover's dossier"
+    )
     seq: int = Field(description="Seq of the event that recorded it")
+
+
+class CaseNoteMarkIn(RequestModel):
+    note_id: int = Field(ge=1, description="A note of this case")
+    for_handover: bool = Field(description="true: it goes in the handover's dossier")
 
 
 class CaseCloseIn(RequestModel):

@@ -1,4 +1,5 @@
-"""Handover's JSON operations: send, list, read, accept, reject."""
+"""Handover's JSON operations: send, list, read, accept, reject; the room's correction of the
+competence and its reply to a rejection."""
 
 from __future__ import annotations
 
@@ -6,9 +7,17 @@ from typing import Any
 
 from starlette.requests import Request
 
-from console.areas.handover.actions import decide, send
+from console.areas.handover.actions import correct_competence, decide, reply, send
 from console.areas.handover.reads import handover_of, zone_handovers
-from console.areas.handover.schemas import Handover, HandoverList, HandoverQuery, HandoverRejectIn
+from console.areas.handover.schemas import (
+    Competence,
+    CompetenceIn,
+    Handover,
+    HandoverList,
+    HandoverQuery,
+    HandoverRejectIn,
+    HandoverReplyIn,
+)
 from console.lib import audit, errors, eventlog, services
 from console.lib.api import operation, path_id
 from dispatch import access, handover
@@ -99,3 +108,56 @@ async def reject_handover(
 ) -> Any:
     db = services.of(request).db
     return await decide(db, principal, path_id(request), handover.Status.REJECTED, body.reason)
+
+
+@operation(
+    "POST",
+    "/api/v1/handovers/{id}/reply",
+    summary="Reply to a rejected handover: the services of the case read the room's answer",
+    body=HandoverReplyIn,
+    response=Handover,
+    permission=access.Permission.MANAGE_CASES,
+    errors=(404, 409),
+    tag="handovers",
+    description="Once per rejection. The service that rejected it reads the reply with its "
+    "handover; a service the case is sent to afterwards reads it with the handover it receives "
+    "(`previous`). 409 when the handover is not rejected, was already answered, or the case is "
+    "closed.",
+    example={"message": "Corretta la residenza: la persona vive a Pistoia, inviato alla zona."},
+)
+async def reply_handover(
+    request: Request, principal: access.Principal, body: HandoverReplyIn, _: None
+) -> Any:
+    db = services.of(request).db
+    return await reply(db, principal, path_id(request), body.message)
+
+
+@operation(
+    "POST",
+    "/api/v1/cases/{id}/competence",
+    summary="Correct the person's residence or the competent zone, with a reason",
+    body=CompetenceIn,
+    response=Competence,
+    permission=access.Permission.MANAGE_CASES,
+    errors=(404, 409, 422),
+    tag="handovers",
+    description="Exactly one of `residence_municipality` (ISTAT code or name) and `zone`. A "
+    "residence brings its zone and drops an earlier zone correction; a zone overrides the "
+    "residence. Kept with who, when and why, and on the case's timeline. 409 while a handover "
+    "waits for its decision, after an acceptance, on a closed case, or when nothing changes.",
+    example={
+        "residence_municipality": "047014",
+        "reason": "Il servizio di Firenze segnala che la persona risiede a Pistoia.",
+    },
+)
+async def post_competence(
+    request: Request, principal: access.Principal, body: CompetenceIn, _: None
+) -> Any:
+    return await correct_competence(
+        services.of(request).db,
+        principal,
+        path_id(request),
+        residence_municipality=body.residence_municipality,
+        zone=body.zone,
+        reason=body.reason,
+    )

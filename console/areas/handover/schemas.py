@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
 from console.lib.schemas import PersonRef, Text
 from console.lib.schemas import Request as RequestModel
@@ -25,6 +26,14 @@ class Handover(BaseModel):
     decided_at: datetime | None
     decided_by: PersonRef | None
     reason: str | None = Field(description="Why it was rejected")
+    reply: str | None = Field(default=None, description="The room's reply to the rejection")
+    replied_at: datetime | None = None
+    replied_by: PersonRef | None = None
+    previous: dict[str, Any] | None = Field(
+        default=None,
+        description="The rejection this handover follows (id, zone_id, zone_name, reason,"
+        " decided_at, reply, replied_at), or null",
+    )
     seq: int | None = Field(default=None, description="Seq of the event an action recorded")
 
 
@@ -40,3 +49,40 @@ class HandoverQuery(BaseModel):
 
 class HandoverRejectIn(RequestModel):
     reason: Text = Field(min_length=1, max_length=2000, description="Why the service refuses it")
+
+
+def _written(text: str) -> str:
+    value = text.strip()
+    if not value:
+        raise PydanticCustomError("blank", "write something, not only spaces")
+    return value
+
+
+Written = Annotated[Text, AfterValidator(_written)]
+
+
+class HandoverReplyIn(RequestModel):
+    message: Written = Field(
+        min_length=1, max_length=2000, description="The room's answer to the rejection"
+    )
+
+
+class CompetenceIn(RequestModel):
+    """Exactly one of `residence_municipality` and `zone`, and why."""
+
+    residence_municipality: str | None = Field(
+        default=None,
+        max_length=100,
+        description="The person's residence: ISTAT code or name of a Tuscan municipality",
+    )
+    zone: str | None = Field(default=None, max_length=60, description="The competent zone's id")
+    reason: Written = Field(min_length=1, max_length=2000, description="Why it is corrected")
+
+
+class Competence(BaseModel):
+    case_id: int
+    competent_zone: dict[str, str] = Field(
+        description="id, name, source (corrected, residence or found)"
+    )
+    residence_municipality: dict[str, str] | None = Field(description="code, name, zone_id")
+    seq: int = Field(description="Seq of the event that recorded the correction")
