@@ -9,10 +9,9 @@ received / in_assessment / activated (no unit sent yet) -> withdrawn by its refe
 from __future__ import annotations
 
 import enum
-import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from dispatch import access
@@ -367,104 +366,6 @@ def check_merge_target(referral_id: int, target_id: int, target_status: Status |
         raise DomainError("a referral cannot be merged into itself")
     if target_status is Status.MERGED:
         raise Refused(f"referral {target_id} was merged into another one: merge into that")
-
-
-MERGE_WINDOW = timedelta(hours=72)
-NEAR_KM = 2.0
-SIMILAR_TEXT = 0.35  # share of the significant words two descriptions have in common
-_STOPWORDS = frozenset(
-    "alla alle allo anche come con dalla dalle degli della delle dello dove essere hanno "
-    "loro nella nelle nello perché presso quale quando quella quelle quello questa queste "
-    "questo sono stata stato sulla sulle suoi senza verso".split()
-)
-
-
-@dataclass(frozen=True, slots=True)
-class Sighting:
-    """What merge suggestions compare of a referral."""
-
-    id: int
-    status: Status
-    municipality_code: str
-    municipality_name: str
-    lat: float | None
-    lon: float | None
-    phone: str
-    description: str
-    received_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class MergeCandidate:
-    id: int
-    score: float  # higher is likelier the same situation
-    reasons: tuple[str, ...]  # in Italian, shown to the operator
-
-
-def phone_digits(phone: str) -> str:
-    """A phone number's digits without the Italian prefix: '+39 055 1234' -> '0551234'."""
-    digits = "".join(c for c in phone if c.isdigit())
-    if digits.startswith("0039"):
-        return digits[4:]
-    if digits.startswith("39") and len(digits) >= 11:
-        return digits[2:]
-    return digits
-
-
-def _words(text: str) -> frozenset[str]:
-    cleaned = "".join(c.lower() if c.isalnum() else " " for c in text)
-    return frozenset(w for w in cleaned.split() if len(w) >= 4 and w not in _STOPWORDS)
-
-
-def text_similarity(a: str, b: str) -> float:
-    """Jaccard similarity of the significant words of two texts (0 to 1)."""
-    wa, wb = _words(a), _words(b)
-    return len(wa & wb) / len(wa | wb) if wa and wb else 0.0
-
-
-def _distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * 6371.0 * math.asin(math.sqrt(a))
-
-
-def merge_candidates(
-    subject: Sighting, others: Iterable[Sighting], now: datetime, limit: int = 10
-) -> list[MergeCandidate]:
-    """Referrals of the last 72 h that may be the same situation, likeliest first, with why."""
-    found = []
-    own_phone = phone_digits(subject.phone)
-    for other in others:
-        if other.id == subject.id or other.status is Status.MERGED:
-            continue
-        if other.received_at < now - MERGE_WINDOW:
-            continue
-        score, reasons = 0.0, []
-        if len(own_phone) >= 6 and phone_digits(other.phone) == own_phone:
-            score += 4
-            reasons.append("stesso numero da richiamare")
-        similar = text_similarity(subject.description, other.description)
-        if similar >= SIMILAR_TEXT:
-            score += 1 + 2 * similar
-            reasons.append(f"descrizione simile ({similar:.0%})")
-        if (
-            subject.lat is not None
-            and subject.lon is not None
-            and other.lat is not None
-            and other.lon is not None
-        ):
-            km = _distance_km(subject.lat, subject.lon, other.lat, other.lon)
-            if km <= NEAR_KM:
-                score += 2 - km / NEAR_KM
-                reasons.append(f"a {km:.1f} km".replace(".", ","))
-        if other.municipality_code == subject.municipality_code:
-            score += 1
-            reasons.append(f"stesso comune ({other.municipality_name})")
-        if reasons:
-            found.append(MergeCandidate(other.id, round(score, 3), tuple(reasons)))
-    found.sort(key=lambda c: (-c.score, -c.id))
-    return found[:limit]
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,15 +1,22 @@
 // A referral's assessment (/coda/{id}): claim, assess, decide; live holder and outcome.
 // The page is rendered with its `as_of`; the live stream resumes after it and applies the
 // referral's events (lib/follow.js); a snapshot (too far behind) reads the page again.
+// "Tempi": the referral's open SLA clocks (presa visione, valutazione), read from
+// GET /api/v1/clocks and kept by the clock.* events; each counts down here once a second and
+// says its state in a word. "Possibili doppioni": GET …/merge-candidates, each with its reasons;
+// merging is picking one ("Unisci a SEUS-…", then a confirmation).
 // Free text is always set with textContent.
 import { LiveStream } from "./lib/live.js";
 import { api } from "./lib/api.js";
+import { ClockFeed, ClockSet, badge, describe, refreshBadges } from "./lib/clocks.js";
 import { Follow, resumeAt } from "./lib/follow.js";
 import { TIME_ZONE, announce, el } from "./lib/format.js";
 import { LIVE_STATUS_LABELS, REFERRAL_STATUS_LABELS } from "./lib/labels.js";
 
 const DECISION_KEYS = { a: "activate", n: "not_pertinent", r: "redirect", u: "merge" };
 const URGENCY_KEYS = { 1: "rosso", 2: "giallo", 3: "verde" };
+// A clock's state in words (colour is never the only cue).
+const CLOCK_WORDS = { ok: "In tempo", warn: "In scadenza", late: "Tempo scaduto", paused: "In pausa" };
 
 const page = document.getElementById("assessment-page");
 const $ = (id) => document.getElementById(id);
@@ -27,6 +34,8 @@ const state = {
   caseId: page.dataset.caseId ? Number(page.dataset.caseId) : null,
 };
 let busy = false;
+let candidates = []; // the possible duplicates as last read
+let confirming = null; // the id of the candidate whose merge awaits confirmation
 
 function say(text) {
   announce($("state-announcer"), text);
@@ -55,11 +64,18 @@ function show() {
     $("case-link").href = `/casi/${state.caseId}`;
     $("outcome-case").hidden = false;
   }
+  renderCandidates();
 }
 
 function apply(event) {
   const p = event.payload ?? {};
-  if (p.id !== referralId) return;
+  if (p.id !== referralId) {
+    // another referral arrived, or one left the list (merged): the possible duplicates change
+    if (event.type === "referral.received" || (event.type === "referral.decided" && p.status === "merged")) {
+      rereadCandidates();
+    }
+    return;
+  }
   switch (event.type) {
     case "referral.claimed":
     case "referral.reassigned":
@@ -78,14 +94,25 @@ function apply(event) {
       state.status = p.status;
       state.caseId = p.case_id ?? null;
       $("outcome-text").textContent = (REFERRAL_STATUS_LABELS[p.status] ?? p.status) + (p.reason ? `: ${p.reason}` : "");
-      $("outcome-detail").textContent = p.redirect_to ? `Reindirizzata a ${p.redirect_to}.`
-        : p.merged_into ? `Unita alla segnalazione n. ${p.merged_into}.` : "";
+      outcomeDetail(p);
       say(`Decisione presa da ${p.by_name}: ${REFERRAL_STATUS_LABELS[p.status] ?? p.status}.`);
       break;
     default:
       return;
   }
   show();
+}
+
+/** The outcome's detail after a live decision: where it was redirected, or what it joined. */
+function outcomeDetail(p) {
+  const detail = $("outcome-detail");
+  if (p.redirect_to) detail.textContent = `Reindirizzata a ${p.redirect_to}.`;
+  else if (p.merged_into) {
+    const target = candidates.find((c) => c.id === p.merged_into);
+    const link = el("a", "", target ? target.case_number : "apri la segnalazione");
+    link.href = `/coda/${p.merged_into}`;
+    detail.replaceChildren(target ? "Unita alla segnalazione " : "Unita a un'altra segnalazione: ", link, ".");
+  } else detail.textContent = "";
 }
 
 // ---- calls ----
@@ -150,18 +177,17 @@ function decisionFields() {
   $("reason-field").hidden = !["not_pertinent", "redirect"].includes(decision);
   $("redirect-field").hidden = decision !== "redirect";
   $("merge-field").hidden = decision !== "merge";
+  $("decide-button").hidden = decision === "merge"; // a merge is confirmed on its candidate
 }
 
 form.addEventListener("change", (change) => { if (change.target.name === "decision") decisionFields(); });
 
-function body() {
-  const decision = chosen("decision");
-  const merge = Number(form.elements.namedItem("merge_into").value);
+function body(decision = chosen("decision"), mergeInto = null) {
   return {
     decision,
-    reason: text("reason"),
+    reason: decision === "merge" ? null : text("reason"),
     redirect_to: decision === "redirect" ? text("redirect_to") : null,
-    merge_into: decision === "merge" && merge > 0 ? merge : null,
+    merge_into: decision === "merge" ? mergeInto : null,
     assessment: {
       trigger: form.elements.namedItem("trigger").value,
       urgency: chosen("urgency"),
@@ -200,23 +226,33 @@ form.addEventListener("submit", async (submit) => {
     showError(box, { detail: "Scegli una decisione." }, 0);
     return;
   }
+  if (chosen("decision") === "merge") {
+    showError(box, { detail: "Per unire, scegli la segnalazione tra i possibili doppioni: «Unisci a …»." }, 0);
+    return;
+  }
+  await decide(body(), box);
+});
+
+/** Send the decision: to the case when one opened, else back to the queue; a refusal is returned. */
+async function decide(decision, box) {
   busy = true;
   form.setAttribute("aria-busy", "true");
   try {
-    const result = await call(`/api/v1/referrals/${referralId}/decision`, body());
+    const result = await call(`/api/v1/referrals/${referralId}/decision`, decision);
     if (result.ok) {
       location.assign(result.data.case_id ? `/casi/${result.data.case_id}` : "/coda");
       return;
     }
     showError(box, result.data, result.status);
     markInvalid(Array.isArray(result.data?.errors) ? result.data.errors.map((e) => e.field) : []);
+    return result;
   } catch {
     showError(box, { detail: "Server non raggiungibile: decisione non inviata." }, 0);
   } finally {
     busy = false;
     form.removeAttribute("aria-busy");
   }
-});
+}
 
 // ---- reassignment (supervisors) ----
 
@@ -245,7 +281,7 @@ $("reassign-form")?.addEventListener("submit", (submit) => {
   });
 });
 
-// ---- merge candidates ----
+// ---- possible duplicates: merging is picking one ----
 
 function when(iso) {
   return new Date(iso).toLocaleString("it-IT", { timeZone: TIME_ZONE, day: "2-digit", month: "2-digit", hour: "2-digit", minute: "2-digit" });
@@ -255,26 +291,151 @@ async function loadCandidates() {
   const empty = $("candidates-empty");
   const response = await fetch(`/api/v1/referrals/${referralId}/merge-candidates`, { credentials: "same-origin" });
   if (!response.ok) { empty.textContent = "Suggerimenti non disponibili."; return; }
-  const { candidates } = await response.json();
-  empty.textContent = "Nessuna segnalazione simile.";
+  ({ candidates } = await response.json());
+  empty.textContent = "Nessun possibile doppione.";
   empty.hidden = candidates.length > 0;
-  $("candidates").replaceChildren(...candidates.map((c) => {
-    const item = el("li", "candidate");
-    const title = el("p", "candidate-title");
-    const link = el("a", "", c.case_number);
-    link.href = `/coda/${c.id}`;
-    title.append(link, ` · ${c.status_label} · ${c.trigger_label} · ${c.municipality_name} · ${when(c.received_at)}`);
-    const pick = el("button", "button button-quiet", "Unisci a questa");
+  renderCandidates();
+}
+
+let rereading = null;
+
+/** Read the possible duplicates again soon (once for a burst of events). */
+function rereadCandidates() {
+  if (rereading !== null || !open()) return;
+  rereading = setTimeout(() => {
+    rereading = null;
+    loadCandidates().catch(() => {});
+  }, 1000);
+}
+
+function phrases(className, label, items) {
+  const list = el("ul", className);
+  list.setAttribute("aria-label", label);
+  for (const item of items) list.append(el("li", "", item));
+  return list;
+}
+
+function renderCandidate(c) {
+  const item = el("li", "candidate");
+  item.dataset.id = String(c.id);
+  const title = el("p", "candidate-title");
+  const link = el("a", "", c.case_number);
+  link.href = `/coda/${c.id}`;
+  const place = [c.municipality_name, c.address].filter(Boolean).join(", ");
+  title.append(link, ` · ${c.status_label} · ${c.trigger_label} · ${place} · ricevuta ${when(c.received_at)}`);
+  item.append(title, phrases("candidate-reasons", "Perché può essere la stessa situazione", c.reasons));
+  if (c.differences.length) item.append(phrases("candidate-differences", "Cosa non coincide", c.differences.map((d) => `ma ${d}`)));
+  item.append(el("p", "candidate-summary", c.summary));
+  if (!mine()) {
+    if (open()) item.append(el("p", "hint", "Per unire, prendi in carico la segnalazione."));
+    return item;
+  }
+  if (confirming !== c.id) {
+    const pick = el("button", "button candidate-pick", `Unisci a ${c.case_number}`);
     pick.type = "button";
-    pick.setAttribute("aria-label", `Unisci a ${c.case_number}`);
     pick.addEventListener("click", () => {
-      choose("merge");
-      form.elements.namedItem("merge_into").value = String(c.id);
-      $("decide-button").focus();
+      confirming = c.id;
+      $("merge-error").hidden = true;
+      renderCandidates();
+      $("candidates").querySelector(".candidate-confirm-yes")?.focus();
     });
-    item.append(title, el("p", "candidate-reasons", c.reasons.join("; ")), el("p", "candidate-summary", c.summary), pick);
+    item.append(pick);
+    return item;
+  }
+  const box = el("div", "candidate-confirm");
+  box.setAttribute("role", "group");
+  box.setAttribute("aria-label", `Conferma l'unione a ${c.case_number}`);
+  const question = el("p", "", `Unire ${page.dataset.caseNumber} a ${c.case_number}? Questa segnalazione si chiude come doppione e segue ${c.case_number}; l'ente segnalante ne vedrà lo stato.`);
+  const yes = el("button", "button button-primary candidate-confirm-yes", `Sì, unisci a ${c.case_number}`);
+  yes.type = "button";
+  yes.addEventListener("click", () => { if (!busy) merge(c); });
+  const no = el("button", "button", "Annulla");
+  no.type = "button";
+  no.addEventListener("click", () => {
+    confirming = null;
+    renderCandidates();
+    focusPick(c.id);
+  });
+  box.append(question, yes, no);
+  item.append(box);
+  return item;
+}
+
+/**
+ * Merge into the picked candidate. Refused because the pick was merged meanwhile (the list,
+ * read again, no longer has it) or the referral left our hands: say which, in Italian.
+ */
+async function merge(c) {
+  const box = $("merge-error");
+  box.hidden = true;
+  const refused = await decide(body("merge", c.id), box);
+  if (!refused || ![404, 409, 422].includes(refused.status) || refused.data?.errors?.length) return;
+  confirming = null;
+  await loadCandidates().catch(() => {});
+  let detail = null;
+  if (!mine()) detail = "La segnalazione non è più in valutazione da te: nessuna unione fatta.";
+  else if (!candidates.some((other) => other.id === c.id)) {
+    detail = `${c.case_number} nel frattempo è stata unita a un'altra segnalazione: scegli di nuovo tra i possibili doppioni.`;
+  }
+  if (detail) showError(box, { detail }, refused.status);
+  else box.focus();
+}
+
+function focusPick(id) {
+  $("candidates").querySelector(`.candidate[data-id="${id}"] .candidate-pick`)?.focus();
+}
+
+/** Draw the list again; the focus stays on the candidate it was on (its button, or the confirmation's). */
+function renderCandidates() {
+  const host = $("candidates");
+  if (!candidates.some((c) => c.id === confirming)) confirming = null;
+  const within = document.activeElement?.closest?.(".candidate");
+  const focusedId = within?.dataset.id;
+  const wasConfirming = Boolean(document.activeElement?.closest?.(".candidate-confirm"));
+  host.replaceChildren(...candidates.map(renderCandidate));
+  if (!focusedId) return;
+  const again = host.querySelector(`.candidate[data-id="${focusedId}"]`);
+  const target = (wasConfirming && again?.querySelector(".candidate-confirm-yes")) || again?.querySelector(".candidate-pick") || again?.querySelector("a");
+  target?.focus();
+}
+
+// ---- the referral's clocks (Tempi) ----
+
+const clocks = new ClockSet(() => renderClocks());
+const isOwnClock = (clock) => clock.kind === "referral" && Number(clock.key) === referralId;
+const feed = new ClockFeed(clocks, {
+  url: () => `/api/v1/clocks?referral_id=${referralId}&limit=100`,
+  keep: isOwnClock,
+});
+
+function renderClocks() {
+  const open = clocks.list(isOwnClock);
+  $("clocks-empty").textContent = "Nessun tempo in corso.";
+  $("clocks-empty").hidden = open.length > 0;
+  $("referral-clocks").replaceChildren(...open.map((clock) => {
+    const item = el("li", "referral-clock");
+    item.dataset.clockId = String(clock.clock_id);
+    item.dataset.milestone = clock.milestone;
+    const count = badge(clock, { withLabel: false });
+    count.dataset.milestone = clock.milestone;
+    item.append(el("span", "referral-clock-label", clock.label), " ", count, " ", el("strong", "referral-clock-word"));
     return item;
   }));
+  tickClocks();
+}
+
+/** Once a second: the countdowns move, and each says its state in a word. */
+function tickClocks() {
+  const host = $("referral-clocks");
+  const now = Date.now();
+  refreshBadges(host, now);
+  for (const item of host.children) {
+    const clock = clocks.byId.get(Number(item.dataset.clockId));
+    if (!clock) continue;
+    const { level } = describe(clock, now);
+    item.dataset.level = level;
+    item.querySelector(".referral-clock-word").textContent = CLOCK_WORDS[level] ?? "";
+  }
 }
 
 // ---- keyboard ----
@@ -284,7 +445,12 @@ function choose(decision) {
   if (!radio || fields.disabled) return;
   radio.checked = true;
   decisionFields();
-  const next = { not_pertinent: "f-reason", redirect: "f-reason", merge: "f-merge" }[decision];
+  if (decision === "merge") {
+    const first = $("candidates").querySelector(".candidate-pick");
+    (first ?? $("f-merge")).focus();
+    return;
+  }
+  const next = { not_pertinent: "f-reason", redirect: "f-reason" }[decision];
   (next ? $(next) : $("decide-button")).focus();
 }
 
@@ -321,8 +487,11 @@ follow.since(page.dataset.asOf);
 resumeAt(seqKey, follow.seq);
 const live = new LiveStream({
   storageKey: seqKey,
-  onSnapshot: (snapshot) => follow.resync(snapshot),
-  onEvent: (event) => follow.receive(event),
+  onSnapshot: (snapshot) => { follow.resync(snapshot); feed.resync(snapshot); },
+  onEvent(event) {
+    if (String(event.type).startsWith("clock.")) feed.receive(event);
+    else follow.receive(event);
+  },
   onStatus(status) {
     $("live-status").dataset.status = status;
     $("live-status").textContent = LIVE_STATUS_LABELS[status] ?? status;
@@ -332,5 +501,7 @@ document.querySelector("form.logout-form")?.addEventListener("submit", () => liv
 decisionFields();
 show();
 live.start();
+feed.read();
+setInterval(tickClocks, 1000);
 loadCandidates().catch(() => { $("candidates-empty").textContent = "Suggerimenti non disponibili."; });
 loadOperators().catch(() => {});

@@ -1,6 +1,6 @@
-"""The referral's state machine, claim rules, decisions, queue order and merge suggestions."""
+"""The referral's state machine, claim rules, decisions and queue order."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from itertools import product
 
 import pytest
@@ -8,7 +8,7 @@ import pytest
 from dispatch import access, referrals
 from dispatch.errors import DomainError, IllegalTransition, Refused
 from dispatch.events import NewEvent
-from dispatch.referrals import Claim, Decision, Sighting, Status, Urgency
+from dispatch.referrals import Claim, Decision, Status, Urgency
 from dispatch.states import move
 
 NOW = datetime(2026, 1, 15, 3, 0, tzinfo=UTC)
@@ -191,78 +191,6 @@ def test_the_queue_puts_the_most_urgent_first_then_the_longest_waiting():
         "giallo new",
         "verde old",
     ]
-
-
-# ---- merge suggestions --------------------------------------------------------------------
-
-
-def sighting(id_, **changes):
-    base = {
-        "id": id_,
-        "status": Status.RECEIVED,
-        "municipality_code": "048017",
-        "municipality_name": "Firenze",
-        "lat": None,
-        "lon": None,
-        "phone": "",
-        "description": "x",
-        "received_at": NOW - timedelta(hours=1),
-    }
-    return Sighting(**(base | changes))
-
-
-def test_suggestions_explain_why_and_put_the_likeliest_first():
-    subject = sighting(
-        1,
-        phone="+39 055 123 4567",
-        lat=43.7700,
-        lon=11.2500,
-        description="Donna con due bambini dorme in auto nel parcheggio della stazione",
-    )
-    others = [
-        sighting(2, municipality_code="048033", municipality_name="Prato"),  # nothing in common
-        sighting(3),  # same municipality only
-        sighting(4, municipality_code="100005", phone="0551234567"),  # same phone
-        sighting(
-            5,
-            description="Donna con bambini dorme in auto presso parcheggio stazione",
-            lat=43.7750,
-            lon=11.2500,
-        ),
-    ]
-    found = referrals.merge_candidates(subject, others, NOW)
-    assert [c.id for c in found] == [5, 4, 3]
-    five = found[0].reasons
-    assert five[0].startswith("descrizione simile (")
-    assert five[1] == "a 0,6 km"
-    assert five[2] == "stesso comune (Firenze)"
-    assert found[1].reasons == ("stesso numero da richiamare",)
-
-
-@pytest.mark.parametrize(
-    "other",
-    [
-        sighting(1),  # itself
-        sighting(2, status=Status.MERGED),
-        sighting(3, received_at=NOW - timedelta(hours=72, seconds=1)),
-        sighting(4, municipality_code="048033", lat=43.9, lon=11.0, phone="1234"),
-    ],
-)
-def test_itself_merged_old_or_unrelated_referrals_are_not_suggested(other):
-    subject = sighting(1, lat=43.77, lon=11.25, phone="1234")
-    assert referrals.merge_candidates(subject, [other], NOW) == []
-
-
-@pytest.mark.parametrize(
-    ("raw", "digits"),
-    [
-        ("+39 055 123456", "055123456"),
-        ("0039 333 1234567", "3331234567"),
-        ("333-123.4567", "3331234567"),
-    ],
-)
-def test_phone_numbers_compare_without_the_italian_prefix(raw, digits):
-    assert referrals.phone_digits(raw) == digits
 
 
 # ---- events -------------------------------------------------------------------------------

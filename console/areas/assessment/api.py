@@ -43,13 +43,16 @@ async def get_queue(request: Request, principal: access.Principal, _: None, __: 
 @operation(
     "GET",
     "/api/v1/referrals/{id}/merge-candidates",
-    summary="Referrals of the last 72 h that may be the same situation",
+    summary="Possible duplicates: referrals of the last 72 h that may be the same situation",
     response=Candidates,
     permission=access.Permission.VIEW_REFERRALS,
     tag="room",
     errors=(404,),
-    description="Same municipality, within 2 km, the same phone to call back or a similar"
-    " description; merged referrals excluded; each with its reasons in Italian.",
+    description="Scored on the person (the phone to call back, words of the description, age"
+    " band, sex, language), the place (the same address or street, within 2 km, the same"
+    " municipality) and the time received; merged referrals excluded. Each comes with its"
+    " reasons and its differences in Italian (`stesso indirizzo`, `a 300 m`, `ricevuta 12 min"
+    " prima`, `sesso diverso`).",
 )
 async def get_merge_candidates(
     request: Request, principal: access.Principal, _: None, __: None

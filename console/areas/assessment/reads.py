@@ -13,7 +13,7 @@ import asyncpg
 
 from console.areas.assessment.schemas import Candidate, Candidates, QueueEntry, QueueOut
 from console.lib import errors, eventlog
-from dispatch import referrals
+from dispatch import referrals, similarity
 from dispatch.referrals import Status, Urgency
 
 SUMMARY_CHARS = 160
@@ -131,52 +131,72 @@ async def read_referral(pool: asyncpg.Pool, referral_id: int) -> tuple[dict[str,
     return dict(row), as_of
 
 
+_SIGHTING_COLUMNS = (
+    "r.id, r.case_number, r.status, r.trigger, r.municipality_code, m.name AS"
+    " municipality_name, r.address, r.lat, r.lon, m.lat AS town_lat, m.lon AS town_lon,"
+    " r.people, r.callback, r.description, r.received_at"
+)
+_SIGHTING_JOINS = " FROM referrals r JOIN municipalities m ON m.istat_code = r.municipality_code"
+TOWN_POINT_M = 10.0  # a point this close to its municipality's is the municipality's
+
+
 async def merge_candidates(pool: asyncpg.Pool, referral_id: int, now: datetime) -> Candidates:
-    columns = (
-        "r.id, r.case_number, r.status, r.trigger, r.municipality_code, m.name AS"
-        " municipality_name, r.lat, r.lon, r.callback, r.description, r.received_at"
+    """The possible duplicates of a referral (`dispatch.similarity`), likeliest first."""
+    subject = await pool.fetchrow(
+        f"SELECT {_SIGHTING_COLUMNS}{_SIGHTING_JOINS} WHERE r.id = $1", referral_id
     )
-    joins = " FROM referrals r JOIN municipalities m ON m.istat_code = r.municipality_code"
-    subject = await pool.fetchrow(f"SELECT {columns}{joins} WHERE r.id = $1", referral_id)
     if subject is None:
         raise errors.NotFound("Segnalazione non trovata.")
     rows = await pool.fetch(
-        f"SELECT {columns}{joins} WHERE r.id <> $1 AND r.status <> 'merged'"
+        f"SELECT {_SIGHTING_COLUMNS}{_SIGHTING_JOINS} WHERE r.id <> $1 AND r.status <> 'merged'"
         " AND r.received_at >= $2 ORDER BY r.received_at DESC LIMIT 2000",
         referral_id,
-        now - referrals.MERGE_WINDOW,
+        now - similarity.WINDOW,
     )
     by_id = {r["id"]: r for r in rows}
-    found = referrals.merge_candidates(_sighting(subject), map(_sighting, rows), now)
+    found = similarity.candidates(_sighting(subject), map(_sighting, rows), now)
     return Candidates(
-        candidates=[
-            Candidate(
-                id=c.id,
-                case_number=by_id[c.id]["case_number"],
-                status=by_id[c.id]["status"],
-                status_label=referrals.STATUS_LABELS[Status(by_id[c.id]["status"])],
-                trigger_label=trigger_label(by_id[c.id]["trigger"]),
-                municipality_name=by_id[c.id]["municipality_name"],
-                received_at=by_id[c.id]["received_at"],
-                summary=_summary(by_id[c.id]["description"]),
-                score=c.score,
-                reasons=list(c.reasons),
-            )
-            for c in found
-        ]
+        candidates=[_candidate(by_id[c.id], c) for c in found],
     )
 
 
-def _sighting(row: asyncpg.Record) -> referrals.Sighting:
+def _candidate(row: asyncpg.Record, found: similarity.Candidate) -> Candidate:
+    return Candidate(
+        id=row["id"],
+        case_number=row["case_number"],
+        status=row["status"],
+        status_label=referrals.STATUS_LABELS[Status(row["status"])],
+        trigger_label=trigger_label(row["trigger"]),
+        municipality_name=row["municipality_name"],
+        address=row["address"],
+        received_at=row["received_at"],
+        summary=_summary(row["description"]),
+        score=found.score,
+        reasons=list(found.reasons),
+        differences=list(found.differences),
+    )
+
+
+def _sighting(row: asyncpg.Record) -> similarity.Sighting:
+    """A referral row as the comparison reads it; a point only when it is the place's own."""
     callback = row["callback"] if isinstance(row["callback"], dict) else {}
-    return referrals.Sighting(
+    people = row["people"] if isinstance(row["people"], dict) else {}
+    point = None
+    if row["lat"] is not None and row["lon"] is not None:
+        own, town = (row["lat"], row["lon"]), (row["town_lat"], row["town_lon"])
+        point = own if similarity.distance_m(own, town) > TOWN_POINT_M else None
+    language = people.get("language")
+    return similarity.Sighting(
         id=row["id"],
         status=Status(row["status"]),
+        received_at=row["received_at"],
         municipality_code=row["municipality_code"],
         municipality_name=row["municipality_name"],
-        lat=row["lat"],
-        lon=row["lon"],
-        phone=str(callback.get("phone") or ""),
+        address=row["address"] or "",
+        point=point,
         description=row["description"],
-        received_at=row["received_at"],
+        phone=str(callback.get("phone") or ""),
+        age_band=str(people.get("age_band") or "unknown"),
+        sex=str(people.get("sex") or "unknown"),
+        language=language if isinstance(language, str) and language else None,
     )

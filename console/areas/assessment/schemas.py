@@ -50,14 +50,18 @@ class Candidate(BaseModel):
     status_label: str
     trigger_label: str
     municipality_name: str
+    address: str = Field(description="As the referrer gave it; may be empty")
     received_at: datetime
     summary: str
-    score: float
+    score: float = Field(description="Higher is likelier the same situation")
     reasons: list[str] = Field(description="Why it may be the same situation (Italian)")
+    differences: list[str] = Field(
+        description="What speaks against it: another sex, age band or language (Italian)"
+    )
 
 
 class Candidates(BaseModel):
-    candidates: list[Candidate]
+    candidates: list[Candidate] = Field(description="Likeliest first, at most 10")
 
 
 class Operator(BaseModel):

@@ -1,0 +1,170 @@
+"""The assessment page in a real browser: its claim and assessment countdowns, live, each with
+its state in a word; possible duplicates with their reasons; a merge made by picking one.
+
+Debian's chromium driven by Playwright (sync API); nothing is downloaded. The claim target is
+cut to a few seconds where a test watches its clock warn and breach.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+import httpx
+import pytest
+from playwright.sync_api import expect
+
+from tests import support
+from tests.e2e.test_clock_countdowns import (
+    SHORT_SECONDS,
+    _execute,
+    session,
+    target,
+)
+
+ACTION_MS = 5_000
+LIVE_MS = 10_000
+CLOCK_MS = 20_000
+FIRENZE = "048017"
+COUNTDOWN = re.compile(r"^\d+:\d\d$")
+
+
+def referral(address: str, description: str, **people: object) -> dict[str, object]:
+    return {
+        "trigger": "poverty_homelessness",
+        "urgency": "giallo",
+        "place": {"municipality": FIRENZE, "address": address},
+        "people": {"count": 1, "minors": 0, **people},
+        "description": description,
+        "callback": {"name": "Infermiera di turno", "phone": "+39 055 000000"},
+    }
+
+
+@pytest.fixture
+def short_claim(database_url: str) -> None:
+    asyncio.run(_execute(database_url, target("referral_claimed", SHORT_SECONDS)))
+
+
+def test_the_assessment_page_counts_down_the_claim_and_the_assessment_and_says_when_they_are_late(
+    start_console, people, short_claim, browser, contexts
+):
+    console = start_console()
+    sent = support.send_referral(
+        console,
+        people["referrer"],
+        referral("Piazza della Stazione", "Uomo senza dimora al freddo davanti alla stazione."),
+    )
+    page = support.new_page(browser, contexts, timeout_ms=ACTION_MS)
+    support.log_in_page(
+        page, console, people["operator"], f"/coda/{sent['id']}", timeout_ms=LIVE_MS
+    )
+    page.evaluate("window.testNotReloaded = true")
+
+    times = page.locator("#referral-clocks")
+    claim = times.locator('li[data-milestone="referral_claimed"]')
+    decided = times.locator('li[data-milestone="assessment_decided"]')
+    expect(claim.locator(".referral-clock-label")).to_have_text("Presa visione", timeout=LIVE_MS)
+    expect(decided.locator(".referral-clock-label")).to_have_text("Valutazione")
+    expect(decided.locator(".clock")).to_have_text(COUNTDOWN)  # 30 min for giallo
+    expect(decided.locator(".referral-clock-word")).to_have_text("In tempo")
+    ticking = decided.locator(".clock").text_content()
+    expect(decided.locator(".clock")).not_to_have_text(ticking or "", timeout=LIVE_MS)  # it moves
+
+    # the claim's short target: a warning, then the breach, each said in words
+    expect(claim.locator(".referral-clock-word")).to_have_text(
+        re.compile("In scadenza|Tempo scaduto"), timeout=CLOCK_MS
+    )
+    expect(claim.locator(".referral-clock-word")).to_have_text("Tempo scaduto", timeout=CLOCK_MS)
+    expect(claim.locator(".clock")).to_have_text(re.compile(r"^scaduto da \d+:\d\d$"))
+    expect(claim).to_have_attribute("data-level", "late")
+
+    # the claim meets the claim clock: it leaves; the assessment clock runs on
+    page.get_by_role("button", name="Prendi in carico").click()
+    expect(page.locator("#referral-holder")).to_have_text("in valutazione da te", timeout=LIVE_MS)
+    expect(claim).to_have_count(0, timeout=LIVE_MS)
+    expect(decided.locator(".referral-clock-word")).to_have_text("In tempo")
+    assert page.evaluate("window.testNotReloaded") is True
+
+
+def test_merging_is_picking_a_possible_duplicate_and_confirming_it(
+    start_console, people, browser, contexts
+):
+    console = start_console()
+    first = support.send_referral(
+        console,
+        people["referrer"],
+        referral(
+            "Piazza della Stazione 4",
+            "Anziano confuso seduto sulla panchina della stazione.",
+            age_band="over_65",
+            sex="m",
+        ),
+    )
+    # the same town and hour, an elderly woman: shown, but with what does not match
+    woman = support.send_referral(
+        console,
+        people["referrer"],
+        referral(
+            "Via Roma 1", "Donna sola in casa senza riscaldamento.", age_band="over_65", sex="f"
+        ),
+    )
+    second = support.send_referral(
+        console,
+        people["referrer"],
+        referral(
+            "P.zza della Stazione, 4",
+            "Signore anziano confuso alla stazione, non ricorda dove abita.",
+            age_band="over_65",
+            sex="m",
+        ),
+    )
+    page = support.new_page(browser, contexts, viewport=(1920, 1080), timeout_ms=ACTION_MS)
+    support.log_in_page(
+        page, console, people["operator"], f"/coda/{second['id']}", timeout_ms=LIVE_MS
+    )
+    expect(page.locator('input[name="merge_into"]')).to_have_count(0)  # no id to type
+
+    # the likeliest first, with why; merging needs the referral in hand
+    candidates = page.locator("#candidates .candidate")
+    expect(candidates).to_have_count(2, timeout=LIVE_MS)
+    likeliest = candidates.first
+    expect(likeliest).to_contain_text(first["case_number"])
+    reasons = likeliest.locator(".candidate-reasons li")
+    expect(reasons).to_contain_text(
+        [re.compile("^descrizione simile: "), "stessa fascia d'età (Oltre 65 anni)", "stesso sesso"]
+    )
+    expect(likeliest.locator(".candidate-reasons")).to_contain_text("stesso indirizzo")
+    expect(likeliest.locator(".candidate-reasons")).to_contain_text(
+        re.compile(r"ricevuta \d+ min|meno di 1 min")
+    )
+    expect(candidates.nth(1)).to_contain_text(woman["case_number"])
+    expect(candidates.nth(1).locator(".candidate-differences")).to_contain_text("ma sesso diverso")
+    expect(likeliest).to_contain_text("Per unire, prendi in carico la segnalazione.")
+
+    page.get_by_role("button", name="Prendi in carico").click()
+    expect(page.locator("#referral-holder")).to_have_text("in valutazione da te", timeout=LIVE_MS)
+    page.keyboard.press("u")  # "unisci" leads to the possible duplicates
+    pick = page.get_by_role("button", name=f"Unisci a {first['case_number']}")
+    expect(pick).to_be_focused()
+
+    # a pick asks first, and can be taken back
+    pick.click()
+    confirm = page.get_by_role("button", name=f"Sì, unisci a {first['case_number']}")
+    expect(confirm).to_be_focused()
+    expect(likeliest.locator(".candidate-confirm")).to_contain_text(
+        f"Unire {second['case_number']} a {first['case_number']}?"
+    )
+    page.get_by_role("button", name="Annulla").click()
+    expect(confirm).to_have_count(0)
+    pick.click()
+    confirm.click()
+    expect(page).to_have_url(console.url + "/coda", timeout=LIVE_MS)
+
+    with httpx.Client(base_url=console.url, timeout=10) as api:
+        session(api, people["operator"])
+        queue = api.get("/api/v1/queue").json()
+    assert second["id"] not in [e["id"] for e in queue["entries"]]
+    page.goto(console.url + f"/coda/{second['id']}")
+    expect(page.locator("#outcome")).to_contain_text(
+        f"Unita alla segnalazione {first['case_number']}."
+    )
