@@ -57,6 +57,8 @@ def test_the_main_actions_are_on_the_first_screen_at_1920x1080(
     support.log_in_page(page, console, people["operator"], f"/casi/{case_id}", timeout_ms=LIVE_MS)
     expect(page.locator("#case-body")).to_be_visible(timeout=LIVE_MS)
     assert page.evaluate("window.scrollY") == 0
+    # The header says when the page last heard, in words: a time, never a dash or a number.
+    expect(page.locator("#live-position")).to_have_text(re.compile(r"^\d{2}:\d{2}:\d{2}$"))
 
     send = page.get_by_role("button", name=re.compile(r"^Invia unità"))
     book = page.locator("#book-open")
