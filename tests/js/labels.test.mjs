@@ -34,7 +34,7 @@ test("the live status labels name every status the live client reports, and only
   for (const match of source.matchAll(/(?:_setStatus|_connect)\(\s*"(\w+)"|\? "(\w+)" :/g)) {
     reported.add(match[1] ?? match[2]);
   }
-  assert.deepEqual([...reported].sort(), ["connecting", "ended", "live", "offline", "reconnecting"]);
+  assert.deepEqual([...reported].sort(), ["connecting", "ended", "expired", "live", "offline", "reconnecting"]);
   assert.deepEqual(Object.keys(labels.LIVE_STATUS_LABELS).sort(), [...reported].sort());
 });
 

@@ -8,7 +8,7 @@ from starlette.responses import JSONResponse, Response
 from console.areas.accounts import schemas
 from console.areas.accounts.actions import log_in, log_out, set_session_cookie
 from console.areas.accounts.reads import me
-from console.lib import auth, guard
+from console.lib import auth, guard, nav
 from console.lib.api import operation
 from dispatch import access
 
@@ -23,12 +23,20 @@ from dispatch import access
     auth=(),
     errors=(401, 403, 429),
     tag="accounts",
-    description="Rate-limited per account and per client address (429 with Retry-After).",
+    description=(
+        "Rate-limited per account and per client address (429 with Retry-After). The pages'"
+        " re-login dialog uses it when a session has expired: JSON only, from one of our"
+        " origins, so another site cannot log a browser in."
+    ),
 )
 async def open_session(request: Request, _: None, body: schemas.Credentials, __: None) -> Response:
     await guard.check_csrf(request, "POST")
     cookie, session = await log_in(request, body.username, body.password)
-    payload = schemas.SessionOpened(user=me(session.principal), csrf_token=session.csrf_token)
+    payload = schemas.SessionOpened(
+        user=me(session.principal),
+        csrf_token=session.csrf_token,
+        home=nav.HOME[session.principal.role],
+    )
     response = JSONResponse(payload.model_dump(mode="json"), status_code=201)
     set_session_cookie(response, request, cookie)
     return response

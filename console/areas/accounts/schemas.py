@@ -26,3 +26,4 @@ class Me(BaseModel):
 class SessionOpened(BaseModel):
     user: Me
     csrf_token: str = Field(description="Send it as X-CSRF-Token on state-changing calls")
+    home: str = Field(description="The user's first screen (where the login page lands)")

@@ -11,6 +11,7 @@ export const LIVE_STATUS_LABELS = Object.freeze({
   reconnecting: "Connessione persa: riconnessione…",
   offline: "Non in linea",
   ended: "Sessione terminata",
+  expired: "Sessione scaduta", // waiting for a new login on the page (relogin.js)
 });
 
 /** = dispatch/referrals.py URGENCY_LABELS */

@@ -2,6 +2,8 @@
 // The helpers are pure; the class takes its globals from `env` (default: globalThis) so a
 // test can hand it a fake WebSocket, storage, location, navigator and timers.
 
+import { session as sharedSession } from "./session.js";
+
 const DEFAULT_HEARTBEAT_S = 15;
 const DEAD_AFTER_HEARTBEATS = 2.5;
 
@@ -41,10 +43,13 @@ export class LiveStream {
   constructor({
     url = "/ws", onSnapshot = () => {}, onEvent = () => {}, onStatus = () => {},
     onPosition = () => {}, storageKey, minBackoffMs = 500, maxBackoffMs = 30000, env = globalThis,
-    whoAmIUrl = "/api/v1/me", loginUrl = "/login",
+    whoAmIUrl = "/api/v1/me", loginUrl = "/login", session = sharedSession,
   } = {}) {
     Object.assign(this, { url, onSnapshot, onEvent, onStatus, onPosition, minBackoffMs, maxBackoffMs, whoAmIUrl, loginUrl });
     this._env = env;
+    this._session = session;
+    this._unsubscribe = null;
+    this._paused = false; // the session is over: wait for a new login, then resume
     this._key = storageKey ?? "seus.live.lastSeq:" + env.location.pathname;
     this._lastSeq = readSeq(this._storage(), this._key);
     this._status = null;
@@ -56,12 +61,12 @@ export class LiveStream {
     this._caughtUp = false;
     this._running = false;
     this._online = () => {
-      if (!this._running) return;
+      if (!this._running || this._paused) return;
       this._attempt = 0;
       if (!this._socket) this._connect("reconnecting");
     };
     this._offline = () => {
-      if (!this._running) return;
+      if (!this._running || this._paused) return;
       this._drop();
       this._retry();
     };
@@ -75,21 +80,46 @@ export class LiveStream {
     this._running = true;
     this._env.addEventListener?.("online", this._online);
     this._env.addEventListener?.("offline", this._offline);
-    this._connect("connecting");
+    this._unsubscribe = this._session.subscribe((state) => this._sessionChanged(state));
+    if (this._session.expired) this._pause();
+    else this._connect("connecting");
   }
 
   stop() {
     this._running = false;
     this._env.removeEventListener?.("online", this._online);
     this._env.removeEventListener?.("offline", this._offline);
+    this._unsubscribe?.();
+    this._unsubscribe = null;
+    this._paused = false;
     this._env.clearTimeout(this._retryTimer);
     this._drop();
+  }
+
+  /** The session ended (reported by anyone on the page): pause; once renewed, resume after lastSeq. */
+  _sessionChanged(state) {
+    if (!this._running) return;
+    if (state === "expired") {
+      this._pause();
+    } else if (state === "renewed" && this._paused) {
+      this._paused = false;
+      this._attempt = 0;
+      this._connect("connecting");
+    }
+  }
+
+  _pause() {
+    this._paused = true;
+    this._env.clearTimeout(this._retryTimer);
+    this._retryTimer = null;
+    this._drop();
+    this._setStatus("expired");
   }
 
   _connect(status) {
     this._env.clearTimeout(this._retryTimer);
     this._retryTimer = null;
-    if (!this._running) return;
+    if (!this._running || this._paused) return;
     this._setStatus(this._isOffline() ? "offline" : status);
     this._caughtUp = false;
     this._greeted = false;
@@ -138,7 +168,9 @@ export class LiveStream {
     this._socket = null;
     this._env.clearTimeout(this._deadTimer);
     const action = closeAction(code);
-    if (action === "ended") {
+    if (action === "ended" && this._session.canRelogin) {
+      this._session.expire(); // its "expired" pauses this stream; "renewed" resumes it
+    } else if (action === "ended") {
       this.stop();
       try { this._storage()?.removeItem(this._key); } catch { /* storage unavailable */ }
       this._setStatus("ended");
@@ -157,12 +189,12 @@ export class LiveStream {
     this._retry();
     try {
       const response = await this._env.fetch(this.whoAmIUrl, { credentials: "same-origin" });
-      if (response.status === 401 && this._running) this._closed(4001);
+      if (response.status === 401 && this._running && !this._paused) this._closed(4001);
     } catch { /* network down: keep retrying */ }
   }
 
   _retry() {
-    if (!this._running) return;
+    if (!this._running || this._paused) return;
     this._setStatus(this._isOffline() ? "offline" : "reconnecting");
     const delay = backoffDelay(this._attempt++, this.minBackoffMs, this.maxBackoffMs);
     this._env.clearTimeout(this._retryTimer);
