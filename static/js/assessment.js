@@ -291,10 +291,14 @@ async function loadCandidates() {
   const empty = $("candidates-empty");
   const response = await fetch(`/api/v1/referrals/${referralId}/merge-candidates`, { credentials: "same-origin" });
   if (!response.ok) { empty.textContent = "Suggerimenti non disponibili."; return; }
+  const picked = candidates.find((c) => c.id === confirming);
   ({ candidates } = await response.json());
   empty.textContent = "Nessun possibile doppione.";
   empty.hidden = candidates.length > 0;
   renderCandidates();
+  if (picked && !candidates.some((c) => c.id === picked.id)) {
+    showError($("merge-error"), { detail: `${picked.case_number} non è più tra i possibili doppioni (nel frattempo unita a un'altra segnalazione, o ce ne sono di più simili): nessuna unione fatta.` }, 0);
+  }
 }
 
 let rereading = null;
@@ -362,23 +366,16 @@ function renderCandidate(c) {
 }
 
 /**
- * Merge into the picked candidate. Refused because the pick was merged meanwhile (the list,
- * read again, no longer has it) or the referral left our hands: say which, in Italian.
+ * Merge into the picked candidate. When refused, the list is read again: it says so if the
+ * pick left it (merged meanwhile); a referral no longer ours is said in Italian too.
  */
 async function merge(c) {
   const box = $("merge-error");
   box.hidden = true;
   const refused = await decide(body("merge", c.id), box);
   if (!refused || ![404, 409, 422].includes(refused.status) || refused.data?.errors?.length) return;
-  confirming = null;
   await loadCandidates().catch(() => {});
-  let detail = null;
-  if (!mine()) detail = "La segnalazione non è più in valutazione da te: nessuna unione fatta.";
-  else if (!candidates.some((other) => other.id === c.id)) {
-    detail = `${c.case_number} nel frattempo è stata unita a un'altra segnalazione: scegli di nuovo tra i possibili doppioni.`;
-  }
-  if (detail) showError(box, { detail }, refused.status);
-  else box.focus();
+  if (!mine()) showError(box, { detail: "La segnalazione non è più in valutazione da te: nessuna unione fatta." }, refused.status);
 }
 
 function focusPick(id) {

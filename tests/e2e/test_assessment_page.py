@@ -168,3 +168,56 @@ def test_merging_is_picking_a_possible_duplicate_and_confirming_it(
     expect(page.locator("#outcome")).to_contain_text(
         f"Unita alla segnalazione {first['case_number']}."
     )
+
+
+def test_the_possible_duplicates_follow_the_room_a_new_one_appears_a_merged_one_leaves(
+    start_console, people, browser, contexts
+):
+    console = start_console()
+    old_man = {"age_band": "over_65", "sex": "m"}
+    subject = support.send_referral(
+        console,
+        people["referrer"],
+        referral("Piazza della Stazione 4", "Anziano confuso sulla panchina.", **old_man),
+    )
+    page = support.new_page(browser, contexts, viewport=(1920, 1080), timeout_ms=ACTION_MS)
+    support.log_in_page(
+        page, console, people["operator"], f"/coda/{subject['id']}", timeout_ms=LIVE_MS
+    )
+    page.get_by_role("button", name="Prendi in carico").click()
+    expect(page.locator("#referral-holder")).to_have_text("in valutazione da te", timeout=LIVE_MS)
+    expect(page.locator("#candidates-empty")).to_have_text("Nessun possibile doppione.")
+
+    # another call about the same man arrives while the page is open: it is listed, with why
+    twin = support.send_referral(
+        console,
+        people["referrer"],
+        referral("P.zza della Stazione, 4", "Signore anziano confuso in stazione.", **old_man),
+    )
+    candidates = page.locator("#candidates .candidate")
+    expect(candidates).to_have_count(1, timeout=LIVE_MS)
+    expect(candidates.first).to_contain_text(twin["case_number"])
+    expect(candidates.first.locator(".candidate-reasons")).to_contain_text("stesso indirizzo")
+
+    # the operator picks it; meanwhile a colleague merges it elsewhere: it leaves, and is said
+    page.get_by_role("button", name=f"Unisci a {twin['case_number']}").click()
+    expect(page.get_by_role("button", name=f"Sì, unisci a {twin['case_number']}")).to_be_visible()
+    elsewhere = support.send_referral(
+        console, people["referrer"], referral("Via Roma 1", "Persona sola in casa.")
+    )
+    with httpx.Client(base_url=console.url, timeout=10) as api:
+        csrf = session(api, people["operator2"])
+        claimed = api.post(f"/api/v1/referrals/{twin['id']}/claim", headers=csrf)
+        assert claimed.status_code == 200, claimed.text
+        merged = api.post(
+            f"/api/v1/referrals/{twin['id']}/decision",
+            json={"decision": "merge", "merge_into": elsewhere["id"]},
+            headers=csrf,
+        )
+        assert merged.status_code == 200, merged.text
+    expect(page.locator("#merge-error")).to_contain_text(
+        f"{twin['case_number']} non è più tra i possibili doppioni", timeout=LIVE_MS
+    )
+    expect(page.get_by_role("button", name=re.compile("^Sì, unisci"))).to_have_count(0)
+    expect(page.locator("#candidates .candidate", has_text=twin["case_number"])).to_have_count(0)
+    expect(page.locator("#referral-status")).to_have_text("In valutazione")  # nothing merged
