@@ -82,6 +82,26 @@ test("one dialog for every report while it is open; true once the same user is b
   assert.deepEqual(heard, ["expired", "renewed"]);
 });
 
+test("a report that asks again reopens a question put aside; others do not", async () => {
+  const login = dialog();
+  const watch = new SessionWatch();
+  let reopened = 0;
+  watch.provide(login.relogin, () => { reopened += 1; });
+  const pending = watch.expire();
+  watch.expire(); // a background read refused
+  assert.equal(reopened, 0);
+  assert.equal(watch.expire({ reopen: true }), pending); // a save refused
+  assert.equal(reopened, 1);
+  await settle();
+  assert.equal(login.asked.length, 1);
+  login.answer(true);
+  await pending;
+  watch.expire({ reopen: true }); // a new expiry: a new question, not a reopening
+  assert.equal(reopened, 1);
+  await settle();
+  assert.equal(login.asked.length, 1);
+});
+
 test("a login as someone else (the page is leaving) renews nothing", async () => {
   const login = dialog();
   const watch = new SessionWatch();

@@ -64,7 +64,7 @@ export async function api(method, url, body, options = {}) {
   const errors = Array.isArray(data?.errors) ? data.errors : [];
   let detail = typeof data?.detail === "string" && data.detail ? data.detail : fallback(response.status);
   if (response.status === 401 && session.canRelogin) {
-    session.expire();
+    session.expire({ reopen: method !== "GET" }); // a refused save asks again; a background read does not
     detail = EXPIRED;
   }
   if (errors.length && fieldErrors !== "none") {

@@ -78,7 +78,8 @@ function build() {
   const fragment = template.content.cloneNode(true);
   const dialog = fragment.querySelector("dialog");
   const banner = fragment.querySelector(".session-banner");
-  document.body.append(fragment);
+  document.body.append(dialog);
+  (document.querySelector("main") ?? document.body.firstElementChild).before(banner); // in the flow: it hides nothing
   const form = dialog.querySelector("form");
   parts = {
     dialog,
@@ -193,7 +194,7 @@ function relogin() {
   });
 }
 
-if (user && template) session.provide(relogin);
+if (user && template) session.provide(relogin, () => { if (settle) open(); });
 // Module scripts have all run before DOMContentLoaded: the page's own handlers are in place
 // when a draft is put back.
 if (user) {

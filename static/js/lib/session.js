@@ -9,11 +9,18 @@ export class SessionWatch {
   constructor() {
     this._listeners = new Set();
     this._relogin = null;
+    this._reopen = null;
     this._pending = null;
   }
 
-  /** relogin.js: `relogin()` asks for a new login; it resolves true once the same user is back. */
-  provide(relogin) { this._relogin = relogin; }
+  /**
+   * relogin.js: `relogin()` asks for a new login and resolves true once the same user is back;
+   * `reopen()` shows the question again when the user had put it aside.
+   */
+  provide(relogin, reopen = null) {
+    this._relogin = relogin;
+    this._reopen = reopen;
+  }
 
   /** Can this page log in again without leaving it? */
   get canRelogin() { return this._relogin !== null; }
@@ -29,11 +36,15 @@ export class SessionWatch {
 
   /**
    * The session is over. Resolves true once the same user has logged in again, false when this
-   * page cannot log in again by itself. Reports arriving while the dialog is open share it.
+   * page cannot log in again by itself. Reports arriving while the dialog is open share it; one
+   * with `reopen` (the user tried to save something) shows it again if it was put aside.
    */
-  expire() {
+  expire({ reopen = false } = {}) {
     if (!this._relogin) return Promise.resolve(false);
-    if (this._pending) return this._pending;
+    if (this._pending) {
+      if (reopen) this._reopen?.();
+      return this._pending;
+    }
     let settle;
     this._pending = new Promise((resolve) => { settle = resolve; });
     const pending = this._pending;
