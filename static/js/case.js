@@ -125,6 +125,7 @@ function renderHeader(c) {
   const rejected = c.handovers.find((h) => h.status === "rejected");
   $("case-flag").hidden = !c.flagged;
   $("case-flag-reason").textContent = c.flagged && rejected ? rejected.reason ?? "" : "";
+  $("case-flag-zone").textContent = c.flagged && rejected ? ` dalla zona ${rejected.zone_name}` : "";
   page.classList.toggle("is-flagged", Boolean(c.flagged));
 }
 
@@ -273,13 +274,31 @@ function renderNotes(notes) {
   const host = $("notes");
   host.replaceChildren();
   $("notes-empty").hidden = notes.length > 0;
+  const closed = detail?.status === "closed";
   for (const note of [...notes].reverse()) {
-    const item = el("li", "item note");
+    const item = el("li", `item note${note.for_handover ? " is-for-handover" : ""}`);
+    item.dataset.noteId = String(note.id);
     const head = el("p", "item-meta");
     head.append(time(note.at), " ", el("strong", "", note.author_name));
+    if (note.for_handover) head.append(" ", el("span", "status-badge note-mark", "per il passaggio"));
     item.append(head, el("p", "item-text", note.body));
+    if (canManage && !closed) {
+      // A note goes in the handover's dossier only when marked: the mark says so, and is undone.
+      const mark = button(note.for_handover ? "Togli dal passaggio" : "Segna per il passaggio",
+        "button-quiet button-small", () => markNote(note, !note.for_handover, mark));
+      mark.setAttribute("aria-pressed", String(Boolean(note.for_handover)));
+      item.append(mark);
+    }
     host.append(item);
   }
+}
+
+async function markNote(note, forHandover, control) {
+  control.disabled = true;
+  const done = await act("POST", `/api/v1/cases/${caseId}/handover-notes`,
+    { note_id: note.id, for_handover: forHandover },
+    forHandover ? "Nota segnata per il passaggio" : "Nota tolta dal passaggio");
+  if (!done) control.disabled = false;
 }
 
 function renderHandovers(c) {
@@ -301,18 +320,158 @@ function renderHandovers(c) {
     }
     item.append(meta);
     if (h.reason) item.append(el("p", "item-text", `Motivo: ${h.reason}`));
+    if (h.reply) {
+      const reply = el("p", "item-text handover-reply", `Risposta della sala: ${h.reply}`);
+      if (h.replied_by) reply.append(` (${h.replied_by.name}, `, time(h.replied_at), ")");
+      item.append(reply);
+    }
     host.append(item);
   }
-  const residence = c.referral.residence_municipality;
-  $("handover-target").textContent = `Servizio competente: zona ${c.competent_zone.name} (${
-    residence ? `residenza a ${residence.name}` : "luogo del ritrovamento: residenza non nota"})`;
+  $("handover-target").textContent = `Servizio competente: ${competenceText(c)}`;
   if (!canManage) return;
+  renderRework(c);
   const canSend = c.allowed.includes("handover_sent");
   $("handover-open").disabled = !canSend;
   $("handover-open").title = canSend ? "" : `Non possibile nello stato "${c.status_label}"`;
   if (!canSend) closeHandoverConfirm();
   $("close-form").hidden = !c.allowed.includes("closed");
   showPending($("close-pending"), c, "Prima di chiudere, ancora in sospeso:");
+}
+
+/** Where a handover would go, and why: corrected by the room, the residence, or where found. */
+function competenceText(c) {
+  const residence = c.referral.residence_municipality;
+  const why = c.competent_zone.source === "corrected"
+    ? "corretta dalla sala"
+    : residence ? `residenza a ${residence.name}` : "luogo del ritrovamento: residenza non nota";
+  return `zona ${c.competent_zone.name} (${why})`;
+}
+
+// ---- after a rejection: correct the competence, reply, send again ----
+
+/** The correction and reply forms: only while the last handover stands rejected. */
+function renderRework(c) {
+  const last = c.handovers[0];
+  const rejected = c.status === "handover_rejected" && last?.status === "rejected";
+  const box = $("rework");
+  box.hidden = !rejected;
+  if (!rejected) return;
+  box.dataset.handoverId = String(last.id);
+  $("rework-target").textContent = `andrà alla ${competenceText(c)}.`;
+  $("reply-label").textContent = `Risposta al servizio della zona ${last.zone_name}`;
+  const replied = Boolean(last.reply);
+  const form = $("reply-form");
+  for (const control of form.elements) control.hidden = replied;
+  form.querySelector(".field").hidden = replied;
+  $("reply-sent").hidden = !replied;
+  $("reply-sent").textContent = replied ? `Risposta inviata: ${last.reply}` : "";
+}
+
+function competenceField() {
+  return document.querySelector('input[name="competence-field"]:checked')?.value ?? "residence";
+}
+
+function showCompetenceField() {
+  const byZone = competenceField() === "zone";
+  $("competence-residence-field").hidden = byZone;
+  $("competence-zone-field").hidden = !byZone;
+}
+
+const FIELD_SLOTS = {
+  residence_municipality: "competence-residence",
+  zone: "competence-zone",
+  reason: "competence-reason",
+  message: "reply-message",
+};
+
+/** An Italian message next to its field (and the field marked invalid); "" clears it. */
+function fieldError(inputId, message) {
+  const input = $(inputId);
+  const slot = $(`${inputId}-error`);
+  slot.textContent = message;
+  slot.hidden = !message;
+  if (message) input.setAttribute("aria-invalid", "true");
+  else input.removeAttribute("aria-invalid");
+}
+
+/** The API's field errors next to their fields; true when any was placed. */
+function placeErrors(result, fields) {
+  let placed = false;
+  for (const problem of result.errors ?? []) {
+    const name = String(problem.field ?? "").split(".").pop();
+    const id = FIELD_SLOTS[name];
+    if (!id || !fields.includes(name)) continue;
+    fieldError(id, problem.message);
+    placed = true;
+  }
+  return placed;
+}
+
+async function correctCompetence(event) {
+  event.preventDefault();
+  const byZone = competenceField() === "zone";
+  const place = byZone ? $("competence-zone").value : $("competence-residence").value.trim();
+  const reason = $("competence-reason").value.trim();
+  for (const id of ["competence-residence", "competence-zone", "competence-reason"]) fieldError(id, "");
+  $("competence-status").textContent = "";
+  const placeId = byZone ? "competence-zone" : "competence-residence";
+  const missing = [];
+  if (!place) {
+    fieldError(placeId, byZone ? "Scegli la zona competente." : "Scrivi il comune di residenza.");
+    missing.push(placeId);
+  }
+  if (!reason) {
+    fieldError("competence-reason", "Scrivi il motivo della correzione.");
+    missing.push("competence-reason");
+  }
+  if (missing.length) {
+    $(missing[0]).focus();
+    return;
+  }
+  const body = byZone ? { zone: place, reason } : { residence_municipality: place, reason };
+  const submit = $("competence-form").querySelector('button[type="submit"]');
+  submit.disabled = true;
+  showError("");
+  const result = await api("POST", `/api/v1/cases/${caseId}/competence`, body);
+  submit.disabled = false;
+  if (!result.ok) {
+    if (!placeErrors(result, ["residence_municipality", "zone", "reason"])) {
+      $("competence-status").textContent = result.detail;
+    }
+    return;
+  }
+  $("competence-reason").value = "";
+  $("competence-residence").value = "";
+  const text = `Competenza corretta: il passaggio andrà alla zona ${result.data.competent_zone.name}.`;
+  $("competence-status").textContent = text;
+  announce(text);
+  scheduleRefresh();
+}
+
+async function sendReply(event) {
+  event.preventDefault();
+  const handoverId = $("rework").dataset.handoverId;
+  const message = $("reply-message").value.trim();
+  fieldError("reply-message", "");
+  $("reply-status").textContent = "";
+  if (!message) {
+    fieldError("reply-message", "Scrivi la risposta al servizio.");
+    $("reply-message").focus();
+    return;
+  }
+  const submit = $("reply-form").querySelector('button[type="submit"]');
+  submit.disabled = true;
+  showError("");
+  const result = await api("POST", `/api/v1/handovers/${handoverId}/reply`, { message });
+  submit.disabled = false;
+  if (!result.ok) {
+    if (!placeErrors(result, ["message"])) $("reply-status").textContent = result.detail;
+    return;
+  }
+  $("reply-message").value = "";
+  $("reply-status").textContent = "Risposta inviata al servizio.";
+  announce("Risposta inviata al servizio");
+  scheduleRefresh();
 }
 
 function render(c) {
@@ -807,6 +966,16 @@ if (canManage) {
     loadRecommendations();
   });
 
+  $("competence-form").addEventListener("submit", correctCompetence);
+  $("reply-form").addEventListener("submit", sendReply);
+  for (const radio of document.querySelectorAll('input[name="competence-field"]')) {
+    radio.addEventListener("change", showCompetenceField);
+  }
+  $("case-flag-go").addEventListener("click", (event) => {
+    event.preventDefault();
+    $("rework").scrollIntoView({ block: "center" });
+    (competenceField() === "zone" ? $("competence-zone") : $("competence-residence")).focus();
+  });
   const noteForm = $("note-form");
   const noteBody = $("note-body");
   noteForm.addEventListener("submit", async (event) => {

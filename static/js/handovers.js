@@ -54,10 +54,10 @@ function section(title, content) {
   return box;
 }
 
-function list(items) {
+function list(items, empty = "—") {
   const ul = el("ul");
   for (const item of items) ul.append(el("li", "", item));
-  if (!items.length) ul.append(el("li", "", "—"));
+  if (!items.length) ul.append(el("li", "", empty));
   return ul;
 }
 
@@ -70,15 +70,33 @@ function renderDossier(d) {
   if (who.sex) people.push(label("sex", who.sex));
   if (who.language) people.push(`lingua: ${label("language", who.language)}`);
   if (who.needs_mediator) people.push("serve un mediatore culturale");
+  if (who.residence) people.push(`residente a ${who.residence}`);
   const place = d.place ?? {};
   box.append(section("Chi", el("p", "item-text", people.filter(Boolean).join(", "))));
   box.append(section("Situazione", el("p", "item-text",
     `${d.trigger ?? ""} · codice ${label("urgency", d.urgency).toLowerCase()} · ${[place.municipality, place.address].filter(Boolean).join(", ")}`)));
   box.append(section("Cosa è successo", el("p", "item-text", d.what_happened ?? "")));
+  if (d.risks) box.append(section("Fattori di rischio", list(d.risks, "Nessuno indicato")));
+  if (d.notes?.length) {
+    box.append(section("Note della centrale per il passaggio",
+      list(d.notes.map((n) => `${n.at} ${n.author}: ${n.text}`))));
+  }
   box.append(section("Cosa è stato fatto", list(d.done ?? [])));
   box.append(section("Risorse attive", list((d.booked ?? []).map((b) =>
-    `${b.type_label ?? label("resource", b.type)}${b.name ? `: ${b.name}` : ""} (${b.provider ?? ""}) · ${label("booking", b.status)} · quantità ${b.quantity ?? 1}`))));
-  box.append(section("Bisogni ancora aperti", list((d.open_needs ?? []).map((n) => label("resource", n)))));
+    `${b.type_label ?? label("resource", b.type)}${b.name ? `: ${b.name}` : ""} (${b.provider ?? ""}) · ${label("booking", b.status)} · quantità ${b.quantity ?? 1}`),
+  "Nessuna risorsa confermata")));
+  box.append(section("Bisogni ancora aperti",
+    list((d.open_needs ?? []).map((n) => label("resource", n)), "Nessuno")));
+  return box;
+}
+
+/** The rejection a handover follows, and the room's reply: why it comes to this service. */
+function renderPrevious(h) {
+  const p = h.previous;
+  const box = el("div", "alert handover-previous");
+  box.append(el("p", "", `Inviato di nuovo dopo il rifiuto della zona ${p.zone_name}`));
+  if (p.reason) box.append(el("p", "item-text", `Motivo del rifiuto: ${p.reason}`));
+  if (p.reply) box.append(el("p", "item-text handover-reply", `Risposta della centrale: ${p.reply}`));
   return box;
 }
 
@@ -97,6 +115,12 @@ function renderHandover(h) {
   }
   item.append(meta);
   if (h.reason) item.append(el("p", "item-text", `Motivo del rifiuto: ${h.reason}`));
+  if (h.reply) {
+    const reply = el("p", "item-text handover-reply", `Risposta della centrale: ${h.reply}`);
+    if (h.replied_at) reply.append(" (", when(h.replied_at), ")");
+    item.append(reply);
+  }
+  if (h.previous) item.append(renderPrevious(h));
   item.append(renderDossier(h.dossier ?? {}));
   if (h.status === "sent") item.append(renderActions(h));
   return item;
@@ -198,6 +222,7 @@ const follow = new Follow({
   apply(event) {
     if (!String(event.type).startsWith("handover.")) return;
     if (event.type === "handover.sent") announce(`Nuovo passaggio: caso ${event.payload?.case_number ?? ""}`);
+    if (event.type === "handover.replied") announce(`Risposta della centrale: caso ${event.payload?.case_number ?? ""}`);
     scheduleLoad();
   },
   afterRead() {

@@ -275,7 +275,7 @@ async def test_a_referral_goes_from_intake_to_an_accepted_handover_live_on_every
         offered = await firenze_feed.wait_for("handover.sent", lambda p: p["case_id"] == case_id)
         dossier = offered["payload"]["dossier"]
         assert [b["name"] for b in dossier["booked"]] == ["Albergo popolare"]
-        assert dossier["open_needs"] == ["meals"]
+        assert dossier["open_needs"] == ["Pasti"]  # in words, as the service reads them
         assert any("UTES test" in line for line in dossier["done"])
         assert "Nota interna" not in json.dumps(dossier)
         assert "Valutazione riservata" not in json.dumps(dossier)

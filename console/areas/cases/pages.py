@@ -21,6 +21,13 @@ async def case_page(request: Request, session: auth.Session) -> Response:
     if row is None:
         raise errors.NotFound("Caso non trovato.")
     zones = await pool.fetch("SELECT id, name FROM zones ORDER BY name")
+    can_manage = access.can(principal, access.Permission.MANAGE_CASES)
+    # For a correction of the residence after a rejected handover (the room only).
+    municipalities = (
+        await pool.fetch("SELECT istat_code, name FROM municipalities ORDER BY name")
+        if can_manage
+        else []
+    )
     return render(
         request,
         "case.html",
@@ -31,8 +38,9 @@ async def case_page(request: Request, session: auth.Session) -> Response:
         case_number=row["case_number"],
         case_zone=row["zone_id"],
         zones=zones,
+        municipalities=municipalities,
         labels=reads.labels(),
-        can_manage=access.can(principal, access.Permission.MANAGE_CASES),
+        can_manage=can_manage,
     )
 
 
