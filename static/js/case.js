@@ -960,12 +960,6 @@ if (canManage) {
   $("handover-open").addEventListener("click", openHandoverConfirm);
   $("handover-cancel").addEventListener("click", closeHandoverConfirm);
   $("handover-send").addEventListener("click", sendHandover);
-  $("urgency-form").addEventListener("submit", changeUrgency);
-  $("recommendations-all").addEventListener("click", () => {
-    showAllUnits = true;
-    loadRecommendations();
-  });
-
   $("competence-form").addEventListener("submit", correctCompetence);
   $("reply-form").addEventListener("submit", sendReply);
   for (const radio of document.querySelectorAll('input[name="competence-field"]')) {
@@ -976,6 +970,12 @@ if (canManage) {
     $("rework").scrollIntoView({ block: "center" });
     (competenceField() === "zone" ? $("competence-zone") : $("competence-residence")).focus();
   });
+  $("urgency-form").addEventListener("submit", changeUrgency);
+  $("recommendations-all").addEventListener("click", () => {
+    showAllUnits = true;
+    loadRecommendations();
+  });
+
   const noteForm = $("note-form");
   const noteBody = $("note-body");
   noteForm.addEventListener("submit", async (event) => {
