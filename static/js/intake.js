@@ -226,6 +226,7 @@ async function send() {
       form.reset();
       showDone(answer);
       upsertRow({ ...answer, updated_at: answer.received_at });
+      if (table) reloadSoon(); // the list's row has the category and the summary
       return;
     }
     const failure = describeFailure(response);
@@ -277,8 +278,10 @@ const empty = document.getElementById("my-referrals-empty");
 let labels = {};
 try { labels = JSON.parse(page.dataset.labels ?? "{}"); } catch { labels = {}; }
 
-function timeCell(iso) {
+function timeCell(iso, className, label) {
   const cell = document.createElement("td");
+  cell.className = className;
+  cell.dataset.label = label;
   const time = document.createElement("time");
   const date = new Date(iso);
   if (!Number.isNaN(date.getTime())) {
@@ -295,6 +298,8 @@ function timeCell(iso) {
 
 function statusCell(status, label, reason) {
   const cell = document.createElement("td");
+  cell.className = "cell-status";
+  cell.dataset.label = "Stato";
   const badge = document.createElement("span");
   badge.className = "status-badge";
   badge.dataset.status = String(status ?? "");
@@ -309,27 +314,53 @@ function statusCell(status, label, reason) {
   return cell;
 }
 
+function cell(className, label, ...content) {
+  const td = document.createElement("td");
+  td.className = className;
+  td.dataset.label = label;
+  td.append(...content);
+  return td;
+}
+
+function span(className, text) {
+  const node = document.createElement("span");
+  node.className = className;
+  node.textContent = String(text ?? "");
+  return node;
+}
+
 /** Put or update one referral's row (newest on top); returns the row. */
 function upsertRow(referral) {
   if (!tbody || referral?.id === undefined) return null;
   const id = String(referral.id);
   let row = tbody.querySelector(`tr[data-id="${CSS.escape(id)}"]`);
-  const fresh = !row;
-  if (fresh) {
+  if (!row) {
     row = document.createElement("tr");
     row.dataset.id = id;
     const number = document.createElement("th");
     number.scope = "row";
     number.className = "case-ref";
-    const reference = document.createElement("td");
-    reference.textContent = referral.reference ? String(referral.reference) : "—";
-    row.append(number, reference, timeCell(referral.received_at), document.createElement("td"), document.createElement("td"));
+    number.dataset.label = "Numero";
+    const link = document.createElement("a");
+    link.href = `/segnalazioni/${encodeURIComponent(id)}`;
+    number.append(link);
+    row.append(
+      number,
+      cell("cell-what", "Categoria e sintesi", span("referral-category", ""), " ", span("referral-summary", "")),
+      cell("cell-reference", "Vostro riferimento", referral.reference ? String(referral.reference) : "—"),
+      timeCell(referral.received_at, "cell-received", "Ricevuta"),
+      statusCell("", "", null),
+      timeCell(null, "cell-updated", "Aggiornata"),
+    );
     const before = [...tbody.rows].find((r) => Number(r.dataset.id) < Number(id));
     tbody.insertBefore(row, before ?? null);
   }
-  row.cells[0].textContent = String(referral.case_number ?? row.cells[0].textContent);
-  if (referral.status) row.cells[3].replaceWith(statusCell(referral.status, referral.status_label, referral.reason));
-  if (referral.updated_at) row.cells[4].replaceWith(timeCell(referral.updated_at));
+  const link = row.querySelector(".case-ref a");
+  if (referral.case_number) link.textContent = String(referral.case_number);
+  if (referral.trigger_label) row.querySelector(".referral-category").textContent = String(referral.trigger_label);
+  if (referral.summary) row.querySelector(".referral-summary").textContent = String(referral.summary);
+  if (referral.status) row.querySelector(".cell-status").replaceWith(statusCell(referral.status, referral.status_label, referral.reason));
+  if (referral.updated_at) row.querySelector(".cell-updated").replaceWith(timeCell(referral.updated_at, "cell-updated", "Aggiornata"));
   table.hidden = false;
   empty.hidden = true;
   return row;

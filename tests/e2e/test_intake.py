@@ -28,6 +28,10 @@ STATUS_FIELDS = {
     "reason",
     "received_at",
     "updated_at",
+    # what it sent itself: the category, and the first words of its own description
+    "trigger",
+    "trigger_label",
+    "summary",
 }
 
 
@@ -214,6 +218,7 @@ async def test_a_referrer_sees_only_its_own_referrals_and_only_their_status(
         own = await client.get(f"/api/v1/referrals/{mine}", headers=bearer(KEY))
         assert own.status_code == 200 and set(own.json()) == STATUS_FIELDS
         assert own.json()["status"] == "received" and own.json()["status_label"] == "Ricevuta"
+        assert example["description"].startswith(own.json()["summary"].rstrip("…"))
         for other in (f"/api/v1/referrals/{mine}", "/api/v1/referrals/999999"):
             refused = await client.get(other, headers=bearer(OTHER_KEY))
             assert refused.status_code == 404

@@ -20,7 +20,7 @@ from console.areas.cases import reads as cases_reads
 from console.areas.handover import actions as handover_actions
 from console.areas.intake import actions as intake_actions
 from console.areas.intake import reads as intake_reads
-from console.areas.intake.schemas import EXAMPLE, AddendumIn, ReferralIn
+from console.areas.intake.schemas import EXAMPLE, AddendumIn, ReferralIn, ReferralsQuery
 from console.areas.tablet import actions as tablet_actions
 from console.areas.tablet import schemas as tablet_schemas
 from console.areas.units import actions as units_actions
@@ -79,6 +79,26 @@ class World:
         row = await intake_reads.one(self.conn, referral_id)
         assert row is not None
         return intake_reads.status_view(row).status.value
+
+    async def listed(self, referral_id: int) -> str:
+        """The status GET /api/v1/referrals (the referrer's list) gives this referral now."""
+        views = await intake_reads.list_referrals(self.conn, self.referrer, ReferralsQuery())
+        [view] = [v for v in views if v.id == referral_id]
+        return view.status.value
+
+    async def step(self, referral_id: int, mark: list[int]) -> tuple[str, list[str]]:
+        """After one action: what the referrer's list says of the referral, and the statuses
+        of the `referral.progressed` events it was sent since the previous step (all of them,
+        repeats included); `mark` holds the log's position between calls."""
+        head = await eventlog.head(self.conn)
+        found = await eventlog.read_range(self.conn, mark[0], head)
+        mark[0] = head
+        sent = [
+            e.payload["status"]
+            for e in found
+            if e.type == "referral.progressed" and e.payload["id"] == referral_id
+        ]
+        return await self.listed(referral_id), sent
 
     async def unit_status(self, status: str) -> None:
         body = tablet_schemas.StatusIn.model_validate_json(json.dumps({"status": status}))
@@ -198,6 +218,98 @@ async def test_a_direct_handover_with_no_unit_never_shows_a_unit_on_scene(world:
     assert "unit_on_scene" not in told
     assert told[-1] == "handed_over"
     assert await world.shown(referral_id) == "handed_over"
+
+
+# Step by step: after each action, (what the referrer's list says, the statuses of the
+# `referral.progressed` events that action sent it). An event may repeat the status already
+# shown (the case moved, the referrer's status did not); a status that did not happen is never
+# read nor told.
+
+
+async def test_step_by_step_a_merged_referral_reads_and_is_told_its_targets_progress(
+    world: World,
+):
+    mark = [await eventlog.head(world.conn)]
+    target = await world.send(description="Uomo senza dimora alla stazione di Pistoia.")
+    merged = await world.send(description="Stesso uomo segnalato di nuovo alla stazione.")
+    steps = [("inviata", await world.step(merged, mark))]
+    await assessment_actions.claim(world.db, world.operator, merged)
+    steps.append(("presa in carico", await world.step(merged, mark)))
+    await assessment_actions.decide(
+        world.db, world.operator, merged, decision({"decision": "merge", "merge_into": target})
+    )
+    steps.append(("unita a una in attesa", await world.step(merged, mark)))
+    case_id = await world.activate(target)  # the target claimed and activated
+    steps.append(("la principale attivata", await world.step(merged, mark)))
+    await units_actions.dispatch_unit(world.db, world.operator, case_id, world.unit_id)
+    steps.append(("unità inviata", await world.step(merged, mark)))
+    for status in ("acknowledged", "en_route"):
+        await world.unit_status(status)
+    steps.append(("unità in viaggio", await world.step(merged, mark)))
+    await world.unit_status("on_scene")
+    steps.append(("unità sul posto", await world.step(merged, mark)))
+    sent = await handover_actions.send(world.db, world.operator, case_id)
+    steps.append(("passaggio proposto", await world.step(merged, mark)))
+    await handover_actions.decide(world.db, world.territorial, sent.id, handover.Status.ACCEPTED)
+    steps.append(("passaggio accettato", await world.step(merged, mark)))
+    await cases_actions.close_case(world.db, world.operator, case_id, "Presa in carico conclusa")
+    steps.append(("caso chiuso", await world.step(merged, mark)))
+
+    assert steps == [
+        ("inviata", ("received", ["received"])),
+        ("presa in carico", ("in_assessment", ["in_assessment"])),
+        ("unita a una in attesa", ("received", ["received"])),
+        ("la principale attivata", ("activated", ["in_assessment", "activated"])),
+        ("unità inviata", ("activated", ["activated"])),
+        ("unità in viaggio", ("activated", [])),
+        ("unità sul posto", ("unit_on_scene", ["unit_on_scene"])),
+        ("passaggio proposto", ("unit_on_scene", ["unit_on_scene"])),
+        ("passaggio accettato", ("handed_over", ["handed_over"])),
+        ("caso chiuso", ("closed", ["closed"])),
+    ]
+    assert await world.shown(merged) == "closed"  # GET /api/v1/referrals/{id} agrees
+
+
+async def test_step_by_step_a_direct_handover_never_reads_or_tells_a_unit_on_scene(
+    world: World,
+):
+    mark = [await eventlog.head(world.conn)]
+    referral_id = await world.send()
+    steps = [("inviata", await world.step(referral_id, mark))]
+    await assessment_actions.claim(world.db, world.operator, referral_id)
+    steps.append(("presa in carico", await world.step(referral_id, mark)))
+    await assessment_actions.decide(
+        world.db,
+        world.operator,
+        referral_id,
+        decision({"decision": "activate", "assessment": {"urgency": "giallo"}}),
+    )
+    case_id = await world.conn.fetchval("SELECT id FROM cases WHERE referral_id = $1", referral_id)
+    steps.append(("attivata", await world.step(referral_id, mark)))
+    first = await handover_actions.send(world.db, world.operator, case_id)
+    steps.append(("passaggio proposto", await world.step(referral_id, mark)))
+    await handover_actions.decide(
+        world.db, world.territorial, first.id, handover.Status.REJECTED, "Non di competenza"
+    )
+    steps.append(("passaggio respinto", await world.step(referral_id, mark)))
+    again = await handover_actions.send(world.db, world.operator, case_id)
+    steps.append(("riproposto", await world.step(referral_id, mark)))
+    await handover_actions.decide(world.db, world.territorial, again.id, handover.Status.ACCEPTED)
+    steps.append(("passaggio accettato", await world.step(referral_id, mark)))
+    await cases_actions.close_case(world.db, world.operator, case_id, "Presa in carico conclusa")
+    steps.append(("caso chiuso", await world.step(referral_id, mark)))
+
+    assert steps == [
+        ("inviata", ("received", ["received"])),
+        ("presa in carico", ("in_assessment", ["in_assessment"])),
+        ("attivata", ("activated", ["activated"])),
+        ("passaggio proposto", ("activated", ["activated"])),
+        ("passaggio respinto", ("activated", ["activated"])),
+        ("riproposto", ("activated", ["activated"])),
+        ("passaggio accettato", ("handed_over", ["handed_over"])),
+        ("caso chiuso", ("closed", ["closed"])),
+    ]
+    assert await world.shown(referral_id) == "closed"
 
 
 # -- addenda -----------------------------------------------------------------------------------
@@ -320,7 +432,10 @@ async def test_a_withdrawal_leaves_the_queue_cancels_the_clocks_and_shows_ritira
     logged = await eventlog.read_range(world.conn, head, await eventlog.head(world.conn))
     types = [e.type for e in logged]
     assert "referral.withdrawn" in types
-    assert [e.payload["status"] for e in logged if e.type == "referral.progressed"] == ["withdrawn"]
+    told = [e.payload for e in logged if e.type == "referral.progressed"]
+    assert [(p["status"], p["reason"]) for p in told] == [
+        ("withdrawn", "La persona è tornata a casa")  # its page keeps showing its own reason
+    ]
     states = await world.conn.fetch(
         "SELECT milestone, state FROM clocks WHERE referral_id = $1", referral_id
     )

@@ -43,9 +43,16 @@ module_loop = pytest.mark.asyncio(loop_scope="module")
 
 MISSING = 987654321  # an id no object has
 NOTE = "NOTA-RISERVATA-sala"  # the room's assessment note: no referrer ever reads it
+CASE_NOTE = "NOTA-CASO-sala"  # the room's note on caseA (a referral referrer A sent): room only
 # Every object's referral carries a marker in its description; a caller may read only its own.
 MARKERS = ("MARCA-refA", "MARCA-refB", "MARCA-caseA", "MARCA-caseB", "MARCA-fi1", "MARCA-fi2")
-MARKERS += ("MARCA-prato", NOTE)
+MARKERS += ("MARCA-prato", NOTE, CASE_NOTE)
+# A referrer reads back the text it sent itself, on its own referrals only: referrer A sent refA
+# and the referrals behind every case here, never refB (another referrer's), and never the
+# room's words about them (NOTE, CASE_NOTE), nor the room's part of the referral or its case.
+SENT_BY_REFERRER_A = frozenset(
+    {"MARCA-refA", "MARCA-caseA", "MARCA-caseB", "MARCA-fi1", "MARCA-fi2", "MARCA-prato"}
+)
 
 # The routes open to anyone, pinned: a new public route must be added here on purpose.
 PUBLIC_OPERATIONS = {("POST", "/api/v1/session"), ("GET", "/healthz"), ("GET", "/readyz")}
@@ -91,8 +98,8 @@ CALLERS = [
         "territorial",
         may_read=frozenset({"MARCA-fi1", "MARCA-fi2"}),
     ),
-    Caller("referrer-session", Role.REFERRER, "session", "referrer"),
-    Caller("referrer-key", Role.REFERRER, "api_key", "referrer"),
+    Caller("referrer-session", Role.REFERRER, "session", "referrer", may_read=SENT_BY_REFERRER_A),
+    Caller("referrer-key", Role.REFERRER, "api_key", "referrer", may_read=SENT_BY_REFERRER_A),
     Caller("unit-session", Role.UNIT, "session", "unit", may_read=frozenset({"MARCA-caseA"})),
     Caller("unit-token", Role.UNIT, "device_token", "unit", may_read=frozenset({"MARCA-caseA"})),
 ]
@@ -211,6 +218,7 @@ async def _through_the_api(world: World) -> None:
             ids[f"assignment_{case}"] = done["assignment_id"]
         for case in ("fi1", "fi2", "prato"):
             ids[f"handover_{case}"] = (await post(f"/api/v1/cases/{ids[case]}/handover"))["id"]
+        await post(f"/api/v1/cases/{ids['caseA']}/notes", {"body": CASE_NOTE})
         booking = {"resource_id": ids["resource"], "quantity": 1, "note": ""}
         ids["booking"] = (await post(f"/api/v1/cases/{ids['caseA']}/bookings", booking))["id"]
         note = await post("/api/v1/shift-notes", {"body": "Consegna di prova"}, "supervisor")
@@ -271,6 +279,7 @@ OBJECTS: dict[str, tuple[str, dict[Role, tuple[str, str]]]] = {
     "/api/v1/sla/policies/": ("milestone", {}),  # fill() names a real one
     "/casi/": ("caseA", {}),
     "/coda/": ("refA", {}),
+    "/segnalazioni/": ("refA", {Role.REFERRER: ("refA", "refB")}),
 }
 PLACEHOLDER = re.compile(r"\{[^}]+\}")
 
@@ -480,10 +489,12 @@ async def test_lists_hold_only_the_callers_own_objects(world: World) -> None:
             mine = await client.get(
                 f"/api/v1/referrals/{ids['refA']}", headers=world.headers(BY_NAME[name])
             )
+            # its status, and what it sent itself: the category, the first words of its text
             assert set(mine.json()) <= {
                 "id", "case_number", "reference", "status", "status_label", "reason",
-                "received_at", "updated_at",
+                "received_at", "updated_at", "trigger", "trigger_label", "summary",
             }  # fmt: skip
+            assert mine.json()["summary"] == "MARCA-refA"
         listed = await client.get(
             "/api/v1/handovers", headers=world.headers(BY_NAME["territorial"])
         )

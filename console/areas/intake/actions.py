@@ -278,7 +278,7 @@ async def _tell(tx: Tx, referral_id: int) -> None:
     row = await reads.one(tx.conn, referral_id)
     assert row is not None
     current = reads.progress_of(row)  # as GET /api/v1/referrals/{id} says it
-    reason = row["decision_reason"] if current is referrals.Progress.NOT_PERTINENT else None
+    reason = reads.reason_of(row, current)  # the room's when not pertinent, its own if withdrawn
     tx.emit(
         events.referral_progressed(
             row["referrer_id"], referral_id, row["case_number"], current.value, reason

@@ -9,12 +9,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
+from console.areas.intake import reads, store
 from console.areas.intake.reads import list_referrals
 from console.areas.intake.schemas import (
     ReferralsQuery,
     municipalities,
 )
-from console.lib import auth, services
+from console.lib import auth, errors, services
+from console.lib.api import path_id
 from console.lib.render import page, render
 from dispatch import access, intake, referrals
 from dispatch.calendars import ROME
@@ -55,6 +57,39 @@ async def my_referrals_page(request: Request, session: auth.Session) -> Response
     )
 
 
+async def my_referral_page(request: Request, session: auth.Session) -> Response:
+    """One of the referrer's own referrals: what it sent, what it added, its status only (never
+    the room's assessment or notes); add information, or withdraw it while it may."""
+    principal = session.principal
+    async with services.of(request).db.pool.acquire() as conn, conn.transaction():
+        row = await reads.one(conn, path_id(request))
+        if (
+            row is None
+            or principal.referrer_id is None
+            or row["referrer_id"] != principal.referrer_id
+        ):
+            raise errors.NotFound("Segnalazione non trovata.")
+        added = await reads.addenda(conn, [row["id"]])
+        standing = await store.standing(conn, row)
+    view = reads.status_view(row)
+    return render(
+        request,
+        "intake_referral.html",
+        principal=principal,
+        csrf_token=session.csrf_token,
+        page_title=f"Segnalazione {view.case_number}",
+        r=view,
+        sent=reads.sent_view(row),
+        addenda=added,
+        rome_time=rome_time,
+        addendum_refusal=intake.addendum_refusal(view.status),
+        withdrawal_refusal=intake.withdrawal_refusal(standing),
+        addendum_max=intake.ADDENDUM_MAX,
+        reason_max=intake.WITHDRAWAL_REASON_MAX,
+        progress_labels={p.value: label for p, label in referrals.PROGRESS_LABELS.items()},
+    )
+
+
 async def phone_intake_page(request: Request, session: auth.Session) -> Response:
     async with services.of(request).db.pool.acquire() as conn:
         rows = await conn.fetch("SELECT id, name, kind FROM referrers ORDER BY name")
@@ -82,5 +117,10 @@ ROUTES: list[BaseRoute] = [
         "/segnalazioni/nuova",
         phone_intake_page,
         access.AllOf(frozenset({_P.VIEW_REFERRALS, _P.SUBMIT_REFERRAL})),
+    ),
+    page(
+        "/segnalazioni/{id}",
+        my_referral_page,
+        access.AllOf(frozenset({_P.VIEW_OWN_REFERRALS, _P.SUBMIT_REFERRAL})),
     ),
 ]
