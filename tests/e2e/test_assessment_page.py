@@ -129,6 +129,7 @@ def test_merging_is_picking_a_possible_duplicate_and_confirming_it(
     expect(candidates).to_have_count(2, timeout=LIVE_MS)
     likeliest = candidates.first
     expect(likeliest).to_contain_text(first["case_number"])
+    expect(likeliest).to_be_in_viewport()  # beside the form, on the first screen at 1080p
     reasons = likeliest.locator(".candidate-reasons li")
     expect(reasons).to_contain_text(
         [re.compile("^descrizione simile: "), "stessa fascia d'età (Oltre 65 anni)", "stesso sesso"]
