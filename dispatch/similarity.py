@@ -11,6 +11,7 @@ as a difference. Nothing merges by itself: the operator picks a candidate.
 from __future__ import annotations
 
 import math
+import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -116,13 +117,26 @@ def _stem(word: str) -> str:
     return word[:-1] if len(word) >= 4 and word[-1] in "aeiou" else word
 
 
-def _words(text: str) -> dict[str, str]:
-    """The significant words of a text by stem, each with its first form in the text."""
-    found: dict[str, str] = {}
-    for original in "".join(c if c.isalnum() else " " for c in text).split():
-        plain = _plain(original).strip()
+_TOKEN = re.compile(r"[^\W_]+|[.!?]")
+
+
+def _words(text: str) -> dict[str, tuple[str, bool]]:
+    """The significant words of a text by stem: each with its first form in the text, and
+    whether it reads as a name somewhere (capitalised, not at the start of a sentence)."""
+    found: dict[str, tuple[str, bool]] = {}
+    sentence_start = True
+    for match in _TOKEN.finditer(text):
+        word = match.group()
+        if word in ".!?":
+            sentence_start = True
+            continue
+        name = word[:1].isupper() and not sentence_start
+        sentence_start = False
+        plain = _plain(word).strip()
         if len(plain) >= 4 and plain not in _STOPWORDS and not plain.isdigit():
-            found.setdefault(_stem(plain), original)
+            stem = _stem(plain)
+            form, named = found.get(stem, (word, False))
+            found[stem] = (form, named or name)
     return found
 
 
@@ -132,8 +146,13 @@ def shared_words(a: str, b: str) -> tuple[float, list[str]]:
     if not wa or not wb:
         return 0.0, []
     common = wa.keys() & wb.keys()
-    # Names first (capitalised), then the longest: the words that tell most.
-    shown = sorted((wa[k] for k in common), key=lambda w: (not w[:1].isupper(), -len(w), w))
+
+    # Names first (in either text), then the longest: the words that tell most.
+    def telling(stem: str) -> tuple[bool, int, str]:
+        form = wa[stem][0]
+        return (not (wa[stem][1] or wb[stem][1]), -len(form), form)
+
+    shown = [wa[stem][0] for stem in sorted(common, key=telling)]
     return len(common) / len(wa.keys() | wb.keys()), shown
 
 

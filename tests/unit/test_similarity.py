@@ -186,6 +186,15 @@ def test_description_words_match_across_inflection_and_accents():
     assert words == ["Bambini", "città", "soli"]
 
 
+def test_a_name_leads_the_shared_words_and_a_capital_starting_a_sentence_is_no_name():
+    share, words = similarity.shared_words(
+        "Uomo anziano alla stazione. Dice di chiamarsi Mario.",
+        "Uomo anziano confuso in stazione, forse Mario",
+    )
+    assert words == ["Mario", "stazione", "anziano", "Uomo"]
+    assert share == 4 / 8  # and dice, chiamarsi, confuso, forse in one text only
+
+
 @pytest.mark.parametrize(
     ("raw", "digits"),
     [
