@@ -10,6 +10,7 @@ as a difference. Nothing merges by itself: the operator picks a candidate.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import unicodedata
@@ -107,7 +108,10 @@ def phone_digits(phone: str) -> str:
 
 def _plain(text: str) -> str:
     """Lower case, no accents, punctuation as spaces: 'Città,' -> 'citta '."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
+    lower = text.lower()
+    if lower.isascii():  # most words: nothing to take off
+        return lower if lower.isalnum() else "".join(c if c.isalnum() else " " for c in lower)
+    decomposed = unicodedata.normalize("NFKD", lower)
     bare = "".join(c for c in decomposed if not unicodedata.combining(c))
     return "".join(c if c.isalnum() else " " for c in bare)
 
@@ -120,6 +124,7 @@ def _stem(word: str) -> str:
 _TOKEN = re.compile(r"[^\W_]+|[.!?]")
 
 
+@functools.lru_cache(maxsize=4096)  # the subject's, once per list; the others' across lists
 def _words(text: str) -> dict[str, tuple[str, bool]]:
     """The significant words of a text by stem: each with its first form in the text, and
     whether it reads as a name somewhere (capitalised, not at the start of a sentence)."""
@@ -156,6 +161,7 @@ def shared_words(a: str, b: str) -> tuple[float, list[str]]:
     return len(common) / len(wa.keys() | wb.keys()), shown
 
 
+@functools.lru_cache(maxsize=4096)
 def address_key(address: str) -> tuple[str, str]:
     """An address as compared: (the whole address, the street without numbers)."""
     # 'P.zza', 'C.so', 'V.le' are one word; 'n. 12', 'n12' and '12' one number
