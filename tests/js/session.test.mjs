@@ -102,7 +102,7 @@ test("a report that asks again reopens a question put aside; others do not", asy
   assert.equal(login.asked.length, 1);
 });
 
-test("a login as someone else (the page is leaving) renews nothing", async () => {
+test("no new login to ask for here (a logout in another tab): the page hears it ended", async () => {
   const login = dialog();
   const watch = new SessionWatch();
   const heard = [];
@@ -112,7 +112,7 @@ test("a login as someone else (the page is leaving) renews nothing", async () =>
   await settle();
   login.answer(false);
   assert.equal(await pending, false);
-  assert.deepEqual(heard, ["expired"]);
+  assert.deepEqual(heard, ["expired", "ended"]);
 });
 
 test("close 4001: the badge says expired, no reconnection, then it resumes after its last seq", async () => {
@@ -138,6 +138,25 @@ test("close 4001: the badge says expired, no reconnection, then it resumes after
   assert.equal(env.sockets.length, 2);
   assert.match(env.sockets[1].url, /after=41$/);
   assert.deepEqual(statuses, ["connecting", "live", "expired", "connecting"]);
+});
+
+test("when the provider says the session ended (a logout), the stream ends as before the dialog", async () => {
+  const env = fakeEnv();
+  const login = dialog();
+  const watch = new SessionWatch();
+  watch.provide(login.relogin);
+  const statuses = [];
+  const live = stream(env, watch, statuses);
+  live.start();
+  goLive(env.sockets[0], 12);
+  env.sockets[0].onclose({ code: 4001 });
+  await settle();
+  login.answer(false);
+  await settle();
+  assert.deepEqual(statuses, ["connecting", "live", "expired", "ended"]);
+  assert.deepEqual(env.assigned, ["/login"]);
+  assert.equal(env.sessionStorage.getItem("seus.live.lastSeq:/casi/3"), null);
+  assert.equal(env.retries, 0);
 });
 
 test("a refused handshake whose probe answers 401 opens the same dialog", async () => {

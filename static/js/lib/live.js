@@ -96,7 +96,10 @@ export class LiveStream {
     this._drop();
   }
 
-  /** The session ended (reported by anyone on the page): pause; once renewed, resume after lastSeq. */
+  /**
+   * The session expired (reported by anyone on the page): pause; once renewed, resume after
+   * lastSeq; "ended" (a logout, not an expiry): stop for good.
+   */
   _sessionChanged(state) {
     if (!this._running) return;
     if (state === "expired") {
@@ -105,7 +108,17 @@ export class LiveStream {
       this._paused = false;
       this._attempt = 0;
       this._connect("connecting");
+    } else if (state === "ended") {
+      this._end();
     }
+  }
+
+  /** Stop, forget the position (the next session starts afresh) and go to the login page. */
+  _end() {
+    this.stop();
+    try { this._storage()?.removeItem(this._key); } catch { /* storage unavailable */ }
+    this._setStatus("ended");
+    this._env.location.assign(this.loginUrl);
   }
 
   _pause() {
@@ -171,10 +184,7 @@ export class LiveStream {
     if (action === "ended" && this._session.canRelogin) {
       this._session.expire(); // its "expired" pauses this stream; "renewed" resumes it
     } else if (action === "ended") {
-      this.stop();
-      try { this._storage()?.removeItem(this._key); } catch { /* storage unavailable */ }
-      this._setStatus("ended");
-      this._env.location.assign(this.loginUrl);
+      this._end();
     } else if (action === "now") {
       this._connect("reconnecting");
     } else if (!this._greeted) {

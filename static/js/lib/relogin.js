@@ -5,17 +5,20 @@
 // the page takes the new CSRF token and carries on (the live stream resumes after its last seq,
 // the forms keep their text, a refused write can be sent again). Another user: nothing of the
 // previous one stays on this tab (its storage is cleared) and the browser goes to the new
-// user's first screen. It also starts the page's drafts (drafts.js), which keep what was typed
-// across a reload.
+// user's first screen. A session ended by a logout in another tab of this browser is no expiry:
+// that page goes to the login page, as the user asked. It also starts the page's drafts
+// (drafts.js), which keep what was typed across a reload.
 
 import { onWrite } from "./api.js";
-import { startDrafts } from "./drafts.js";
+import { forgetDrafts, startDrafts } from "./drafts.js";
 import { session } from "./session.js";
 
 const LOGIN_URL = "/api/v1/session";
 const WHO_URL = "/api/v1/me";
 const UNREACHABLE = "Server non raggiungibile: riprova.";
 const REQUIRED = { username: "Inserisci il nome utente.", password: "Inserisci la password." };
+const LOGGED_OUT_KEY = "seus.loggedOutAt"; // localStorage: every tab of the browser reads it
+const loadedAt = Date.now();
 
 const meta = (name) => document.querySelector(`meta[name="${name}"]`);
 const user = meta("seus-user")?.content ?? "";
@@ -186,14 +189,39 @@ function loggedIn(data) {
   settle = null;
 }
 
+/** Did someone log out in a tab of this browser since this page was opened? */
+function loggedOutSinceLoad() {
+  try {
+    return Number(localStorage.getItem(LOGGED_OUT_KEY)) >= loadedAt;
+  } catch {
+    return false;
+  }
+}
+
 /** session.js's provider: resolves true once the same user has logged in again. */
 function relogin() {
   return new Promise((resolve) => {
     settle = resolve;
-    sessionElsewhere().then((leaving) => { if (!leaving) open(); });
+    sessionElsewhere().then((leaving) => {
+      if (leaving) return; // never settles: the page is going away
+      if (loggedOutSinceLoad()) {
+        // A logout, not an expiry: the page ends (the live stream goes to the login page).
+        try { forgetDrafts(sessionStorage, user); } catch { /* storage unavailable */ }
+        settle = null;
+        resolve(false);
+        location.assign("/login");
+      } else {
+        open();
+      }
+    });
   });
 }
 
+if (user) {
+  document.querySelector("form.logout-form")?.addEventListener("submit", () => {
+    try { localStorage.setItem(LOGGED_OUT_KEY, String(Date.now())); } catch { /* storage unavailable */ }
+  });
+}
 if (user && template) session.provide(relogin, () => { if (settle) open(); });
 // Module scripts have all run before DOMContentLoaded: the page's own handlers are in place
 // when a draft is put back.

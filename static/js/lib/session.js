@@ -2,8 +2,10 @@
 // over (the live stream's close 4001 or its 401 probe, an API call's 401) reports it here with
 // `expire()`. The re-login dialog (relogin.js) is the one provider of a new login; every
 // subscriber hears "expired" at once and, when the same person has logged in again (the new
-// CSRF token is already in the page by then), "renewed". A page without a provider (a unit
-// tablet) gets `false` back and falls back to its login page.
+// CSRF token is already in the page by then), "renewed"; or "ended" when the provider says no
+// new login is to be asked for here (the user logged out in another tab): the page ends as it
+// did before there was a dialog. A provider that sends the page elsewhere never answers. A page
+// without a provider (a unit tablet) gets `false` back and falls back to its login page.
 
 export class SessionWatch {
   constructor() {
@@ -28,7 +30,7 @@ export class SessionWatch {
   /** Is a new login being waited for? */
   get expired() { return this._pending !== null; }
 
-  /** `listener("expired" | "renewed")`; returns the function that unsubscribes it. */
+  /** `listener("expired" | "renewed" | "ended")`; returns the function that unsubscribes it. */
   subscribe(listener) {
     this._listeners.add(listener);
     return () => this._listeners.delete(listener);
@@ -36,7 +38,7 @@ export class SessionWatch {
 
   /**
    * The session is over. Resolves true once the same user has logged in again, false when this
-   * page cannot log in again by itself. Reports arriving while the dialog is open share it; one
+   * page cannot or must not log in again by itself. Reports arriving while the dialog is open share it; one
    * with `reopen` (the user tried to save something) shows it again if it was put aside.
    */
   expire({ reopen = false } = {}) {
@@ -54,7 +56,7 @@ export class SessionWatch {
       .then((renewed) => Boolean(renewed), () => false)
       .then((renewed) => {
         this._pending = null;
-        if (renewed) this._notify("renewed");
+        this._notify(renewed ? "renewed" : "ended");
         settle(renewed);
       });
     return pending;
