@@ -916,7 +916,8 @@ function openHandoverConfirm() {
   if (!detail || $("handover-open").disabled) return;
   $("handover-confirm-text").textContent =
     `Inviare il caso al servizio territoriale della zona ${detail.competent_zone.name}? ` +
-    "Riceverà solo il fascicolo sintetico (persone, fatti, interventi, risorse attive, bisogni aperti).";
+    "Riceverà solo il fascicolo sintetico: chi è la persona, i fatti, i fattori di rischio, le note " +
+    "segnate per il passaggio, gli interventi, le risorse confermate e i bisogni ancora aperti.";
   showPending($("handover-pending"), detail, "Prima di inviare, ancora in sospeso:");
   $("handover-confirm").hidden = false;
   $("handover-open").setAttribute("aria-expanded", "true");
