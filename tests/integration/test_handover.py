@@ -777,3 +777,24 @@ async def test_a_reply_after_sending_again_reaches_the_new_zone_too(
     await handover_actions.reply(db, room, first, "Inviato a Pistoia")
     [event] = await events_since(db, before)
     assert set(event["audience"]) == {"room", "territorial:firenze", "territorial:pistoiese"}
+
+
+@pytest.mark.parametrize(
+    ("model", "body", "field"),
+    [
+        ("CompetenceIn", {"zone": "pistoiese", "reason": "   "}, "reason"),
+        ("CompetenceIn", {"zone": "pistoiese"}, "reason"),
+        ("HandoverReplyIn", {"message": " \n "}, "message"),
+        ("HandoverReplyIn", {"message": "x" * 2001}, "message"),
+    ],
+)
+def test_a_blank_or_overlong_reason_or_reply_is_refused_on_its_field(
+    model: str, body: dict[str, Any], field: str
+):
+    from pydantic import ValidationError
+
+    from console.areas.handover import schemas
+
+    with pytest.raises(ValidationError) as refused:
+        getattr(schemas, model).model_validate(body)
+    assert [e["loc"][0] for e in refused.value.errors()] == [field]
