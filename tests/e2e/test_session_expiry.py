@@ -173,3 +173,54 @@ def test_someone_else_logging_in_on_an_expired_page_lands_on_their_own_screen_wi
     expect(page.locator("#live-status")).to_have_text("In linea", timeout=LIVE_MS)
     expect(page.locator("#note-body")).to_have_value("")
     expect(page.locator(".account-name")).to_have_text("Operator2 Test")
+
+
+def test_a_password_typed_in_the_dialog_never_reaches_the_pages_keyboard_shortcuts(
+    start_console, people, database_url, browser, contexts
+):
+    console = start_console(SEUS_HEARTBEAT_SECONDS="1")
+    sent = support.send_referral(
+        console,
+        people["referrer"],
+        {
+            "trigger": "poverty_homelessness",
+            "urgency": "giallo",
+            "place": {"municipality": "048017", "address": "Piazza della Stazione"},
+            "people": {"count": 1, "minors": 0},
+            "description": "Uomo senza dimora al freddo davanti alla stazione.",
+            "callback": {"name": "Infermiera di turno", "phone": "+39 055 000000"},
+        },
+    )
+    operator = people["operator"]
+    page = support.new_page(browser, contexts, timeout_ms=ACTION_MS)
+    support.log_in_page(page, console, operator, f"/coda/{sent['id']}", timeout_ms=LIVE_MS)
+    page.get_by_role("button", name="Prendi in carico").click()
+    expect(page.locator("#referral-holder")).to_have_text("in valutazione da te", timeout=LIVE_MS)
+    urgency = page.locator('input[name="urgency"]:checked')
+    decision = page.locator('input[name="decision"]:checked')
+    page.get_by_label("Note della valutazione").fill("Rifiuta il dormitorio, accetta un pasto.")
+    page.locator('input[name="urgency"][value="giallo"]').check()
+    expect(urgency).to_have_value("giallo")
+
+    expire_sessions(database_url, operator.user_id)
+    dialog = relogin(page, None)
+    dialog.get_by_role("button", name="Accedi").click()  # nothing typed yet
+    expect(dialog.locator("#relogin-username-error")).to_have_text("Inserisci il nome utente.")
+    expect(dialog.locator("#relogin-password-error")).to_have_text("Inserisci la password.")
+    dialog.get_by_label("Nome utente").fill(operator.username)
+    # On this page 1, 2, 3 choose an urgency and a, n, r, u a decision.
+    dialog.get_by_label("Password").press_sequentially("1nra3u")
+    dialog.get_by_role("button", name="Accedi").click()
+    expect(dialog.locator("#relogin-password-error")).to_have_text("Credenziali non valide.")
+    expect(urgency).to_have_value("giallo")
+    expect(decision).to_have_count(0)
+
+    dialog.get_by_label("Password").press_sequentially(operator.password)
+    dialog.get_by_role("button", name="Accedi").click()
+    expect(dialog).to_be_hidden()
+    expect(page.locator("#live-status")).to_have_text("In linea", timeout=LIVE_MS)
+    expect(urgency).to_have_value("giallo")
+    expect(decision).to_have_count(0)
+    expect(page.get_by_label("Note della valutazione")).to_have_value(
+        "Rifiuta il dormitorio, accetta un pasto."
+    )

@@ -97,6 +97,9 @@ function build() {
     event.preventDefault();
     send();
   });
+  // The page's keyboard shortcuts listen on the document: a password typed here (say "1", "p")
+  // must not choose an urgency or claim a referral behind the dialog. Escape still closes it.
+  dialog.addEventListener("keydown", (event) => event.stopPropagation());
   dialog.querySelector("[data-close]").addEventListener("click", () => dialog.close());
   banner.querySelector("button").addEventListener("click", () => open());
   for (const name of ["username", "password"]) {
