@@ -659,6 +659,7 @@ const file = new Follow({
   onRead(data) {
     detail = data;
     render(detail);
+    showUpdated();
   },
   apply(event) {
     // A clock's warning, breach or re-target is on the timeline; its starts and stops are not.
@@ -674,6 +675,11 @@ const file = new Follow({
   },
   retryMs: RETRY_MS,
 });
+
+/** The header's "aggiornato alle …": the last read of the case or the last event heard. */
+function showUpdated() {
+  $("live-position").textContent = new Date().toLocaleTimeString("it-IT", { timeZone: TIME_ZONE });
+}
 
 function scheduleRefresh() {
   file.reread(REFRESH_DELAY_MS);
@@ -1054,9 +1060,7 @@ async function start() {
     },
     onStatus: showStatus,
     onPosition(seq) {
-      $("live-position").textContent = seq === null
-        ? "—"
-        : new Date().toLocaleTimeString("it-IT", { timeZone: TIME_ZONE });
+      if (seq !== null) showUpdated();
     },
   });
   document.querySelector("form.logout-form")?.addEventListener("submit", () => live.stop());
