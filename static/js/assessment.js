@@ -60,6 +60,7 @@ function show() {
   fields.disabled = !mine();
   $("form-locked").hidden = mine() || !open();
   $("outcome").hidden = open();
+  page.querySelector(".referral-times").hidden = !open(); // a decided referral has no clocks
   if (state.caseId) {
     $("case-link").href = `/casi/${state.caseId}`;
     $("outcome-case").hidden = false;
