@@ -278,10 +278,7 @@ const empty = document.getElementById("my-referrals-empty");
 let labels = {};
 try { labels = JSON.parse(page.dataset.labels ?? "{}"); } catch { labels = {}; }
 
-function timeCell(iso, className, label) {
-  const cell = document.createElement("td");
-  cell.className = className;
-  cell.dataset.label = label;
+function timeNode(iso) {
   const time = document.createElement("time");
   const date = new Date(iso);
   if (!Number.isNaN(date.getTime())) {
@@ -292,11 +289,20 @@ function timeCell(iso, className, label) {
   } else {
     time.textContent = "—";
   }
-  cell.append(time);
+  return time;
+}
+
+function timeCell(iso, className, label) {
+  const cell = document.createElement("td");
+  cell.className = className;
+  cell.dataset.label = label;
+  cell.append(timeNode(iso));
   return cell;
 }
 
-function statusCell(status, label, reason) {
+/** The status, its reason (the room's when not pertinent, the referrer's when withdrawn) and
+ * when it last changed. */
+function statusCell(status, label, reason, updatedIso) {
   const cell = document.createElement("td");
   cell.className = "cell-status";
   cell.dataset.label = "Stato";
@@ -310,6 +316,11 @@ function statusCell(status, label, reason) {
     why.className = "status-reason";
     why.textContent = String(reason);
     cell.append(" ", why);
+  }
+  if (updatedIso) {
+    const since = span("status-since", "Aggiornata ");
+    since.append(timeNode(updatedIso));
+    cell.append(" ", since);
   }
   return cell;
 }
@@ -349,8 +360,7 @@ function upsertRow(referral) {
       cell("cell-what", "Categoria e sintesi", span("referral-category", ""), " ", span("referral-summary", "")),
       cell("cell-reference", "Vostro riferimento", referral.reference ? String(referral.reference) : "—"),
       timeCell(referral.received_at, "cell-received", "Ricevuta"),
-      statusCell("", "", null),
-      timeCell(null, "cell-updated", "Aggiornata"),
+      statusCell("", "", null, null),
     );
     const before = [...tbody.rows].find((r) => Number(r.dataset.id) < Number(id));
     tbody.insertBefore(row, before ?? null);
@@ -359,8 +369,9 @@ function upsertRow(referral) {
   if (referral.case_number) link.textContent = String(referral.case_number);
   if (referral.trigger_label) row.querySelector(".referral-category").textContent = String(referral.trigger_label);
   if (referral.summary) row.querySelector(".referral-summary").textContent = String(referral.summary);
-  if (referral.status) row.querySelector(".cell-status").replaceWith(statusCell(referral.status, referral.status_label, referral.reason));
-  if (referral.updated_at) row.querySelector(".cell-updated").replaceWith(timeCell(referral.updated_at, "cell-updated", "Aggiornata"));
+  const current = row.querySelector(".cell-status");
+  const updated = referral.updated_at ?? current.querySelector(".status-since time")?.dateTime ?? null;
+  if (referral.status) current.replaceWith(statusCell(referral.status, referral.status_label, referral.reason, updated));
   table.hidden = false;
   empty.hidden = true;
   return row;

@@ -107,6 +107,7 @@ function applyEvent(event) {
       });
       return true;
     case "referral.decided":
+    case "referral.withdrawn": // the referrer took it back: nothing left to assess
       return entries.delete(payload.id);
     default:
       // referral.received and anything else about a referral we do not show: read the queue

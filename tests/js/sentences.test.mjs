@@ -13,6 +13,15 @@ test("a claim names the case number and the operator, as the room says it", () =
     { text: "SEUS-2026-000007 presa in carico da Operatrice demo", attention: false });
 });
 
+test("what a referrer adds is read with its words and asks for attention; a withdrawal says why", () => {
+  assert.deepEqual(
+    said("referral.addendum_added", { id: 7, case_number: CN, referrer_name: "PS Careggi", body: "Ora è al bar" }),
+    { text: "SEUS-2026-000007: nuove informazioni da PS Careggi", attention: true, body: "Ora è al bar" });
+  assert.deepEqual(
+    said("referral.withdrawn", { id: 7, case_number: CN, referrer_name: "PS Careggi", reason: "Tornata a casa" }),
+    { text: "SEUS-2026-000007 ritirata da PS Careggi (Tornata a casa)", attention: false });
+});
+
 test("every sentence is about things people know: no type names, no user:N, no seq", () => {
   const events = [
     ["referral.received", { case_number: CN, referrer: { name: "PS Careggi" }, municipality: "Firenze", summary: "Donna sola" }],

@@ -22,6 +22,9 @@ const SAY = {
   "referral.reassigned": (p) => `${p.case_number} affidata a ${p.to_name} da ${p.by_name}`,
   "referral.decided": (p) => `${p.case_number}: ${decided(p)} (${p.by_name})`,
   "referral.progressed": (p) => `${p.case_number}: ${PROGRESS_LABELS[p.status] ?? p.status}`,
+  "referral.addendum_added": (p) => [`${p.case_number}: nuove informazioni da ${p.referrer_name ?? "il segnalante"}`, true],
+  "referral.withdrawn": (p) => `${p.case_number} ritirata da ${p.referrer_name ?? "il segnalante"}`
+    + (p.reason ? ` (${p.reason})` : ""),
   "case.unit_dispatched": (p) => `${p.unit_name} inviata per ${p.case_number}`,
   "case.unit_on_scene": (p) => `${p.unit_name} sul posto per ${p.case_number}`,
   "case.unit_released": (p) => p.how === "recalled"
@@ -82,6 +85,10 @@ export function sentence(event) {
   }
   if (type === "shift_note.written") {
     return { text: SAY[type](payload), attention: false, body: String(payload.body ?? "") };
+  }
+  if (type === "referral.addendum_added") {
+    const [text, attention] = SAY[type](payload);
+    return { text, attention, body: String(payload.body ?? "") };
   }
   let said = null;
   if (type.startsWith("booking.")) said = bookingSentence(type, payload);
