@@ -116,6 +116,23 @@ def test_an_expired_session_is_renewed_on_the_page_and_the_note_being_typed_is_s
     assert failures == []
 
 
+def test_after_logging_in_again_the_logout_button_carries_the_new_token(
+    open_case, people, database_url, browser, contexts
+):
+    console, case_id = open_case
+    operator = people["operator"]
+    page = support.new_page(browser, contexts, timeout_ms=ACTION_MS)
+    support.log_in_page(page, console, operator, f"/casi/{case_id}", timeout_ms=LIVE_MS)
+    expire_sessions(database_url, operator.user_id)
+    expect(relogin(page, operator)).to_be_hidden()
+    expect(page.locator("#live-status")).to_have_text("In linea", timeout=LIVE_MS)
+
+    page.get_by_role("button", name="Esci").click()  # a form post with the page's CSRF token
+    expect(page).to_have_url(f"{console.url}/login")
+    page.goto(f"{console.url}/casi/{case_id}")
+    expect(page).to_have_url(f"{console.url}/login?next=/casi/{case_id}")
+
+
 def test_a_write_refused_with_401_is_sent_again_after_logging_in_on_the_same_page(
     start_console, people, database_url, browser, contexts
 ):
