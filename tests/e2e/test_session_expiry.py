@@ -241,3 +241,24 @@ def test_a_password_typed_in_the_dialog_never_reaches_the_pages_keyboard_shortcu
     expect(page.get_by_label("Note della valutazione")).to_have_value(
         "Rifiuta il dormitorio, accetta un pasto."
     )
+
+
+def test_too_many_wrong_passwords_in_the_dialog_are_refused_next_to_the_field(
+    start_console, people, database_url, browser, contexts
+):
+    console = start_console(
+        SEUS_HEARTBEAT_SECONDS="1", SEUS_LOGIN_LIMIT_ACCOUNT="2", SEUS_LOGIN_WINDOW_SECONDS="600"
+    )
+    operator = people["operator"]
+    page = support.new_page(browser, contexts, timeout_ms=ACTION_MS)
+    support.log_in_page(page, console, operator, "/coda", timeout_ms=LIVE_MS)
+    expire_sessions(database_url, operator.user_id)
+    dialog = relogin(page, operator, password="sbagliata")
+    error = dialog.locator("#relogin-password-error")
+    expect(error).to_have_text("Credenziali non valide.")
+    relogin(page, operator, password="ancora sbagliata")
+    expect(dialog.get_by_label("Password")).to_have_value("")  # cleared after each refusal
+    relogin(page, operator)  # the right one, but blocked
+    expect(error).to_have_text("Troppi tentativi: riprova più tardi. Riprova tra 10 minuti.")
+    expect(dialog).to_be_visible()
+    expect(page.locator("#live-status")).to_have_text("Sessione scaduta")
