@@ -120,9 +120,9 @@ _OWN_REFERRER = access.AllOf(frozenset({_P.SUBMIT_REFERRAL, _P.VIEW_OWN_REFERRAL
     "/api/v1/referrals/{id}/addenda",
     summary="Add information to one's own referral (integrazione)",
     description="Only the referral's own referrer (404 for any other referral; 403 for a role"
-    " that is not a referrer). The room sees the addendum at once (the assessment page, the"
-    " room's feed) and so does its case's timeline. Refused with 409 once the referral is"
-    " over: `referral_closed` (closed or not pertinent), `referral_withdrawn`. The"
+    " that is not a referrer). The room sees the addendum at once (the room's feed, and the"
+    " timeline of its case, or of its target's case when merged). Refused with 409 once the"
+    " referral is over: `referral_closed` (closed or not pertinent), `referral_withdrawn`. The"
     " `Idempotency-Key` header is required: the same key with the same body answers the first"
     " 201 again (`Idempotent-Replayed: true`); with another body it is a 409 `conflict`.",
     body=AddendumIn,

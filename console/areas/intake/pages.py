@@ -38,7 +38,7 @@ def _form_context(mode: str, title: str) -> dict[str, Any]:
 
 
 def rome_time(moment: datetime) -> str:
-    return moment.astimezone(ROME).strftime("%d/%m/%Y %H:%M")
+    return moment.astimezone(ROME).strftime("%d/%m/%Y, %H:%M")  # as the pages' JS writes it (it-IT)
 
 
 async def my_referrals_page(request: Request, session: auth.Session) -> Response:
