@@ -175,10 +175,18 @@ withdrawForm.addEventListener("submit", async (event) => {
       say("Segnalazione ritirata.");
       return;
     }
+    if (result.status === 409) {
+      // no longer possible (a unit was sent meanwhile...): the form gives way to the reason
+      fieldError(reason, "f-withdraw-reason-error", "");
+      closeForm("withdraw-form", "withdraw-closed", result.detail);
+      $("withdraw-closed").classList.add("is-refused");
+      say(result.detail);
+      reread();
+      return;
+    }
     const text = result.status === 422 && result.errors.some((p) => p.field === "reason")
       ? "Indicare il motivo del ritiro." : problemText(result, "reason");
     fieldError(reason, "f-withdraw-reason-error", text);
-    if (result.status === 409) reread();
   } finally {
     sending = false;
     button.disabled = false;

@@ -172,9 +172,10 @@ def test_a_referrer_withdraws_with_a_reason_the_queue_drops_it_and_after_a_dispa
     )
     mine.get_by_label("Motivo del ritiro").fill("Non serve più.")
     withdraw.click()
-    refused = mine.locator("#f-withdraw-reason-error")
+    refused = mine.locator("#withdraw-closed")  # the button gives way to why, in Italian
     expect(refused).to_contain_text("Un'unità è già stata inviata")
     expect(refused).to_contain_text("non si può più ritirare")
+    expect(withdraw).to_be_hidden()
     expect(mine.locator("#referral-status")).to_have_text("Presa in carico attivata")
 
     mine.reload()  # opened now: no button, the reason instead
