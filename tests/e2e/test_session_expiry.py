@@ -242,6 +242,14 @@ def test_a_password_typed_in_the_dialog_never_reaches_the_pages_keyboard_shortcu
         "Rifiuta il dormitorio, accetta un pasto."
     )
 
+    page.reload()  # the assessment is a draft too: a reload keeps it
+    expect(page.locator("#live-status")).to_have_text("In linea", timeout=LIVE_MS)
+    expect(page.get_by_label("Note della valutazione")).to_have_value(
+        "Rifiuta il dormitorio, accetta un pasto."
+    )
+    expect(urgency).to_have_value("giallo")
+    expect(page.locator("#assessment-form .draft-note")).to_be_visible()
+
 
 def test_too_many_wrong_passwords_in_the_dialog_are_refused_next_to_the_field(
     start_console, people, database_url, browser, contexts
