@@ -215,3 +215,7 @@ def test_the_referrers_list_fits_the_screen_with_no_horizontal_scroll(
     else:
         assert display == "grid"  # one card per referral on a phone
     support.screenshot(page, f"referrer-list-{width}")
+
+    first.locator(".case-ref a").click()  # its page fits too
+    expect(page.locator("#referral-status")).to_have_text("Ricevuta")
+    assert fits_across(page, "#referral-page"), (width, height)
