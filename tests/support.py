@@ -188,7 +188,8 @@ class Console:
         data_dir.mkdir(parents=True, exist_ok=True)
         log = data_dir / "console.log"
         full_env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-        full_env.update({"SEUS_LOG_FORMAT": "json", **env})
+        # --demo seeds a year of history by default (minutes): none unless a test asks for it.
+        full_env.update({"SEUS_LOG_FORMAT": "json", "SEUS_DEMO_HISTORY": "0", **env})
         with log.open("ab") as out:
             process = subprocess.Popen(
                 [

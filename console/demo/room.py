@@ -58,7 +58,15 @@ async def seed(
     now: datetime | None = None,
 ) -> int:
     """Add the demo referrals that are missing; returns how many were added."""
-    now = now or datetime.now(UTC)
+    found = await stories(db, referrer_ids, unit_ids, now or datetime.now(UTC))
+    await play(found)
+    return len(found)
+
+
+async def stories(
+    db: Database, referrer_ids: Mapping[str, int], unit_ids: Mapping[str, int], now: datetime
+) -> list[Story]:
+    """The stories of the demo referrals that are missing (not started yet)."""
     seen = {
         (r["referrer_id"], r["referrer_reference"])
         for r in await db.pool.fetch(
@@ -70,13 +78,11 @@ async def seed(
         db.pool,
         await db.pool.fetchval("SELECT id FROM users WHERE lower(username) = lower($1)", OPERATOR),
     )
-    stories = [
+    return [
         _story(db, spec, referrer_ids[spec["referrer"]], operator, unit_ids, now)
         for spec in specs()
         if (referrer_ids[spec["referrer"]], spec["reference"]) not in seen
     ]
-    await play(stories)
-    return len(stories)
 
 
 async def play(stories: list[Story]) -> None:

@@ -2,7 +2,8 @@
 
 Seeds users of every role, referrers of every kind with API keys, a field unit (at least) per
 zone from the synthetic bases in console/data, each zone's basket, territorial service users
-and a handful of referrals in different states (console/demo/room.py). Writes
+and a handful of referrals in different states (console/demo/room.py), after a year of
+history on a database without referrals (console/demo/history.py). Writes
 `DIR/demo-credentials.json` (DESIGN.md section 8).
 
 Idempotent: what exists is kept as it is (an operator may have dispatched a demo unit, an admin
@@ -24,7 +25,7 @@ from typing import Any
 
 import asyncpg
 
-from console.demo import room as demo_room
+from console.demo import history as demo_history
 from console.lib import auth
 from console.lib.db import Database, Tx
 from console.lib.geography import DATA_DIR
@@ -71,6 +72,7 @@ REFERRERS: list[tuple[str, ReferrerKind]] = [
 # Zones with more people get a second unit.
 SECOND_UNIT_ZONES = frozenset({"firenze", "pratese", "empolese-valdarno-inferiore", "pisana"})
 NEIGHBOUR_KM = 25.0  # a unit also covers the zones whose demo base is this close to its own
+HISTORY_WAIT = 1800.0  # seconds a second seeder waits for the first (its history included)
 PASSWORD_UNITS = frozenset({"tablet-firenze-1"})  # unit users that also log in with a password
 _SKILLS = [
     (units.Skill.CODICE_ROSA, units.Skill.MINORS),
@@ -249,13 +251,19 @@ async def _alone(pool: asyncpg.Pool) -> AsyncIterator[None]:
     writes nothing, holds the lock while the reference data and each step of the room commit
     as actions of their own."""
     async with pool.acquire() as conn, conn.transaction():
-        # The other seeder's argon2 hashing and room take seconds: wait longer than a statement.
-        await conn.execute("SELECT pg_advisory_xact_lock(hashtext('seus-demo-seed'))", timeout=60)
+        # The other seeder's argon2 hashing, room and history take seconds to minutes (a year
+        # of history: docs/operations.md): wait for it far longer than for a statement.
+        await conn.execute(
+            "SELECT pg_advisory_xact_lock(hashtext('seus-demo-seed'))", timeout=HISTORY_WAIT
+        )
         yield
 
 
-async def seed(db: Database, data_dir: Path) -> Path:
-    """Seed the demo and write `data_dir/demo-credentials.json`; returns its path."""
+async def seed(db: Database, data_dir: Path, history_days: int | None = None) -> Path:
+    """Seed the demo and write `data_dir/demo-credentials.json`; returns its path.
+
+    On a database without referrals, `history_days` of history come first (default: the
+    SEUS_DEMO_HISTORY environment variable, else a year; console/demo/history.py)."""
     path = data_dir / "demo-credentials.json"
     old = _previous(path)
     out: dict[str, list[dict[str, str]]] = {"users": [], "referrers": [], "units": []}
@@ -295,7 +303,10 @@ async def seed(db: Database, data_dir: Path) -> Path:
             added = await _counts(conn) != before
             if added:
                 tx.emit(events.demo_seeded(len(out["users"]), len(out["units"])))
-        await demo_room.seed(db, referrer_ids, unit_ids)
+        by_zone: dict[str, list[str]] = {}
+        for unit in plan:
+            by_zone.setdefault(unit.zone, []).append(unit.name)
+        await demo_history.seed(db, referrer_ids, unit_ids, by_zone, history_days)
     await asyncio.to_thread(_write, path, out)
     log.info("demo seeded", extra={"credentials": str(path), "units": len(out["units"])})
     return path

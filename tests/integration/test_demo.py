@@ -1,11 +1,12 @@
-"""`--demo` on a real database: complete, idempotent, and every credential it writes works."""
+"""`--demo` on a real database: complete, idempotent, every credential it writes works, and its
+history (a few weeks here, a year once) is the real actions' work at historical moments."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 from collections.abc import AsyncIterator, Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,12 +14,17 @@ import pytest
 
 from console.app import database
 from console.areas.accounts import reads as accounts_reads
+from console.areas.indicators import reads as indicators_reads
+from console.demo import history as demo_history
 from console.demo import room as demo_room
 from console.demo import seed as demo
 from console.lib import auth
 from console.lib.db import Database, create_pool
-from dispatch import access
+from dispatch import access, demo_year
+from dispatch.indicators import default_period
 from dispatch.referrals import ReferrerKind
+
+HISTORY_DAYS = 10  # the shared demo database's history: weeks, not a year (one test has a year)
 
 TABLES = (
     "users",
@@ -31,6 +37,9 @@ TABLES = (
     "cases",
     "assignments",
     "bookings",
+    "handovers",
+    "clocks",
+    "escalations",
     "events",
 )
 
@@ -39,28 +48,35 @@ async def counts(db: Database) -> dict[str, int]:
     return {t: await db.pool.fetchval(f"SELECT count(*) FROM {t}") for t in TABLES}
 
 
-async def _seed(dsn: str, data_dir: Path) -> dict[str, Any]:
+async def _seed(dsn: str, data_dir: Path, days: int) -> tuple[dict[str, Any], datetime]:
+    """Seed as `run.py --demo` does (its pool of two); returns the credentials and a moment
+    just before the seed began."""
     pool = await create_pool(dsn, min_size=1, max_size=2)
+    started = datetime.now(UTC)
     try:
-        path = await demo.seed(database(pool), data_dir)
+        path = await demo.seed(database(pool), data_dir, history_days=days)
     finally:
         await pool.close()
     credentials: dict[str, Any] = json.loads(path.read_text())
-    return credentials
+    return credentials, started
 
 
 @pytest.fixture(scope="module")
 def seeded_dsn(
     fresh_database: Any, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[str, dict[str, Any]]]:
-    """One demo database for the tests that only read it (argon2 makes seeding cost ~1 s)."""
+) -> Iterator[tuple[str, dict[str, Any], datetime]]:
+    """One demo database for the tests that only read it (argon2 and the history make seeding
+    cost seconds)."""
     with fresh_database() as dsn:
-        yield dsn, asyncio.run(_seed(dsn, tmp_path_factory.mktemp("demo")))
+        credentials, started = asyncio.run(
+            _seed(dsn, tmp_path_factory.mktemp("demo"), HISTORY_DAYS)
+        )
+        yield dsn, credentials, started
 
 
 @pytest.fixture
 async def seeded(
-    seeded_dsn: tuple[str, dict[str, Any]],
+    seeded_dsn: tuple[str, dict[str, Any], datetime],
 ) -> AsyncIterator[tuple[Database, dict[str, Any]]]:
     pool = await create_pool(seeded_dsn[0], min_size=1, max_size=4)
     try:
@@ -69,11 +85,19 @@ async def seeded(
         await pool.close()
 
 
+async def _room_referrals(db: Database) -> list[int]:
+    rows = await db.pool.fetch("SELECT id FROM referrals WHERE referrer_reference LIKE 'DEMO-%'")
+    return [r["id"] for r in rows]
+
+
 async def test_seeding_twice_adds_nothing_and_keeps_the_credentials(db, tmp_path):
-    path = await demo.seed(db, tmp_path)
+    path = await demo.seed(db, tmp_path, history_days=3)
     credentials = json.loads(path.read_text())
     first = await counts(db)
-    assert await demo.seed(db, tmp_path) == path
+    assert await db.pool.fetchval(
+        "SELECT count(*) FROM referrals WHERE referrer_reference LIKE 'STORIA-%'"
+    )
+    assert await demo.seed(db, tmp_path, history_days=3) == path
     assert await counts(db) == first
     assert json.loads(path.read_text()) == credentials
     assert path.stat().st_mode & 0o777 == 0o600
@@ -148,7 +172,7 @@ async def test_the_demo_room_is_alive_with_referrals_in_different_states_and_the
     en_route = await db.pool.fetchrow(
         "SELECT c.status, u.status AS unit_status FROM cases c"
         " JOIN assignments a ON a.case_id = c.id JOIN units u ON u.id = a.unit_id"
-        " WHERE u.status = 'en_route'"
+        " WHERE u.status = 'en_route' AND a.done_at IS NULL"
     )
     assert en_route["status"] == "unit_dispatched"
     in_place = await db.pool.fetchrow(
@@ -184,15 +208,19 @@ async def test_the_demo_room_is_written_by_the_actions_with_real_actors_over_the
     seeded,
 ):
     db, _ = seeded
-    log = await db.pool.fetch(
+    everything = await db.pool.fetch(
         "SELECT seq, type, subject, actor, at FROM events WHERE type <> 'demo.seeded' ORDER BY seq"
     )
-    moments = [e["at"] for e in log]
+    moments = [e["at"] for e in everything]
     assert moments == sorted(moments), "the steps run in time order: the log reads in order"
+    first = await db.pool.fetchval(
+        "SELECT min(received_at) FROM referrals WHERE referrer_reference LIKE 'DEMO-%'"
+    )
+    log = [e for e in everything if e["at"] >= first]  # the room's hours: no history steps
     oldest = max(int(s["minutes_ago"]) for s in demo_room.specs())
-    assert moments[-1] - moments[0] >= timedelta(minutes=oldest - 10)
+    assert log[-1]["at"] - log[0]["at"] >= timedelta(minutes=oldest - 10)
     referrals = await db.pool.fetch("SELECT id, referrer_id, received_at FROM referrals")
-    received = {e["subject"]: e for e in log if e["type"] == "referral.received"}
+    received = {e["subject"]: e for e in everything if e["type"] == "referral.received"}
     for r in referrals:
         event = received[f"referral:{r['id']}"]
         assert event["actor"] == f"referrer:{r['referrer_id']}"
@@ -221,7 +249,7 @@ async def test_the_demo_cases_units_and_bookings_carry_the_moments_of_their_step
         " a.on_scene_at, a.last_check_in_at, u.status AS unit_status, u.status_since"
         " FROM referrals r JOIN cases c ON c.referral_id = r.id"
         " JOIN assignments a ON a.case_id = c.id JOIN units u ON u.id = a.unit_id"
-        " ORDER BY r.received_at"
+        " WHERE r.referrer_reference LIKE 'DEMO-%' ORDER BY r.received_at"
     )
     assert len(rows) == 2
     for row in rows:
@@ -238,19 +266,27 @@ async def test_the_demo_cases_units_and_bookings_carry_the_moments_of_their_step
 
 async def test_the_demo_clocks_are_the_ones_the_actions_started_and_stopped(seeded):
     db, _ = seeded
+    room = await _room_referrals(db)
     clocks = await db.pool.fetch(
-        "SELECT k.milestone, k.state, k.started_at, k.ended_at, r.status, r.received_at,"
-        " r.claimed_at FROM clocks k JOIN referrals r ON r.id = k.referral_id"
-        " WHERE k.kind = 'referral'"
+        "SELECT k.milestone, k.state, k.started_at, k.ended_at, k.budget, k.breached_at,"
+        " r.status, r.received_at, r.claimed_at FROM clocks k"
+        " JOIN referrals r ON r.id = k.referral_id WHERE k.kind = 'referral' AND r.id = ANY($1)",
+        room,
     )
-    referrals = await db.pool.fetchval("SELECT count(*) FROM referrals")
-    assert len(clocks) == 2 * referrals  # claimed and decided, per referral
+    assert len(clocks) == 2 * len(room)  # claimed and decided, per referral
+    seeded_at = await db.pool.fetchval("SELECT max(at) FROM events WHERE type <> 'demo.seeded'")
     for clock in clocks:
         assert clock["started_at"] == clock["received_at"]
         waiting = clock["status"] == "received" or (
             clock["status"] == "in_assessment" and clock["milestone"] == "assessment_decided"
         )
-        assert clock["state"] == ("running" if waiting else "met"), dict(clock)
+        if not waiting:
+            assert clock["state"] in ("met", "breached") and clock["ended_at"] is not None
+        elif clock["started_at"] + clock["budget"] <= seeded_at:  # late by the end of the seed
+            assert clock["state"] == "breached", dict(clock)
+            assert clock["breached_at"] == clock["started_at"] + clock["budget"]
+        else:
+            assert clock["state"] == "running", dict(clock)
         if clock["milestone"] == "referral_claimed" and not waiting:
             assert clock["ended_at"] == clock["claimed_at"]
     open_ = await db.pool.fetch(
@@ -264,7 +300,146 @@ async def test_the_demo_clocks_are_the_ones_the_actions_started_and_stopped(seed
     assert on_scene["started_at"] == on_scene["last_check_in_at"]  # the last check-in's
     cases = await db.pool.fetchval(
         "SELECT count(*) FROM clocks WHERE milestone = 'handover_sent' AND state = 'running'"
+        " AND referral_id = ANY($1)",
+        room,
     )
-    assert cases == await db.pool.fetchval("SELECT count(*) FROM cases")
+    assert cases == await db.pool.fetchval(
+        "SELECT count(*) FROM cases WHERE referral_id = ANY($1)", room
+    )
     started = await db.pool.fetchval("SELECT count(*) FROM events WHERE type = 'clock.started'")
     assert started == await db.pool.fetchval("SELECT count(*) FROM clocks")
+
+
+# ---- the history ------------------------------------------------------------------------------
+
+
+async def test_the_history_is_weeks_of_referrals_in_the_active_zones_at_their_own_moments(
+    seeded, seeded_dsn
+):
+    db, _ = seeded
+    started = seeded_dsn[2]
+    rows = await db.pool.fetch(
+        "SELECT r.zone_id, r.received_at, f.kind FROM referrals r"
+        " JOIN referrers f ON f.id = r.referrer_id WHERE r.referrer_reference LIKE 'STORIA-%'"
+    )
+    assert len(rows) >= HISTORY_DAYS * 2000 / 365 * 0.8
+    assert {r["zone_id"] for r in rows} <= set(demo_year.ACTIVE_ZONES)
+    moments = [r["received_at"] for r in rows]
+    assert started - timedelta(days=HISTORY_DAYS, minutes=5) <= min(moments)
+    assert max(moments) < started - demo_year.QUIET + timedelta(minutes=5)
+    assert max(moments) - min(moments) > timedelta(days=HISTORY_DAYS - 3)
+    oldest = await db.pool.fetchval("SELECT min(at) FROM events WHERE type = 'referral.received'")
+    assert oldest == min(moments), "events carry the moment they happened, not the seed's"
+    names = {r["display_name"] for r in await db.pool.fetch(
+        "SELECT DISTINCT u.display_name FROM referrals r JOIN users u ON u.id = r.holder_id"
+        " WHERE r.referrer_reference LIKE 'STORIA-%'"
+    )}  # fmt: skip
+    assert len(names) >= 3, "operators on shift, with names"
+    acks = await db.pool.fetch(
+        "SELECT DISTINCT u.role FROM escalations e JOIN users u ON u.id = e.acknowledged_by"
+    )
+    assert [r["role"] for r in acks] == ["supervisor"]
+
+
+async def test_the_indicators_show_real_medians_and_some_breaches(seeded):
+    db, _ = seeded
+    found = await indicators_reads.read(db.pool, default_period(datetime.now(UTC)))
+    assert found.referrals.total >= 20
+    kinds = {r.key: r.count for r in found.referrals.by_referrer_kind.rows}
+    assert sum(kinds.values()) == found.referrals.total
+    medians = {m.milestone: m for m in found.time_to_milestone}
+    for milestone in ("referral_claimed", "assessment_decided", "unit_on_scene",
+                      "handover_sent", "handover_accepted", "unit_check_in"):  # fmt: skip
+        assert medians[milestone].count > 0, milestone
+        assert medians[milestone].median_s and medians[milestone].median_s > 0, milestone
+    assert 30 <= medians["referral_claimed"].median_s <= 5 * 60  # minutes
+    assert 5 * 60 <= medians["assessment_decided"].median_s <= 60 * 60  # tens of minutes
+    assert 10 * 60 <= medians["unit_on_scene"].median_s <= 2 * 3600  # within hours
+    assert 3600 <= medians["handover_accepted"].median_s <= 4 * 86400  # a day or two
+    assert sum(b.count for b in found.breaches) > 0
+
+
+async def test_every_demo_territorial_service_has_handovers_waiting_with_their_clocks(seeded):
+    db, credentials = seeded
+    services = [u["username"] for u in credentials["users"] if u["role"] == "territorial_service"]
+    assert services
+    for username in services:
+        zone = await db.pool.fetchval("SELECT zone_id FROM users WHERE username = $1", username)
+        waiting = await db.pool.fetch(
+            "SELECT h.sent_at, k.started_at, k.state FROM handovers h"
+            " JOIN clocks k ON k.case_id = h.case_id AND k.milestone = 'handover_accepted'"
+            " AND k.ended_at IS NULL WHERE h.zone_id = $1 AND h.status = 'sent'",
+            zone,
+        )
+        assert waiting, username
+        for h in waiting:
+            assert h["started_at"] == h["sent_at"] and h["state"] in ("running", "breached")
+
+
+async def test_open_work_has_clocks_started_at_its_real_moments_and_nothing_old_is_left_to_fire(
+    seeded, seeded_dsn
+):
+    db, _ = seeded
+    started = seeded_dsn[2]
+    open_referrals = await db.pool.fetch(
+        "SELECT r.received_at, k.started_at FROM referrals r JOIN clocks k ON k.referral_id = r.id"
+        " WHERE r.status IN ('received', 'in_assessment') AND k.kind = 'referral'"
+    )
+    assert open_referrals
+    assert all(r["started_at"] == r["received_at"] for r in open_referrals)
+    # Every warning and breach of the history fired when it fell due: none waits for the first
+    # start, and old escalations were acknowledged by a supervisor on shift.
+    assert not await db.pool.fetchval(
+        "SELECT count(*) FROM clocks WHERE state = 'running' AND due_at < $1", started
+    )
+    late = await db.pool.fetch(
+        "SELECT e.due_at, e.raised_at, e.acknowledged_at, k.breached_at FROM escalations e"
+        " JOIN clocks k ON k.id = e.clock_id"
+    )
+    assert late
+    assert all(e["raised_at"] == e["due_at"] == e["breached_at"] for e in late)
+    assert all(e["acknowledged_at"] for e in late if e["raised_at"] < started - timedelta(hours=1))
+
+
+QUARTER = 91  # a year takes minutes to seed (docs/operations.md): a quarter runs the same code
+
+
+async def _figures(dsn: str, days: int) -> tuple[Any, int]:
+    pool = await create_pool(dsn, min_size=1, max_size=2)
+    try:
+        found = await indicators_reads.read(pool, default_period(datetime.now(UTC), days=days))
+        zones: int = await pool.fetchval("SELECT count(*) FROM zones")
+    finally:
+        await pool.close()
+    return found, zones
+
+
+def test_a_quarter_of_history_has_the_published_shape(fresh_database, tmp_path):
+    """A quarter of the year, once: about 500 referrals, hospitals first, 18 of 28 zones."""
+    with fresh_database() as dsn:
+        asyncio.run(_seed(dsn, tmp_path, QUARTER))
+        found, zones = asyncio.run(_figures(dsn, QUARTER))
+    expected = demo_year.PER_YEAR * QUARTER / 365
+    assert 0.9 * expected <= found.referrals.total <= 1.1 * expected
+    kinds = found.referrals.by_referrer_kind.rows
+    assert kinds[0].key == "hospital" and kinds[0].count > 1.2 * kinds[1].count
+    assert abs(kinds[0].count / found.referrals.total - 804 / 2000) < 0.08  # 2024's share
+    assert len(found.referrals.by_zone.rows) == 18 and zones == 28
+    triggers = {r.key: r.count for r in found.referrals.by_trigger.rows}
+    assert "family_conflict" in sorted(triggers, key=triggers.__getitem__)[-2:]  # 2021: first
+    assert triggers["calamity"] < triggers["minors_at_risk"] < triggers["violence"]
+    medians = {m.milestone: m.median_s for m in found.time_to_milestone}
+    assert all(medians.values()), medians
+
+
+def test_the_history_length_comes_from_the_call_else_the_environment_else_a_year(monkeypatch):
+    monkeypatch.delenv(demo_history.HISTORY_ENV, raising=False)
+    assert demo_history.days_asked() == 365
+    monkeypatch.setenv(demo_history.HISTORY_ENV, "12")
+    assert demo_history.days_asked() == 12
+    assert demo_history.days_asked(5) == 5
+    monkeypatch.setenv(demo_history.HISTORY_ENV, "0")
+    assert demo_history.days_asked() == 0
+    monkeypatch.setenv(demo_history.HISTORY_ENV, "un anno")
+    with pytest.raises(ValueError, match="SEUS_DEMO_HISTORY"):
+        demo_history.days_asked()

@@ -1,0 +1,461 @@
+"""The demo's past: a year of referrals (dispatch.demo_year), played through the real actions.
+
+Every step of every referral is the action a referrer, the room, a unit's tablet or a
+territorial service takes in production, run with an injected clock at the moment the plan
+gives it: rows, events (with their historical `at`), the referrers' progress and the SLA clocks
+are the actions' own. Between steps, the clocks that came due are fired at their due instant
+(`clocks.actions.fire_due`), so warnings, breaches and escalations are on the log when they
+would have been; supervisors on shift acknowledge each escalation some minutes later. The
+living room (console/demo/room.py) is played on the same timeline, so the log reads in order.
+
+The whole play runs in one transaction on one connection, each action in a savepoint of it:
+no commit per action, and a first start that fails leaves no half history behind. It happens
+only on a database without referrals (the first `--demo` start).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import heapq
+import json
+import logging
+import os
+import random
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
+
+import asyncpg
+
+from console.areas.assessment import actions as assessment
+from console.areas.assessment.schemas import DecisionIn
+from console.areas.cases import actions as cases
+from console.areas.clocks import actions as clocks
+from console.areas.handover import actions as handover
+from console.areas.intake import actions as intake
+from console.areas.intake.schemas import ReferralIn
+from console.areas.supervision import actions as supervision
+from console.areas.tablet import actions as tablet
+from console.areas.tablet.schemas import CheckInIn, StatusIn
+from console.areas.units import actions as units
+from console.demo import room as demo_room
+from console.lib import auth
+from console.lib.db import Database, Tx
+from dispatch import access, demo_year
+from dispatch import handover as handover_core
+from dispatch.demo_year import Step
+
+log = logging.getLogger("seus.demo")
+
+HISTORY_ENV = "SEUS_DEMO_HISTORY"  # days of history a first --demo start seeds (0: none)
+DEFAULT_DAYS = 365
+
+Role = access.Role
+# People of the room who take shifts in the history, besides the demo's own log-in users.
+OPERATORS = ["operatrice", "operatore", "op-ferri", "op-innocenti", "op-bertini", "op-giannini"]
+SUPERVISORS = ["supervisore", "sup-marchetti", "sup-cecchi"]
+STAFF: list[tuple[str, str, Role]] = [
+    ("op-ferri", "Giulia Ferri (demo)", Role.OPERATOR),
+    ("op-innocenti", "Marco Innocenti (demo)", Role.OPERATOR),
+    ("op-bertini", "Sara Bertini (demo)", Role.OPERATOR),
+    ("op-giannini", "Luca Giannini (demo)", Role.OPERATOR),
+    ("sup-marchetti", "Elena Marchetti (demo)", Role.SUPERVISOR),
+    ("sup-cecchi", "Paolo Cecchi (demo)", Role.SUPERVISOR),
+]
+# Zones whose territorial service has a demo log-in: each has a handover waiting at "now".
+PENDING_IN = ("firenze", "pistoiese", "pratese", "pisana", "livornese")
+
+_WHAT = {
+    "family_conflict": "Lite familiare con allontanamento di una persona dall'abitazione.",
+    "violence": "Donna vittima di violenza domestica, percorso Codice Rosa attivato.",
+    "abandonment": "Persona trovata sola e disorientata, nessun familiare rintracciabile.",
+    "loss_of_self_sufficiency": "Persona anziana dimissibile che non può rientrare a casa sola.",
+    "poverty_homelessness": "Persona senza dimora e senza mezzi, chiede un posto per la notte.",
+    "dependency": "Persona con dipendenza in stato di grave disagio, rifiuta il ricovero.",
+    "minors_at_risk": "Minore solo in situazione di rischio, nessun adulto di riferimento.",
+    "calamity": "Famiglia evacuata dall'abitazione dopo un evento calamitoso.",
+}
+_NEEDS = {
+    "family_conflict": ["shelter_bed", "psychological_first_aid"],
+    "violence": ["protected_housing", "psychological_first_aid"],
+    "abandonment": ["shelter_bed", "meals"],
+    "loss_of_self_sufficiency": ["transport", "shelter_bed"],
+    "poverty_homelessness": ["shelter_bed", "meals", "clothing"],
+    "dependency": ["psychological_first_aid"],
+    "minors_at_risk": ["protected_housing", "interpreter"],
+    "calamity": ["hotel_room", "meals"],
+}
+_NOT_PERTINENT = "Situazione già seguita dai servizi ordinari: nessun intervento urgente (demo)."
+_CLOSED = "Preso in carico dal servizio territoriale."
+_REDIRECT_TO = "Servizio sociale professionale del Comune (demo)"
+_ACK_NOTES = [
+    "Sentito l'operatore di turno: ritardo dovuto a più segnalazioni contemporanee.",
+    "Unità trattenuta su un altro intervento; situazione seguita.",
+    None,
+]
+
+
+def days_asked(days: int | None = None) -> int:
+    """The history's length: the argument, else SEUS_DEMO_HISTORY, else a year."""
+    if days is not None:
+        return max(0, days)
+    raw = os.environ.get(HISTORY_ENV, "").strip()
+    if not raw:
+        return DEFAULT_DAYS
+    if not raw.isdigit():
+        raise ValueError(f"{HISTORY_ENV} must be a number of days (0 for none), not {raw!r}")
+    return int(raw)
+
+
+class _Joined:
+    """The seed's connection as an action sees it: the action's own transaction joins the
+    seed's one (no savepoint: an action that fails fails the whole seed, which rolls back)."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._conn = conn
+
+    @contextlib.asynccontextmanager
+    async def transaction(self, **_: Any) -> AsyncIterator[None]:
+        yield
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._conn, name)  # fetch, fetchrow, fetchval, execute, executemany
+
+
+class _OneConnection:
+    """What the replay's actions see as the pool: the one connection of the seed's transaction."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._conn = _Joined(conn)
+
+    @contextlib.asynccontextmanager
+    async def acquire(self, *, timeout: float | None = None) -> AsyncIterator[Any]:  # noqa: ASYNC109
+        yield self._conn
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._conn, name)
+
+
+class Replay(Database):
+    """A database whose actions happen at `at` (an injected clock), unless told a moment. It
+    follows the clocks' next due instants from the clock events its actions log, so the
+    timeline knows when to fire them without asking PostgreSQL before every step."""
+
+    def __init__(self, conn: asyncpg.Connection, like: Database) -> None:
+        super().__init__(cast(asyncpg.Pool, _OneConnection(conn)), like.before_commit)
+        self.conn = conn
+        self.at = datetime.now(UTC)
+        self.dues: dict[int, datetime] = {}
+        self.breaches = 0  # clock.breached events logged so far
+
+    async def follow_clocks(self) -> None:
+        """Start from the clocks already running (a database seeded before)."""
+        rows = await self.conn.fetch(
+            "SELECT id, due_at FROM clocks WHERE state = 'running' AND due_at IS NOT NULL"
+        )
+        self.dues = {r["id"]: r["due_at"] for r in rows}
+
+    def next_due(self) -> datetime | None:
+        return min(self.dues.values(), default=None)
+
+    @contextlib.asynccontextmanager
+    async def action(self, now: datetime | None = None) -> AsyncIterator[Tx]:
+        async with super().action(self.at if now is None else now) as tx:
+            yield tx
+        for event in tx.logged:
+            self.breaches += event.type == "clock.breached"
+            clock_id = event.payload.get("clock_id")
+            if not event.type.startswith("clock.") or not isinstance(clock_id, int):
+                continue
+            due = event.payload.get("next_due")
+            if due and event.payload.get("state") == "running":
+                self.dues[clock_id] = datetime.fromisoformat(due)
+            else:
+                self.dues.pop(clock_id, None)
+
+
+Story = AsyncGenerator[datetime, None]
+
+
+@dataclass
+class _Cast:
+    """Who acts in the history, as principals, and what they act on."""
+
+    operators: list[access.Principal]
+    supervisors: list[access.Principal]
+    referrers: dict[str, list[access.Principal]]
+    services: dict[str, access.Principal]
+    unit_ids: Mapping[str, int]
+    crews: dict[str, access.Principal] = field(default_factory=dict)
+    places: dict[str, asyncpg.Record] = field(default_factory=dict)
+
+    def on_shift(self, at: datetime) -> access.Principal:
+        return self.operators[demo_year.shift_operator(at, len(self.operators))]
+
+
+async def _staff(conn: asyncpg.Connection, zones: Sequence[str]) -> None:
+    """The history's people without a password (they never log in): operators, supervisors
+    and a territorial service for every active zone that has none."""
+    names = dict(await conn.fetch("SELECT id, name FROM zones WHERE id = ANY($1)", list(zones)))
+    people = [(u, n, r.value, None) for u, n, r in STAFF]
+    people += [(f"sst-{z}", f"Servizio sociale territoriale {names[z]} (demo)",
+                Role.TERRITORIAL_SERVICE.value, z) for z in zones]  # fmt: skip
+    await conn.executemany(
+        "INSERT INTO users (username, display_name, role, zone_id) VALUES ($1, $2, $3, $4)"
+        " ON CONFLICT (lower(username)) DO NOTHING",
+        people,
+    )
+
+
+async def _cast(conn: asyncpg.Connection, referrer_ids: Mapping[str, int],
+                unit_ids: Mapping[str, int]) -> _Cast:  # fmt: skip
+    pool = cast(asyncpg.Pool, conn)
+
+    async def principal(username: str) -> access.Principal:
+        user_id = await conn.fetchval(
+            "SELECT id FROM users WHERE lower(username) = lower($1)", username
+        )
+        return await auth.user_principal(pool, user_id)
+
+    referrers: dict[str, list[access.Principal]] = {}
+    for row in await conn.fetch(
+        "SELECT id, name, kind FROM referrers WHERE id = ANY($1) ORDER BY id",
+        sorted(referrer_ids.values()),
+    ):
+        referrers.setdefault(row["kind"], []).append(
+            access.Principal(role=Role.REFERRER, name=row["name"], referrer_id=row["id"])
+        )
+    services = {}
+    for row in await conn.fetch("SELECT id, zone_id FROM users WHERE role = $1 AND active"
+                                " ORDER BY id", Role.TERRITORIAL_SERVICE.value):  # fmt: skip
+        services.setdefault(row["zone_id"], await auth.user_principal(pool, row["id"]))
+    crews = {}
+    for name, unit_id in unit_ids.items():
+        crew = await conn.fetchval("SELECT min(id) FROM users WHERE unit_id = $1", unit_id)
+        crews[name] = await auth.user_principal(pool, crew)
+    places = {
+        r["istat_code"]: r
+        for r in await conn.fetch("SELECT istat_code, name, zone_id, lat, lon FROM municipalities")
+    }
+    return _Cast(
+        operators=[await principal(u) for u in OPERATORS],
+        supervisors=[await principal(u) for u in SUPERVISORS],
+        referrers=referrers,
+        services=services,
+        unit_ids=unit_ids,
+        crews=crews,
+        places=places,
+    )
+
+
+def _referral(story: demo_year.Story, place: asyncpg.Record) -> ReferralIn:
+    body = {
+        "trigger": story.trigger,
+        "urgency": story.urgency,
+        "place": {
+            "municipality": story.place.municipality,
+            "address": f"{place['name']}, via demo {story.number % 97 + 1}",
+            "lat": place["lat"],
+            "lon": place["lon"],
+        },
+        "people": {"count": story.people, "minors": story.minors},
+        "description": _WHAT[story.trigger],
+        "callback": {"name": "Referente di turno (demo)", "phone": "+39 000 0000000"},
+        "reference": story.reference,
+    }
+    return ReferralIn.model_validate_json(json.dumps(body))
+
+
+def _decision(story: demo_year.Story) -> DecisionIn:
+    decision = {"activate": "activate", "not_pertinent": "not_pertinent"}.get(
+        story.outcome, "redirect"
+    )
+    body: dict[str, Any] = {
+        "decision": decision,
+        "assessment": {
+            "trigger": story.trigger,
+            "urgency": story.urgency,
+            "people": {"count": story.people, "minors": story.minors},
+            "needs": _NEEDS[story.trigger],
+            "risk_factors": ["minors_involved"] if story.minors else [],
+        },
+    }
+    if decision == "not_pertinent":
+        body["reason"] = _NOT_PERTINENT
+    elif decision == "redirect":
+        body["reason"] = "Competenza del servizio sociale ordinario, contattato (demo)."
+        body["redirect_to"] = _REDIRECT_TO
+    return DecisionIn.model_validate_json(json.dumps(body))
+
+
+def _status(value: str) -> StatusIn:
+    return StatusIn.model_validate_json(json.dumps({"status": value}))
+
+
+async def _story(db: Replay, cast_: _Cast, story: demo_year.Story) -> Story:
+    """One referral of the history, step by step through the real actions."""
+    operator = cast_.operators[story.operator % len(cast_.operators)]
+    kinds = cast_.referrers.get(story.referrer_kind) or next(iter(cast_.referrers.values()))
+    referrer = kinds[story.number % len(kinds)]
+    service = cast_.services.get(story.place.zone)
+    key = f"demo-{story.reference}"
+    referral_id = case_id = handover_id = 0
+    crew = None
+    for at, step in story.steps:
+        yield at
+        db.at = at
+        if step is Step.SUBMIT:
+            body = _referral(story, cast_.places[story.place.municipality])
+            referral_id = (await intake.submit(db, referrer, body, key)).response["id"]
+        elif step is Step.CLAIM:
+            await assessment.claim(db, operator, referral_id)
+        elif step is Step.DECIDE:
+            decided = await assessment.decide(db, operator, referral_id, _decision(story))
+            case_id = decided.case_id or 0
+        elif step is Step.DISPATCH:
+            assert story.unit is not None
+            unit_id = cast_.unit_ids[story.unit]
+            crew = cast_.crews[story.unit]
+            await units.dispatch_unit(db, operator, case_id, unit_id, reason="unità della zona")
+        elif step is Step.CHECK_IN:
+            assert crew is not None
+            await tablet.check_in(db, crew, CheckInIn.model_validate_json("{}"),
+                                  f"{key}-check-in-{at.timestamp():.0f}")  # fmt: skip
+        elif step in (Step.ACKNOWLEDGED, Step.EN_ROUTE, Step.ON_SCENE, Step.RETURNING,
+                      Step.AVAILABLE):  # fmt: skip
+            assert crew is not None
+            await tablet.report_status(db, crew, _status(step.value), f"{key}-{step.value}")
+        elif step is Step.HANDOVER_SENT:  # hours later: whoever is on shift then
+            handover_id = (await handover.send(db, cast_.on_shift(at), case_id)).id
+        elif step in (Step.HANDOVER_ACCEPTED, Step.HANDOVER_REJECTED):
+            if service is None:
+                return
+            rejected = step is Step.HANDOVER_REJECTED
+            outcome = handover_core.Status.REJECTED if rejected else handover_core.Status.ACCEPTED
+            reason = "Residenza in altra zona: verificare e reinviare (demo)." if rejected else None
+            await handover.decide(db, service, handover_id, outcome, reason)
+        elif step is Step.CLOSE:
+            await cases.close_case(db, cast_.on_shift(at), case_id, _CLOSED)
+
+
+async def _acknowledge(
+    db: Replay, supervisor: access.Principal, escalation_id: int, at: datetime, note: str | None
+) -> Story:
+    yield at
+    db.at = at
+    await supervision.acknowledge_escalation(db, supervisor, escalation_id, note)
+
+
+@dataclass
+class Timeline:
+    """The steps of every story in time order; before each, the clocks due by then fire at
+    their due instant, and each escalation they raise is acknowledged a little later by the
+    supervisor on shift (unless that is after `now`)."""
+
+    db: Replay
+    now: datetime
+    supervisors: list[access.Principal]
+    rng: random.Random
+    due: list[tuple[datetime, int, Story]] = field(default_factory=list)
+    order: int = 0
+    last_escalation: int = 0
+    actions: int = 0
+    fired: int = 0
+
+    async def add(self, story: Story) -> None:
+        at = await anext(story, None)
+        if at is not None:
+            self.order += 1
+            heapq.heappush(self.due, (at, self.order, story))
+
+    async def run(self, stories: Sequence[Story]) -> None:
+        try:
+            for story in stories:
+                await self.add(story)
+            while True:
+                upcoming = self.due[0][0] if self.due else self.now
+                clock = self.db.next_due()
+                if clock is not None and clock <= min(upcoming, self.now):
+                    self.db.at = clock
+                    breaches = self.db.breaches
+                    self.fired += await clocks.fire_due(self.db, now=clock)
+                    if self.db.breaches > breaches:
+                        await self._escalations()
+                    if self.db.next_due() == clock:  # not moved: what the log said is stale
+                        await self.db.follow_clocks()
+                        if self.db.next_due() == clock:
+                            raise RuntimeError(f"a clock due at {clock} does not fire")
+                    continue
+                if not self.due:
+                    break
+                _, _, story = heapq.heappop(self.due)
+                self.actions += 1
+                await self.add(story)
+        finally:
+            for _, _, story in self.due:
+                await story.aclose()
+
+    async def _escalations(self) -> None:
+        for row in await self.db.conn.fetch(
+            "SELECT id, raised_at FROM escalations WHERE id > $1 ORDER BY id", self.last_escalation
+        ):
+            self.last_escalation = row["id"]
+            at = row["raised_at"] + timedelta(minutes=self.rng.uniform(3, 35))
+            if at < self.now:
+                who = self.supervisors[demo_year.shift_operator(at, len(self.supervisors))]
+                note = self.rng.choice(_ACK_NOTES)
+                await self.add(_acknowledge(self.db, who, row["id"], at, note))
+
+
+async def seed(
+    db: Database,
+    referrer_ids: Mapping[str, int],
+    unit_ids: Mapping[str, int],
+    units_by_zone: Mapping[str, Sequence[str]],
+    days: int | None = None,
+    now: datetime | None = None,
+) -> int:
+    """Play the living room's missing referrals and, on a database without referrals, `days`
+    of history before them; returns how many history referrals were added."""
+    now = now or datetime.now(UTC)
+    days = days_asked(days)
+    started = time.monotonic()
+    async with db.pool.acquire() as conn, conn.transaction():
+        replay = Replay(conn, db)
+        await replay.follow_clocks()
+        fresh = not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM referrals)")
+        stories = await demo_room.stories(replay, referrer_ids, unit_ids, now)
+        plan: list[demo_year.Story] = []
+        await _staff(conn, demo_year.ACTIVE_ZONES)
+        if fresh and days:
+            places = [
+                demo_year.Place(r["istat_code"], r["zone_id"], r["population"] or 0)
+                for r in await conn.fetch(
+                    "SELECT istat_code, zone_id, population FROM municipalities"
+                    " WHERE zone_id = ANY($1) ORDER BY istat_code",
+                    list(demo_year.ACTIVE_ZONES),
+                )
+            ]
+            plan = demo_year.plan(
+                now, days, places, units_by_zone, len(OPERATORS),
+                rng=random.Random(demo_year.SEED), pending_in=PENDING_IN,
+            )  # fmt: skip
+            log.info("seeding demo history", extra={"days": days, "referrals": len(plan)})
+        cast_ = await _cast(conn, referrer_ids, unit_ids)
+        rng = random.Random(demo_year.SEED)
+        history = [_story(replay, cast_, s) for s in plan]
+        timeline = Timeline(replay, now, cast_.supervisors, rng)
+        await timeline.run([*history, *stories])
+    log.info(
+        "demo history seeded",
+        extra={
+            "days": days if plan else 0,
+            "referrals": len(plan),
+            "actions": timeline.actions,
+            "clocks_fired": timeline.fired,
+            "seconds": round(time.monotonic() - started, 1),
+        },
+    )
+    return len(plan)
