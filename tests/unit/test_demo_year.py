@@ -16,6 +16,7 @@ import pytest
 from dispatch import demo_year
 from dispatch.calendars import ROME
 from dispatch.demo_year import Step
+from dispatch.referrals import ReferrerKind, Trigger
 
 DATA = Path(__file__).resolve().parents[2] / "console" / "data"
 NOW = datetime(2026, 12, 5, 6, 30, tzinfo=UTC)
@@ -167,3 +168,11 @@ def test_shifts_rotate_three_a_day():
     assert len(shifts) == 3
     late = demo_year.shift_operator(datetime(2026, 3, 11, 2, 0, tzinfo=ROME), 6)
     assert late == demo_year.shift_operator(datetime(2026, 3, 10, 22, 0, tzinfo=ROME), 6)
+
+
+def test_the_plan_speaks_the_workflows_words():
+    assert set(demo_year.TRIGGER_WEIGHTS) == {t.value for t in Trigger}
+    assert set(demo_year.URGENCY_BY_TRIGGER) == {t.value for t in Trigger}
+    assert set(demo_year.REFERRER_SHARES) == {k.value for k in ReferrerKind}
+    assert abs(sum(demo_year.REFERRER_SHARES.values()) - 1) < 1e-9
+    assert abs(sum(demo_year.OUTCOMES.values()) - 1) < 1e-9
