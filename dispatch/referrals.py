@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from dispatch import access
-from dispatch.errors import DomainError, Refused
+from dispatch.errors import DomainError, IllegalTransition, Refused
 from dispatch.events import NewEvent, actor_of
 from dispatch.states import move
 
@@ -92,6 +92,48 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
 
 OPEN = frozenset({Status.RECEIVED, Status.IN_ASSESSMENT})
 
+# Refusals reach the room's pages as they are: each says, in Italian, where the referral stands
+# and what cannot be done (the error's type, hence its API code, stays the same).
+_WHERE = {
+    Status.RECEIVED: "La segnalazione è in attesa, non in valutazione",
+    Status.IN_ASSESSMENT: "La segnalazione è già in valutazione",
+    Status.ACTIVATED: "La segnalazione è già stata attivata",
+    Status.NOT_PERTINENT: "La segnalazione è già stata chiusa come non pertinente",
+    Status.REDIRECTED: "La segnalazione è già stata reindirizzata",
+    Status.MERGED: "La segnalazione è già stata unita a un'altra",
+    Status.WITHDRAWN: "La segnalazione è stata ritirata dal segnalante",
+}
+_WHAT = {
+    Status.IN_ASSESSMENT: "non si può prendere in carico",
+    Status.RECEIVED: "non si può rimettere in coda",
+    Status.ACTIVATED: "non si può più decidere",
+    Status.NOT_PERTINENT: "non si può più decidere",
+    Status.REDIRECTED: "non si può più decidere",
+    Status.MERGED: "non si può più decidere",
+    Status.WITHDRAWN: "non si può ritirare",
+}
+
+
+def refusal_text(current: Status, cannot: str) -> str:
+    """A refusal in Italian: where the referral stands, then what cannot be done."""
+    return f"{_WHERE[current]}: {cannot}."
+
+
+class IllegalReferralMove(IllegalTransition):
+    """A move the table forbids, said in Italian; still an IllegalTransition (409
+    `illegal_transition`), with its entity, current and target."""
+
+    def __init__(self, current: Status, target: Status) -> None:
+        super().__init__("referral", current.value, target.value)
+        self.args = (refusal_text(current, _WHAT[target]),)
+
+
+def _move(current: Status, target: Status) -> Status:
+    try:
+        return move("referral", TRANSITIONS, current, target)
+    except IllegalTransition:
+        raise IllegalReferralMove(current, target) from None
+
 
 @dataclass(frozen=True, slots=True)
 class Claim:
@@ -102,20 +144,20 @@ class Claim:
 def claim(current: Claim, operator: int) -> Claim:
     """Take a received referral into assessment. A second claim is refused, even a repeat."""
     if current.status is Status.IN_ASSESSMENT:
-        raise Refused(f"already in assessment by user {current.holder}")
-    return Claim(move("referral", TRANSITIONS, current.status, Status.IN_ASSESSMENT), operator)
+        raise Refused("Segnalazione già in valutazione da un altro operatore.")
+    return Claim(_move(current.status, Status.IN_ASSESSMENT), operator)
 
 
 def release(current: Claim, operator: int) -> Claim:
     """Give a referral back to the queue (only its holder)."""
     _held_by(current, operator)
-    return Claim(move("referral", TRANSITIONS, current.status, Status.RECEIVED), None)
+    return Claim(_move(current.status, Status.RECEIVED), None)
 
 
 def reassign(current: Claim, operator: int) -> Claim:
     """A supervisor hands an open referral to another operator."""
     if current.status not in OPEN:
-        raise Refused(f"a referral {current.status.value} cannot be reassigned")
+        raise Refused(refusal_text(current.status, "non si può riassegnare"))
     return Claim(Status.IN_ASSESSMENT, operator)
 
 
@@ -143,17 +185,22 @@ def decide(
     merge_into: int | None = None,
 ) -> Status:
     """The assessment's outcome; only the holder decides; reasons where the rules want them."""
-    _held_by(current, operator)
+    _held_by(current, operator, "non si può più decidere")
     if decision in (Decision.NOT_PERTINENT, Decision.REDIRECT) and not (reason or "").strip():
-        raise DomainError(f"a {decision.value} decision needs a reason")
+        raise DomainError("Indicare il motivo della decisione.")
     if decision is Decision.MERGE and merge_into is None:
-        raise DomainError("a merge needs the referral to merge into")
-    return move("referral", TRANSITIONS, current.status, DECISION_STATUS[decision])
+        raise DomainError("Indicare la segnalazione in cui unirla.")
+    return _move(current.status, DECISION_STATUS[decision])
 
 
-def _held_by(current: Claim, operator: int) -> None:
-    if current.status is not Status.IN_ASSESSMENT or current.holder != operator:
-        raise Refused("only the operator assessing the referral may do this")
+def _held_by(current: Claim, operator: int, cannot: str = "non si può rimettere in coda") -> None:
+    """Only the holder acts on a referral in assessment; a closed one says why it is closed."""
+    if current.status is Status.RECEIVED:
+        raise Refused("La segnalazione non è in valutazione: prima va presa in carico.")
+    if current.status is not Status.IN_ASSESSMENT:
+        raise Refused(refusal_text(current.status, cannot))
+    if current.holder != operator:
+        raise Refused("Solo l'operatore che sta valutando la segnalazione può farlo.")
 
 
 def queue_key(urgency: Urgency, received_epoch_s: float) -> tuple[int, float]:
@@ -328,7 +375,7 @@ def queue_urgency(assessed: Urgency | None, proposed: Urgency | None) -> Urgency
 def reassign_checked(current: Claim, operator: int) -> Claim:
     """`reassign`, refusing a hand-over to the operator who already holds the referral."""
     if current.status is Status.IN_ASSESSMENT and current.holder == operator:
-        raise Refused(f"user {operator} already holds the referral")
+        raise Refused("La segnalazione è già in valutazione da questo operatore.")
     return reassign(current, operator)
 
 
@@ -361,11 +408,13 @@ def decision_problems(
 def check_merge_target(referral_id: int, target_id: int, target_status: Status | None) -> None:
     """A merge needs another referral that exists and was not merged itself."""
     if target_status is None:
-        raise DomainError(f"referral {target_id} does not exist")
+        raise DomainError("La segnalazione in cui unirla non esiste.")
     if target_id == referral_id:
-        raise DomainError("a referral cannot be merged into itself")
+        raise DomainError("Una segnalazione non si unisce a sé stessa.")
     if target_status is Status.MERGED:
-        raise Refused(f"referral {target_id} was merged into another one: merge into that")
+        raise Refused(
+            "La segnalazione scelta è stata a sua volta unita a un'altra: unisci a quest'ultima."
+        )
 
 
 @dataclass(frozen=True, slots=True)

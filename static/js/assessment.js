@@ -5,6 +5,9 @@
 // GET /api/v1/clocks and kept by the clock.* events; each counts down here once a second and
 // says its state in a word. "Possibili doppioni": GET …/merge-candidates, each with its reasons;
 // merging is picking one ("Unisci a SEUS-…", then a confirmation).
+// "Informazioni aggiunte dal segnalante": rendered with the page, then each
+// referral.addendum_added of this referral (or of one merged into it) is added from its payload.
+// referral.withdrawn: the alert with when and why, the form and the claim go.
 // Free text is always set with textContent.
 import { LiveStream } from "./lib/live.js";
 import { api } from "./lib/api.js";
@@ -60,6 +63,7 @@ function show() {
   fields.disabled = !mine();
   $("form-locked").hidden = mine() || !open();
   $("outcome").hidden = open();
+  $("withdrawn-alert").hidden = state.status !== "withdrawn";
   page.querySelector(".referral-times").hidden = !open(); // a decided referral has no clocks
   if (state.caseId) {
     $("case-link").href = `/casi/${state.caseId}`;
@@ -70,6 +74,10 @@ function show() {
 
 function apply(event) {
   const p = event.payload ?? {};
+  if (event.type === "referral.addendum_added" && (p.id === referralId || p.merged_into === referralId)) {
+    addAddendum(p);
+    return;
+  }
   if (p.id !== referralId) {
     // another referral arrived, or one left the list (merged): the possible duplicates change
     if (event.type === "referral.received" || (event.type === "referral.decided" && p.status === "merged")) {
@@ -98,10 +106,53 @@ function apply(event) {
       outcomeDetail(p);
       say(`Decisione presa da ${p.by_name}: ${REFERRAL_STATUS_LABELS[p.status] ?? p.status}.`);
       break;
+    case "referral.withdrawn":
+      withdrawn(p); // shows the page itself
+      return;
     default:
       return;
   }
   show();
+}
+
+/** "05/12/2026 08:10" in Rome, as the server writes the page's times. */
+function dateTime(iso) {
+  const date = new Date(iso);
+  if (!iso || Number.isNaN(date.getTime())) return "—";
+  return date.toLocaleString("it-IT", {
+    timeZone: TIME_ZONE, day: "2-digit", month: "2-digit", year: "numeric", hour: "2-digit", minute: "2-digit",
+  }).replace(", ", " ");
+}
+
+/** One more piece of information from the referrer (an event's payload), once, at the end. */
+function addAddendum(p) {
+  const list = $("addenda");
+  const id = String(p.addendum_id ?? "");
+  if (id && list.querySelector(`li[data-id="${CSS.escape(id)}"]`)) return;
+  const item = el("li", "addendum");
+  item.dataset.id = id;
+  const at = el("time", "", dateTime(p.at));
+  at.dateTime = String(p.at ?? "");
+  const meta = el("p", "addendum-meta");
+  meta.append(at, " · ", el("span", "addendum-author", p.author_name ?? p.referrer_name ?? "il segnalante"));
+  if (p.id !== referralId && p.case_number) meta.append(` · su ${p.case_number}`);
+  item.append(meta, el("p", "addendum-text", String(p.body ?? "")));
+  list.append(item);
+  $("addenda-empty").hidden = true;
+  say(`Nuove informazioni dal segnalante: ${String(p.body ?? "")}`);
+}
+
+/** The referrer withdrew the referral: say when and why; nothing is left to assess. */
+function withdrawn(p) {
+  const wasInForm = form.contains(document.activeElement);
+  state.status = "withdrawn";
+  const text = `Segnalazione ritirata dal segnalante il ${dateTime(p.at)} — Motivo: ${p.reason || "non indicato"}`;
+  $("withdrawn-text").textContent = text;
+  $("outcome-text").textContent = REFERRAL_STATUS_LABELS.withdrawn;
+  $("outcome-detail").textContent = "";
+  confirming = null;
+  show();
+  if (wasInForm) $("withdrawn-alert").focus();
 }
 
 /** The outcome's detail after a live decision: where it was redirected, or what it joined. */

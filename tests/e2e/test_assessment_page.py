@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import uuid
 
 import httpx
 import pytest
@@ -222,3 +223,119 @@ def test_the_possible_duplicates_follow_the_room_a_new_one_appears_a_merged_one_
     expect(page.get_by_role("button", name=re.compile("^Sì, unisci"))).to_have_count(0)
     expect(page.locator("#candidates .candidate", has_text=twin["case_number"])).to_have_count(0)
     expect(page.locator("#referral-status")).to_have_text("In valutazione")  # nothing merged
+
+
+def as_referrer(console, referrer) -> httpx.Client:
+    """The referrer's own system, with its API key (from a sync test)."""
+    return httpx.Client(
+        base_url=console.url, timeout=10, headers={"Authorization": f"Bearer {referrer.secret}"}
+    )
+
+
+def test_what_the_referrer_adds_appears_on_the_open_assessment_page_without_a_reload(
+    start_console, people, browser, contexts
+):
+    console = start_console()
+    sent = support.send_referral(
+        console,
+        people["referrer"],
+        referral("Piazza della Stazione", "Uomo senza dimora al freddo davanti alla stazione."),
+    )
+    page = support.new_page(browser, contexts, viewport=(1920, 1080), timeout_ms=ACTION_MS)
+    support.log_in_page(
+        page, console, people["operator"], f"/coda/{sent['id']}", timeout_ms=LIVE_MS
+    )
+    addenda = page.locator("#addenda li")
+    expect(page.locator("#addenda-empty")).to_have_text("Nessuna informazione aggiunta.")
+    expect(addenda).to_have_count(0)
+    page.evaluate("window.testNotReloaded = true")
+
+    text = "<b>Ora</b> è nella sala d'attesa del binario 1 & ha una coperta."
+    with as_referrer(console, people["referrer"]) as api:
+        added = api.post(
+            f"/api/v1/referrals/{sent['id']}/addenda",
+            json={"text": text},
+            headers={"Idempotency-Key": uuid.uuid4().hex},
+        )
+        assert added.status_code == 201, added.text
+    expect(addenda).to_have_count(1, timeout=LIVE_MS)
+    expect(addenda.first.locator(".addendum-text")).to_have_text(text)  # as written: escaped
+    expect(addenda.first.locator(".addendum-meta")).to_contain_text("PS test")
+    expect(addenda.first.locator(".addendum-meta")).to_contain_text(
+        re.compile(r"^\d\d/\d\d/\d{4} \d\d:\d\d · ")
+    )
+    expect(page.locator("#addenda b")).to_have_count(0)
+    expect(page.locator("#addenda-empty")).to_be_hidden()
+    assert page.evaluate("window.testNotReloaded") is True
+    support.screenshot(page, "assessment-addendum")
+    live_meta = addenda.first.locator(".addendum-meta").text_content() or ""
+
+    page.reload()  # read with the referral: the same line, written the same way
+    expect(addenda).to_have_count(1)
+    expect(addenda.first.locator(".addendum-text")).to_have_text(text)
+    expect(addenda.first.locator(".addendum-meta")).to_have_text(live_meta)
+
+
+def test_a_withdrawal_reaches_the_open_assessment_page_the_form_and_the_claim_go(
+    start_console, people, browser, contexts
+):
+    console = start_console()
+    sent = support.send_referral(
+        console,
+        people["referrer"],
+        referral("Piazza della Stazione", "Anziana sola e confusa alla fermata del bus."),
+    )
+    page = support.new_page(browser, contexts, viewport=(1920, 1080), timeout_ms=ACTION_MS)
+    support.log_in_page(
+        page, console, people["operator"], f"/coda/{sent['id']}", timeout_ms=LIVE_MS
+    )
+    page.get_by_role("button", name="Prendi in carico").click()
+    expect(page.locator("#referral-holder")).to_have_text("in valutazione da te", timeout=LIVE_MS)
+    notes = page.get_by_label("Note della valutazione")
+    expect(notes).to_be_enabled()
+    notes.fill("Sto chiamando l'infermiera.")
+    expect(page.locator("#withdrawn-alert")).to_be_hidden()
+    page.evaluate("window.testNotReloaded = true")
+
+    reason = "La signora è stata accolta dalla figlia."
+    with as_referrer(console, people["referrer"]) as api:
+        gone = api.post(f"/api/v1/referrals/{sent['id']}/withdraw", json={"reason": reason})
+        assert gone.status_code == 200, gone.text
+    alert = page.locator("#withdrawn-alert")
+    expect(alert).to_be_visible(timeout=LIVE_MS)
+    expect(alert).to_contain_text(
+        re.compile(
+            r"Segnalazione ritirata dal segnalante il \d\d/\d\d/\d{4} \d\d:\d\d — Motivo: "
+            + re.escape(reason)
+        )
+    )
+    expect(page.locator("#referral-status")).to_have_text("Ritirata dal segnalante")
+    expect(notes).to_be_disabled()
+    expect(page.get_by_role("radio", name=re.compile("^Attiva presa in carico"))).to_be_disabled()
+    expect(page.get_by_role("button", name="Conferma decisione")).to_be_disabled()
+    expect(page.get_by_role("button", name="Prendi in carico")).to_be_hidden()
+    expect(page.get_by_role("button", name="Rilascia (torna in coda)")).to_be_hidden()
+    expect(page.locator(".referral-times")).to_be_hidden()
+    assert page.evaluate("window.testNotReloaded") is True
+    support.screenshot(page, "assessment-withdrawn")
+    live_text = alert.locator("#withdrawn-text").text_content()
+
+    # a decision sent anyway (a page that had not heard yet) is refused, in Italian
+    with httpx.Client(base_url=console.url, timeout=10) as api:
+        csrf = session(api, people["operator"])
+        refused = api.post(
+            f"/api/v1/referrals/{sent['id']}/decision",
+            json={"decision": "activate", "assessment": {"urgency": "giallo"}},
+            headers=csrf,
+        )
+    assert refused.status_code == 409
+    assert refused.json()["detail"] == (
+        "La segnalazione è stata ritirata dal segnalante: non si può più decidere."
+    )
+
+    page.reload()  # opened on a withdrawn referral: the same alert, nothing to do
+    expect(alert).to_be_visible()
+    expect(alert.locator("#withdrawn-text")).to_have_text(live_text or "")
+    expect(notes).to_be_disabled()
+    expect(page.get_by_role("button", name="Conferma decisione")).to_be_disabled()
+    expect(page.get_by_role("button", name="Prendi in carico")).to_be_hidden()

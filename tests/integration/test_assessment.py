@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,6 +15,8 @@ from console.app import database
 from console.areas.assessment import actions as assessment_actions
 from console.areas.assessment import reads as assessment_reads
 from console.areas.assessment import schemas as assessment_schemas
+from console.areas.intake import actions as intake_actions
+from console.areas.intake.schemas import AddendumIn
 from console.lib import errors, eventlog
 from console.lib.db import Database, create_pool
 from dispatch import access
@@ -353,10 +356,14 @@ async def test_a_merged_referrals_referrer_is_told_when_its_target_moves(db, op)
 async def test_a_merge_needs_an_existing_unmerged_target(db, op):
     rid, gone = await new_referral(db), await new_referral(db, status="merged")
     await assessment_actions.claim(db, op, rid)
-    with pytest.raises(DomainError):
+    with pytest.raises(DomainError) as missing:
         await assessment_actions.decide(db, op, rid, decision("merge", merge_into=999_999))
-    with pytest.raises(Refused):
+    assert str(missing.value) == "La segnalazione in cui unirla non esiste."
+    with pytest.raises(Refused) as merged:
         await assessment_actions.decide(db, op, rid, decision("merge", merge_into=gone))
+    assert str(merged.value) == (  # the page shows it as it is: in Italian
+        "La segnalazione scelta è stata a sua volta unita a un'altra: unisci a quest'ultima."
+    )
 
 
 async def test_two_opposite_merges_at_once_do_not_deadlock(db, op, op2):
@@ -493,3 +500,71 @@ async def test_words_of_the_description_tie_referrals_across_towns_and_the_calle
     [words] = [r for r in reasons if r.startswith("descrizione simile: ")]
     assert "stazione" in words and "anziano" in words
     assert "stesso comune (Firenze)" not in reasons  # Prato's
+
+
+# ---- what the referrer added, and a withdrawal ----------------------------------------------
+
+
+async def referrer(db: Database) -> access.Principal:
+    return access.Principal(access.Role.REFERRER, "PS test", referrer_id=await referrer_id(db))
+
+
+async def add(db: Database, referral_id: int, text: str) -> None:
+    body = AddendumIn.model_validate_json(json.dumps({"text": text}))
+    await intake_actions.add_addendum(db, await referrer(db), referral_id, body, uuid.uuid4().hex)
+
+
+async def test_the_referral_read_lists_what_its_referrers_added_oldest_first(db, op):
+    rid, twin = await new_referral(db), await new_referral(db)
+    _, before = await assessment_reads.read_referral(db.pool, rid)
+    assert (await assessment_reads.read_referral(db.pool, rid))[0]["addenda"] == []
+
+    await add(db, rid, "Ora è in sala d'attesa.")
+    await add(db, twin, "<b>Ha con sé</b> un cane.")  # data: the page escapes it
+    await assessment_actions.claim(db, op, twin)
+    await assessment_actions.decide(db, op, twin, decision("merge", merge_into=rid))
+    await add(db, rid, "È arrivata la figlia.")
+
+    referral, as_of = await assessment_reads.read_referral(db.pool, rid)
+    found = [(a.referral_id, a.text, a.author_name) for a in referral["addenda"]]
+    assert found == [
+        (rid, "Ora è in sala d'attesa.", "PS test"),
+        (twin, "<b>Ha con sé</b> un cane.", "PS test"),  # merged into this one: shown here too
+        (rid, "È arrivata la figlia.", "PS test"),
+    ]
+    # read with the referral: the log head covers the last addendum's event
+    last = await db.pool.fetchval(
+        "SELECT max(seq) FROM events WHERE type = 'referral.addendum_added'"
+    )
+    assert before < last <= as_of
+    assert referral["withdrawn_at"] is None and referral["withdrawal_reason"] is None
+
+
+async def test_a_withdrawn_referral_reads_when_and_why_and_refuses_the_room_in_italian(db, op):
+    rid = await new_referral(db)
+    await assessment_actions.claim(db, op, rid)
+    await intake_actions.withdraw(db, await referrer(db), rid, "Accolta dai familiari.")
+
+    referral, _ = await assessment_reads.read_referral(db.pool, rid)
+    assert referral["status"] == "withdrawn"
+    assert referral["withdrawal_reason"] == "Accolta dai familiari."
+    assert referral["withdrawn_at"] is not None
+
+    with pytest.raises(Refused) as decided:
+        await assessment_actions.decide(db, op, rid, decision("activate", assessment=ACTIVATE))
+    assert str(decided.value) == (
+        "La segnalazione è stata ritirata dal segnalante: non si può più decidere."
+    )
+    with pytest.raises(Refused) as released:
+        await assessment_actions.release(db, op, rid)
+    assert str(released.value) == (
+        "La segnalazione è stata ritirata dal segnalante: non si può rimettere in coda."
+    )
+    with pytest.raises(IllegalTransition) as claimed:
+        await assessment_actions.claim(db, op, rid)
+    assert str(claimed.value) == (
+        "La segnalazione è stata ritirata dal segnalante: non si può prendere in carico."
+    )
+    assert (await db.pool.fetchval("SELECT status FROM referrals WHERE id = $1", rid)) == (
+        "withdrawn"
+    )

@@ -67,6 +67,9 @@ async def assessment_page(request: Request, session: auth.Session) -> Response:
         assessment=referral["assessment"] or {},
         received=rome(referral["received_at"]),
         claimed=rome(referral["claimed_at"]),
+        withdrawn=rome(referral["withdrawn_at"]),
+        addenda=referral["addenda"],
+        rome=rome,
         can_reassign=access.can(principal, access.Permission.REASSIGN),
         options=FORM_OPTIONS,
     )

@@ -12,6 +12,7 @@ from typing import Any
 import asyncpg
 
 from console.areas.assessment.schemas import Candidate, Candidates, QueueEntry, QueueOut
+from console.areas.intake import reads as intake_reads
 from console.lib import errors, eventlog
 from dispatch import referrals, similarity
 from dispatch.referrals import Status, Urgency
@@ -113,11 +114,14 @@ async def read_queue(pool: asyncpg.Pool, now: datetime | None = None) -> QueueOu
 
 
 async def read_referral(pool: asyncpg.Pool, referral_id: int) -> tuple[dict[str, Any], int]:
-    """Everything the room sees of one referral, and the log head it agrees with."""
+    """Everything the room sees of one referral, and the log head it agrees with: with
+    `addenda`, what its referrer (and those of referrals merged into it) added since, oldest
+    first, and `withdrawn_at` / `withdrawal_reason` once its referrer withdrew it."""
     async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
         as_of = await eventlog.head(conn)
         row = await conn.fetchrow(
             f"SELECT {_REFERRAL_COLUMNS}, r.assessment, r.decision_reason, r.merged_into,"
+            " r.withdrawn_at, r.withdrawal_reason,"
             " t.case_number AS merged_into_number, c.id AS case_id,"
             " rm.name AS residence_name, e.display_name AS entered_by_name"
             f"{_REFERRAL_JOINS} LEFT JOIN referrals t ON t.id = r.merged_into"
@@ -126,9 +130,10 @@ async def read_referral(pool: asyncpg.Pool, referral_id: int) -> tuple[dict[str,
             " LEFT JOIN users e ON e.id = r.entered_by WHERE r.id = $1",
             referral_id,
         )
-    if row is None:
-        raise errors.NotFound("Segnalazione non trovata.")
-    return dict(row), as_of
+        if row is None:
+            raise errors.NotFound("Segnalazione non trovata.")
+        addenda = await intake_reads.addenda_for_room(conn, referral_id)
+    return dict(row) | {"addenda": addenda}, as_of
 
 
 _SIGHTING_COLUMNS = (
