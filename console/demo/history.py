@@ -45,6 +45,7 @@ from console.lib import auth
 from console.lib.db import Database, Tx
 from dispatch import access, demo_year
 from dispatch import handover as handover_core
+from dispatch import units as units_core
 from dispatch.demo_year import Step
 
 log = logging.getLogger("seus.demo")
@@ -191,8 +192,26 @@ class _Cast:
     crews: dict[str, access.Principal] = field(default_factory=dict)
     places: dict[str, asyncpg.Record] = field(default_factory=dict)
 
+    homes: dict[int, str] = field(default_factory=dict)  # referrer id: ISTAT code
+    nearest: dict[tuple[str, str], access.Principal] = field(default_factory=dict)
+
     def on_shift(self, at: datetime) -> access.Principal:
         return self.operators[demo_year.shift_operator(at, len(self.operators))]
+
+    def referrer(self, kind: str, municipality: str) -> access.Principal:
+        """The referrer of `kind` nearest to `municipality` (any one, when none is placed)."""
+        if (kind, municipality) not in self.nearest:
+            options = self.referrers.get(kind) or next(iter(self.referrers.values()))
+            place = self.places[municipality]
+
+            def km(p: access.Principal) -> float:
+                home = self.places.get(self.homes.get(p.referrer_id or 0, ""))
+                if home is None:
+                    return float("inf")
+                return units_core.distance_km(place["lat"], place["lon"], home["lat"], home["lon"])
+
+            self.nearest[(kind, municipality)] = min(options, key=km)
+        return self.nearest[(kind, municipality)]
 
 
 async def _staff(conn: asyncpg.Connection, zones: Sequence[str]) -> None:
@@ -210,7 +229,7 @@ async def _staff(conn: asyncpg.Connection, zones: Sequence[str]) -> None:
 
 
 async def _cast(conn: asyncpg.Connection, referrer_ids: Mapping[str, int],
-                unit_ids: Mapping[str, int]) -> _Cast:  # fmt: skip
+                unit_ids: Mapping[str, int], homes: Mapping[int, str]) -> _Cast:  # fmt: skip
     pool = cast(asyncpg.Pool, conn)
 
     async def principal(username: str) -> access.Principal:
@@ -220,6 +239,7 @@ async def _cast(conn: asyncpg.Connection, referrer_ids: Mapping[str, int],
         return await auth.user_principal(pool, user_id)
 
     referrers: dict[str, list[access.Principal]] = {}
+    home: dict[int, str] = {}
     for row in await conn.fetch(
         "SELECT id, name, kind FROM referrers WHERE id = ANY($1) ORDER BY id",
         sorted(referrer_ids.values()),
@@ -227,6 +247,7 @@ async def _cast(conn: asyncpg.Connection, referrer_ids: Mapping[str, int],
         referrers.setdefault(row["kind"], []).append(
             access.Principal(role=Role.REFERRER, name=row["name"], referrer_id=row["id"])
         )
+        home[row["id"]] = homes.get(row["id"], "")
     services = {}
     for row in await conn.fetch("SELECT id, zone_id FROM users WHERE role = $1 AND active"
                                 " ORDER BY id", Role.TERRITORIAL_SERVICE.value):  # fmt: skip
@@ -247,6 +268,7 @@ async def _cast(conn: asyncpg.Connection, referrer_ids: Mapping[str, int],
         unit_ids=unit_ids,
         crews=crews,
         places=places,
+        homes=home,
     )
 
 
@@ -297,8 +319,7 @@ def _status(value: str) -> StatusIn:
 async def _story(db: Replay, cast_: _Cast, story: demo_year.Story) -> Story:
     """One referral of the history, step by step through the real actions."""
     operator = cast_.operators[story.operator % len(cast_.operators)]
-    kinds = cast_.referrers.get(story.referrer_kind) or next(iter(cast_.referrers.values()))
-    referrer = kinds[story.number % len(kinds)]
+    referrer = cast_.referrer(story.referrer_kind, story.place.municipality)
     service = cast_.services.get(story.place.zone)
     key = f"demo-{story.reference}"
     referral_id = case_id = handover_id = 0
@@ -416,9 +437,12 @@ async def seed(
     units_by_zone: Mapping[str, Sequence[str]],
     days: int | None = None,
     now: datetime | None = None,
+    homes: Mapping[int, str] | None = None,
 ) -> int:
     """Play the living room's missing referrals and, on a database without referrals, `days`
-    of history before them; returns how many history referrals were added."""
+    of history before them; returns how many history referrals were added. `homes`: where
+    each referrer (by id) works from (ISTAT code), so a referral comes from the nearest one of
+    its kind."""
     now = now or datetime.now(UTC)
     days = days_asked(days)
     started = time.monotonic()
@@ -443,7 +467,7 @@ async def seed(
                 rng=random.Random(demo_year.SEED), pending_in=PENDING_IN,
             )  # fmt: skip
             log.info("seeding demo history", extra={"days": days, "referrals": len(plan)})
-        cast_ = await _cast(conn, referrer_ids, unit_ids)
+        cast_ = await _cast(conn, referrer_ids, unit_ids, homes or {})
         rng = random.Random(demo_year.SEED)
         history = [_story(replay, cast_, s) for s in plan]
         timeline = Timeline(replay, now, cast_.supervisors, rng)

@@ -56,17 +56,40 @@ USERS: list[tuple[str, str, Role, dict[str, Any]]] = [
      {"referrer": "Pronto soccorso AOU Careggi (demo)"}),
 ]  # fmt: skip
 
-# Referrers of every kind (ReferrerKind), each with an API key.
-REFERRERS: list[tuple[str, ReferrerKind]] = [
-    ("Pronto soccorso AOU Careggi (demo)", ReferrerKind.HOSPITAL),
-    ("Polizia municipale di Pistoia (demo)", ReferrerKind.MUNICIPAL_POLICE),
-    ("Questura di Firenze (demo)", ReferrerKind.POLICE),
-    ("Carabinieri, Comando provinciale di Prato (demo)", ReferrerKind.CARABINIERI),
-    ("Servizio sociale del Comune di Prato (demo)", ReferrerKind.SOCIAL_SERVICE),
-    ("Prefettura di Lucca (demo)", ReferrerKind.PREFECTURE),
-    ("Comune di Livorno (demo)", ReferrerKind.MUNICIPALITY),
-    ("Consultorio familiare della zona Pisana (demo)", ReferrerKind.OTHER),
-    ("Pronto soccorso Ospedale di Livorno (demo)", ReferrerKind.HOSPITAL),
+# Referrers of every kind (ReferrerKind), each with an API key, and the municipality (ISTAT)
+# they work from: the history has each referral sent by the nearest referrer of its kind.
+REFERRERS: list[tuple[str, ReferrerKind, str]] = [
+    ("Pronto soccorso AOU Careggi (demo)", ReferrerKind.HOSPITAL, "048017"),
+    ("Polizia municipale di Pistoia (demo)", ReferrerKind.MUNICIPAL_POLICE, "047014"),
+    ("Questura di Firenze (demo)", ReferrerKind.POLICE, "048017"),
+    ("Carabinieri, Comando provinciale di Prato (demo)", ReferrerKind.CARABINIERI, "100005"),
+    ("Servizio sociale del Comune di Prato (demo)", ReferrerKind.SOCIAL_SERVICE, "100005"),
+    ("Prefettura di Lucca (demo)", ReferrerKind.PREFECTURE, "046017"),
+    ("Comune di Livorno (demo)", ReferrerKind.MUNICIPALITY, "049009"),
+    ("Consultorio familiare della zona Pisana (demo)", ReferrerKind.OTHER, "050026"),
+    ("Pronto soccorso Ospedale di Livorno (demo)", ReferrerKind.HOSPITAL, "049009"),
+    ("Pronto soccorso Ospedale di Prato (demo)", ReferrerKind.HOSPITAL, "100005"),
+    ("Pronto soccorso Ospedale di Pistoia (demo)", ReferrerKind.HOSPITAL, "047014"),
+    ("Pronto soccorso Ospedale di Empoli (demo)", ReferrerKind.HOSPITAL, "048014"),
+    ("Pronto soccorso AOU Pisana (demo)", ReferrerKind.HOSPITAL, "050026"),
+    ("Pronto soccorso Ospedale di Lucca (demo)", ReferrerKind.HOSPITAL, "046017"),
+    ("Pronto soccorso Ospedale di Massa (demo)", ReferrerKind.HOSPITAL, "045010"),
+    ("Pronto soccorso Ospedale di Arezzo (demo)", ReferrerKind.HOSPITAL, "051002"),
+    ("Pronto soccorso AOU Senese (demo)", ReferrerKind.HOSPITAL, "052032"),
+    ("Pronto soccorso Ospedale di Grosseto (demo)", ReferrerKind.HOSPITAL, "053011"),
+    ("Questura di Pisa (demo)", ReferrerKind.POLICE, "050026"),
+    ("Questura di Arezzo (demo)", ReferrerKind.POLICE, "051002"),
+    ("Questura di Siena (demo)", ReferrerKind.POLICE, "052032"),
+    ("Carabinieri, Comando provinciale di Livorno (demo)", ReferrerKind.CARABINIERI, "049009"),
+    ("Carabinieri, Comando provinciale di Grosseto (demo)", ReferrerKind.CARABINIERI, "053011"),
+    ("Polizia municipale di Firenze (demo)", ReferrerKind.MUNICIPAL_POLICE, "048017"),
+    ("Polizia municipale di Pisa (demo)", ReferrerKind.MUNICIPAL_POLICE, "050026"),
+    ("Servizio sociale del Comune di Firenze (demo)", ReferrerKind.SOCIAL_SERVICE, "048017"),
+    ("Servizio sociale della zona Aretina (demo)", ReferrerKind.SOCIAL_SERVICE, "051002"),
+    ("Servizio sociale della zona Pisana (demo)", ReferrerKind.SOCIAL_SERVICE, "050026"),
+    ("Servizio sociale della zona Senese (demo)", ReferrerKind.SOCIAL_SERVICE, "052032"),
+    ("Prefettura di Firenze (demo)", ReferrerKind.PREFECTURE, "048017"),
+    ("Comune di Arezzo (demo)", ReferrerKind.MUNICIPALITY, "051002"),
 ]
 
 # Zones with more people get a second unit.
@@ -278,7 +301,7 @@ async def seed(db: Database, data_dir: Path, history_days: int | None = None) ->
             before = await _counts(conn)
 
             referrer_ids: dict[str, int] = {}
-            for name, kind in REFERRERS:
+            for name, kind, _ in REFERRERS:
                 referrer_ids[name] = await conn.fetchval(
                     "INSERT INTO referrers (name, kind) VALUES ($1, $2) ON CONFLICT (name)"
                     " DO UPDATE SET kind = $2 RETURNING id",
@@ -306,7 +329,8 @@ async def seed(db: Database, data_dir: Path, history_days: int | None = None) ->
         by_zone: dict[str, list[str]] = {}
         for unit in plan:
             by_zone.setdefault(unit.zone, []).append(unit.name)
-        await demo_history.seed(db, referrer_ids, unit_ids, by_zone, history_days)
+        homes = {referrer_ids[name]: home for name, _, home in REFERRERS}
+        await demo_history.seed(db, referrer_ids, unit_ids, by_zone, history_days, homes=homes)
     await asyncio.to_thread(_write, path, out)
     log.info("demo seeded", extra={"credentials": str(path), "units": len(out["units"])})
     return path

@@ -21,6 +21,7 @@ from console.demo import seed as demo
 from console.lib import auth
 from console.lib.db import Database, create_pool
 from dispatch import access, demo_year
+from dispatch import units as units_core
 from dispatch.indicators import default_period
 from dispatch.referrals import ReferrerKind
 
@@ -443,3 +444,23 @@ def test_the_history_length_comes_from_the_call_else_the_environment_else_a_year
     monkeypatch.setenv(demo_history.HISTORY_ENV, "un anno")
     with pytest.raises(ValueError, match="SEUS_DEMO_HISTORY"):
         demo_history.days_asked()
+
+
+async def test_each_history_referral_comes_from_the_nearest_referrer_of_its_kind(seeded):
+    db, _ = seeded
+    towns = {r["istat_code"]: (r["lat"], r["lon"]) for r in await db.pool.fetch(
+        "SELECT istat_code, lat, lon FROM municipalities"
+    )}  # fmt: skip
+    homes = {name: (kind.value, towns[home]) for name, kind, home in demo.REFERRERS}
+    rows = await db.pool.fetch(
+        "SELECT f.name, r.municipality_code FROM referrals r"
+        " JOIN referrers f ON f.id = r.referrer_id WHERE r.referrer_reference LIKE 'STORIA-%'"
+    )
+    assert rows
+    for row in rows:
+        kind, (lat, lon) = homes[row["name"]]
+        here = towns[row["municipality_code"]]
+        nearest = min(units_core.distance_km(*here, *at) for k, at in homes.values() if k == kind)
+        assert units_core.distance_km(*here, lat, lon) == nearest, dict(row)
+    used = {r["name"] for r in rows}
+    assert len(used) >= 8, "referrers from across the region"
