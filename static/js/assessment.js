@@ -7,6 +7,7 @@
 // merging is picking one ("Unisci a SEUS-…", then a confirmation).
 // "Informazioni aggiunte dal segnalante": rendered with the page, then each
 // referral.addendum_added of this referral (or of one merged into it) is added from its payload.
+// A referral merged into this one brings its additions: the list is read again from this page.
 // referral.withdrawn: the alert with when and why, the form and the claim go.
 // Free text is always set with textContent.
 import { LiveStream } from "./lib/live.js";
@@ -83,6 +84,8 @@ function apply(event) {
     if (event.type === "referral.received" || (event.type === "referral.decided" && p.status === "merged")) {
       rereadCandidates();
     }
+    // one merged into this referral brings what its referrer added: read the list again
+    if (event.type === "referral.decided" && p.merged_into === referralId) rereadAddenda().catch(() => {});
     return;
   }
   switch (event.type) {
@@ -140,6 +143,21 @@ function addAddendum(p) {
   list.append(item);
   $("addenda-empty").hidden = true;
   say(`Nuove informazioni dal segnalante: ${String(p.body ?? "")}`);
+}
+
+/** The list as the server renders it now (this page read again), for addenda not seen live. */
+async function rereadAddenda() {
+  const response = await fetch(location.pathname, { credentials: "same-origin" });
+  if (!response.ok) return;
+  const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
+  const items = fresh.querySelectorAll("#addenda > li");
+  const list = $("addenda");
+  for (const item of items) {
+    if (!list.querySelector(`li[data-id="${CSS.escape(item.dataset.id ?? "")}"]`)) list.append(document.adoptNode(item));
+  }
+  const ordered = [...list.children].sort((a, b) => Number(a.dataset.id) - Number(b.dataset.id));
+  list.replaceChildren(...ordered);
+  $("addenda-empty").hidden = list.children.length > 0;
 }
 
 /** The referrer withdrew the referral: say when and why; nothing is left to assess. */

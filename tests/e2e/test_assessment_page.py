@@ -274,6 +274,36 @@ def test_what_the_referrer_adds_appears_on_the_open_assessment_page_without_a_re
     expect(addenda).to_have_count(1)
     expect(addenda.first.locator(".addendum-text")).to_have_text(text)
     expect(addenda.first.locator(".addendum-meta")).to_have_text(live_meta)
+    expect(page.locator("#live-status")).to_have_text("In linea", timeout=LIVE_MS)
+    page.evaluate("window.testNotReloaded = true")
+
+    # another call about him, with its own addition, is merged into this one by a colleague:
+    # what that referrer added is listed here too
+    twin = support.send_referral(
+        console, people["referrer"], referral("Piazza della Stazione", "Uomo al freddo.")
+    )
+    with as_referrer(console, people["referrer"]) as api:
+        extra = api.post(
+            f"/api/v1/referrals/{twin['id']}/addenda",
+            json={"text": "Ha un cane con sé."},
+            headers={"Idempotency-Key": uuid.uuid4().hex},
+        )
+        assert extra.status_code == 201, extra.text
+    with httpx.Client(base_url=console.url, timeout=10) as api:
+        csrf = session(api, people["operator2"])
+        claimed = api.post(f"/api/v1/referrals/{twin['id']}/claim", headers=csrf)
+        assert claimed.status_code == 200, claimed.text
+        merged = api.post(
+            f"/api/v1/referrals/{twin['id']}/decision",
+            json={"decision": "merge", "merge_into": sent["id"]},
+            headers=csrf,
+        )
+        assert merged.status_code == 200, merged.text
+    expect(addenda).to_have_count(2, timeout=LIVE_MS)
+    expect(addenda.nth(1).locator(".addendum-text")).to_have_text("Ha un cane con sé.")
+    expect(addenda.nth(1).locator(".addendum-meta")).to_contain_text(f"su {twin['case_number']}")
+    expect(addenda.first.locator(".addendum-text")).to_have_text(text)
+    assert page.evaluate("window.testNotReloaded") is True
 
 
 def test_a_withdrawal_reaches_the_open_assessment_page_the_form_and_the_claim_go(
