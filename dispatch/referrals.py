@@ -406,7 +406,8 @@ def decision_problems(
 
 
 def check_merge_target(referral_id: int, target_id: int, target_status: Status | None) -> None:
-    """A merge needs another referral that exists and was not merged itself."""
+    """A merge needs another referral that exists, was not merged itself and was not withdrawn
+    (a referral merged into a withdrawn one would be followed by nobody)."""
     if target_status is None:
         raise DomainError("La segnalazione in cui unirla non esiste.")
     if target_id == referral_id:
@@ -414,6 +415,10 @@ def check_merge_target(referral_id: int, target_id: int, target_status: Status |
     if target_status is Status.MERGED:
         raise Refused(
             "La segnalazione scelta è stata a sua volta unita a un'altra: unisci a quest'ultima."
+        )
+    if target_status is Status.WITHDRAWN:
+        raise Refused(
+            "La segnalazione scelta è stata ritirata dal segnalante: non si può unire a essa."
         )
 
 

@@ -291,7 +291,7 @@ def candidates(
     """
     found: list[tuple[Candidate, timedelta]] = []
     for other in others:
-        if other.id == subject.id or other.status is Status.MERGED:
+        if other.id == subject.id or other.status in (Status.MERGED, Status.WITHDRAWN):
             continue
         if other.received_at < now - WINDOW:
             continue

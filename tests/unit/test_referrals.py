@@ -148,7 +148,7 @@ def test_what_each_decision_requires(decision, given, missing):
     assert problems(decision, **given) == missing
 
 
-def test_a_merge_target_must_exist_be_another_and_not_merged():
+def test_a_merge_target_must_exist_be_another_and_neither_merged_nor_withdrawn():
     referrals.check_merge_target(1, 2, Status.ACTIVATED)
     with pytest.raises(DomainError):
         referrals.check_merge_target(1, 2, None)
@@ -156,6 +156,8 @@ def test_a_merge_target_must_exist_be_another_and_not_merged():
         referrals.check_merge_target(1, 1, Status.RECEIVED)
     with pytest.raises(Refused):
         referrals.check_merge_target(1, 2, Status.MERGED)
+    with pytest.raises(Refused, match="ritirata"):
+        referrals.check_merge_target(1, 2, Status.WITHDRAWN)
 
 
 # ---- queue order --------------------------------------------------------------------------

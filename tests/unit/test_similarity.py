@@ -138,9 +138,10 @@ def test_among_equals_the_closest_in_time_comes_first():
         sighting(1, **FIRENZE),  # itself
         sighting(2, **FIRENZE, status=Status.MERGED),  # merge into its target instead
         sighting(3, **FIRENZE, received_at=NOW - timedelta(hours=72, seconds=1)),
+        sighting(4, **FIRENZE, status=Status.WITHDRAWN),  # nobody would follow it
     ],
 )
-def test_itself_merged_or_older_than_72_hours_is_never_suggested(other):
+def test_itself_merged_withdrawn_or_older_than_72_hours_is_never_suggested(other):
     assert similarity.candidates(SUBJECT, [other], NOW) == []
 
 

@@ -50,9 +50,9 @@ async def get_queue(request: Request, principal: access.Principal, _: None, __: 
     errors=(404,),
     description="Scored on the person (the phone to call back, words of the description, age"
     " band, sex, language), the place (the same address or street, within 2 km, the same"
-    " municipality) and the time received; merged referrals excluded. Each comes with its"
-    " reasons and its differences in Italian (`stesso indirizzo`, `a 300 m`, `ricevuta 12 min"
-    " prima`, `sesso diverso`).",
+    " municipality) and the time received; merged and withdrawn referrals excluded. Each comes"
+    " with its reasons and its differences in Italian (`stesso indirizzo`, `a 300 m`, `ricevuta"
+    " 12 min prima`, `sesso diverso`).",
 )
 async def get_merge_candidates(
     request: Request, principal: access.Principal, _: None, __: None

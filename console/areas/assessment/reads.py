@@ -153,8 +153,9 @@ async def merge_candidates(pool: asyncpg.Pool, referral_id: int, now: datetime) 
     if subject is None:
         raise errors.NotFound("Segnalazione non trovata.")
     rows = await pool.fetch(
-        f"SELECT {_SIGHTING_COLUMNS}{_SIGHTING_JOINS} WHERE r.id <> $1 AND r.status <> 'merged'"
-        " AND r.received_at >= $2 ORDER BY r.received_at DESC LIMIT 2000",
+        f"SELECT {_SIGHTING_COLUMNS}{_SIGHTING_JOINS} WHERE r.id <> $1"
+        " AND r.status NOT IN ('merged', 'withdrawn') AND r.received_at >= $2"
+        " ORDER BY r.received_at DESC LIMIT 2000",
         referral_id,
         now - similarity.WINDOW,
     )
