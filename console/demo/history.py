@@ -8,9 +8,10 @@ are the actions' own. Between steps, the clocks that came due are fired at their
 would have been; supervisors on shift acknowledge each escalation some minutes later. The
 living room (console/demo/room.py) is played on the same timeline, so the log reads in order.
 
-The whole play runs in one transaction on one connection, each action in a savepoint of it:
-no commit per action, and a first start that fails leaves no half history behind. It happens
-only on a database without referrals (the first `--demo` start).
+The play runs on one connection, the actions joining one transaction (no savepoint, no commit
+per action) that commits every CHUNK steps, with an ANALYZE now and then. It happens only on a
+database without referrals (the first `--demo` start); a first start cut short keeps the part
+it committed.
 """
 
 from __future__ import annotations
@@ -52,6 +53,12 @@ log = logging.getLogger("seus.demo")
 
 HISTORY_ENV = "SEUS_DEMO_HISTORY"  # days of history a first --demo start seeds (0: none)
 DEFAULT_DAYS = 365
+# Steps per commit, and commits per ANALYZE. The tables grow from nothing during the seed:
+# in one transaction PostgreSQL keeps every version of a row updated many times (the event
+# head, by every action) and has no statistics for its plans (the SLA hook's clock lookup
+# became a scan of every clock): a year took twice as long.
+CHUNK = 500
+ANALYZE_EVERY = 4
 
 Role = access.Role
 # People of the room who take shifts in the history, besides the demo's own log-in users.
@@ -112,7 +119,7 @@ def days_asked(days: int | None = None) -> int:
 
 class _Joined:
     """The seed's connection as an action sees it: the action's own transaction joins the
-    seed's one (no savepoint: an action that fails fails the whole seed, which rolls back)."""
+    seed's one (no savepoint: an action that fails stops the seed and rolls back its chunk)."""
 
     def __init__(self, conn: asyncpg.Connection) -> None:
         self._conn = conn
@@ -191,7 +198,6 @@ class _Cast:
     unit_ids: Mapping[str, int]
     crews: dict[str, access.Principal] = field(default_factory=dict)
     places: dict[str, asyncpg.Record] = field(default_factory=dict)
-
     homes: dict[int, str] = field(default_factory=dict)  # referrer id: ISTAT code
     nearest: dict[tuple[str, str], access.Principal] = field(default_factory=dict)
 
@@ -414,6 +420,10 @@ class Timeline:
                 _, _, story = heapq.heappop(self.due)
                 self.actions += 1
                 await self.add(story)
+                if self.actions % CHUNK == 0:
+                    await self.db.conn.execute("COMMIT; BEGIN")
+                    if self.actions % (CHUNK * ANALYZE_EVERY) == 0:
+                        await self.db.conn.execute("ANALYZE")
         finally:
             for _, _, story in self.due:
                 await story.aclose()
@@ -428,6 +438,20 @@ class Timeline:
                 who = self.supervisors[demo_year.shift_operator(at, len(self.supervisors))]
                 note = self.rng.choice(_ACK_NOTES)
                 await self.add(_acknowledge(self.db, who, row["id"], at, note))
+
+
+@contextlib.asynccontextmanager
+async def _chunks(conn: asyncpg.Connection) -> AsyncIterator[None]:
+    """A transaction the timeline commits and begins again every CHUNK steps (`COMMIT;
+    BEGIN`), committed at the end, rolled back on an error."""
+    await conn.execute("BEGIN")
+    try:
+        yield
+    except BaseException:
+        if not conn.is_closed():
+            await conn.execute("ROLLBACK")
+        raise
+    await conn.execute("COMMIT")
 
 
 async def seed(
@@ -446,7 +470,7 @@ async def seed(
     now = now or datetime.now(UTC)
     days = days_asked(days)
     started = time.monotonic()
-    async with db.pool.acquire() as conn, conn.transaction():
+    async with db.pool.acquire() as conn, _chunks(conn):
         replay = Replay(conn, db)
         await replay.follow_clocks()
         fresh = not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM referrals)")
