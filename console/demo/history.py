@@ -75,16 +75,107 @@ STAFF: list[tuple[str, str, Role]] = [
 # Zones whose territorial service has a demo log-in: each has a handover waiting at "now".
 PENDING_IN = ("firenze", "pistoiese", "pratese", "pisana", "livornese")
 
+# What the referrer writes: per category a few situations, then who, where and a detail, so
+# that descriptions differ the way real ones do (and a search has distinctive words to find).
 _WHAT = {
-    "family_conflict": "Lite familiare con allontanamento di una persona dall'abitazione.",
-    "violence": "Donna vittima di violenza domestica, percorso Codice Rosa attivato.",
-    "abandonment": "Persona trovata sola e disorientata, nessun familiare rintracciabile.",
-    "loss_of_self_sufficiency": "Persona anziana dimissibile che non può rientrare a casa sola.",
-    "poverty_homelessness": "Persona senza dimora e senza mezzi, chiede un posto per la notte.",
-    "dependency": "Persona con dipendenza in stato di grave disagio, rifiuta il ricovero.",
-    "minors_at_risk": "Minore solo in situazione di rischio, nessun adulto di riferimento.",
-    "calamity": "Famiglia evacuata dall'abitazione dopo un evento calamitoso.",
+    "family_conflict": (
+        "Lite familiare con allontanamento di {who} dall'abitazione",
+        "Forte conflitto in famiglia: {who} non può rientrare a casa stanotte",
+        "Tensione con i conviventi, {who} chiede di essere allontanat{a} dal nucleo",
+    ),
+    "violence": (
+        "Vittima di violenza domestica, percorso Codice Rosa attivato per {who}",
+        "{Who} riferisce maltrattamenti ripetuti dal partner, chiede protezione",
+        "Aggressione in casa: {who} con lesioni lievi, teme di tornare",
+    ),
+    "abandonment": (
+        "{Who} trovat{a} sol{a} e disorientat{a}, nessun familiare rintracciabile",
+        "{Who} non autosufficiente lasciat{a} senza assistenza dal caregiver",
+        "Segnalat{a} dai vicini: {who} vive sol{a} in condizioni igieniche gravi",
+    ),
+    "loss_of_self_sufficiency": (
+        "{Who} dimissibile che non può rientrare a casa da sol{a}",
+        "Dopo una caduta {who} non riesce più a muoversi in casa, nessun aiuto",
+        "Ricovero concluso ma {who} non ha chi l{a} assista al domicilio",
+    ),
+    "poverty_homelessness": (
+        "{Who} senza dimora e senza mezzi, chiede un posto per la notte",
+        "Sfratto eseguito oggi: {who} senza alloggio né rete di sostegno",
+        "{Who} dorme in auto da giorni, senza riscaldamento né pasti",
+    ),
+    "dependency": (
+        "{Who} con dipendenza in stato di grave disagio, rifiuta il ricovero",
+        "Crisi di astinenza: {who} agitat{a}, senza riferimenti al SerD",
+        "{Who} in evidente stato di ebbrezza, sol{a} e senza documenti",
+    ),
+    "minors_at_risk": (
+        "Minore solo in situazione di rischio, nessun adulto di riferimento",
+        "Ragazzo non accompagnato fermato in stazione, dice di avere 15 anni",
+        "Bambini lasciati soli in casa, genitori non raggiungibili",
+    ),
+    "calamity": (
+        "Famiglia evacuata dall'abitazione dopo un evento calamitoso",
+        "Allagamento del piano terra: {who} e i familiari senza alloggio",
+        "Casa inagibile dopo un incendio, {who} ospitat{a} provvisoriamente dai vicini",
+    ),
 }
+_WHO = (  # who, and the ending of the words that agree with them
+    ("una donna di circa 80 anni", "a"),
+    ("un uomo di mezza età", "o"),
+    ("una signora anziana vedova", "a"),
+    ("un giovane straniero che parla poco italiano", "o"),
+    ("una madre con due figli piccoli", "a"),
+    ("un uomo anziano con demenza iniziale", "o"),
+    ("una ragazza di 19 anni", "a"),
+    ("un pensionato", "o"),
+)
+_WHERE = (
+    "stazione ferroviaria",
+    "pronto soccorso",
+    "giardini pubblici",
+    "sagrato della chiesa",
+    "domicilio",
+    "parcheggio del supermercato",
+    "portici del centro",
+    "frazione isolata",
+)
+_DETAIL = (
+    "Ha con sé un cane.",
+    "Nessun documento di identità.",
+    "Assume farmaci per il cuore.",
+    "Chiede di non avvisare i figli.",
+    "Parla solo rumeno.",
+    "Ha freddo e non mangia da ieri.",
+    "Il medico di base è informato.",
+    "Già nota ai servizi sociali del comune.",
+    "Telefono scarico, richiamare il referente.",
+    "Piove forte, serve una soluzione per stanotte.",
+    "",
+)
+_STREETS = (
+    "via Roma",
+    "via Garibaldi",
+    "via Mazzini",
+    "piazza della Repubblica",
+    "via Cavour",
+    "viale dei Mille",
+    "via Matteotti",
+    "corso Italia",
+    "via del Mercato",
+    "piazza del Duomo",
+)
+
+
+def _description(story: demo_year.Story) -> str:
+    """The referrer's words for a story: its category's situation, who, where, a detail."""
+    n = story.number
+    situations = _WHAT[story.trigger]
+    who, a = _WHO[(n * 7) % len(_WHO)]
+    text = situations[n % len(situations)].format(who=who, Who=who[0].upper() + who[1:], a=a)
+    detail = _DETAIL[(n * 5 + 3) % len(_DETAIL)]
+    return f"{text}. Luogo: {_WHERE[(n * 3) % len(_WHERE)]}. {detail}".strip()
+
+
 _NEEDS = {
     "family_conflict": ["shelter_bed", "psychological_first_aid"],
     "violence": ["protected_housing", "psychological_first_aid"],
@@ -284,12 +375,12 @@ def _referral(story: demo_year.Story, place: asyncpg.Record) -> ReferralIn:
         "urgency": story.urgency,
         "place": {
             "municipality": story.place.municipality,
-            "address": f"{place['name']}, via demo {story.number % 97 + 1}",
+            "address": f"{_STREETS[story.number % len(_STREETS)]} {story.number % 97 + 1}",
             "lat": place["lat"],
             "lon": place["lon"],
         },
         "people": {"count": story.people, "minors": story.minors},
-        "description": _WHAT[story.trigger],
+        "description": _description(story),
         "callback": {"name": "Referente di turno (demo)", "phone": "+39 000 0000000"},
         "reference": story.reference,
     }

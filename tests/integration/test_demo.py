@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,8 @@ import pytest
 from console.app import database
 from console.areas.accounts import reads as accounts_reads
 from console.areas.indicators import reads as indicators_reads
+from console.areas.search.reads import search
+from console.areas.search.schemas import SearchQuery
 from console.demo import history as demo_history
 from console.demo import room as demo_room
 from console.demo import seed as demo
@@ -22,6 +25,7 @@ from console.lib import auth
 from console.lib.db import Database, create_pool
 from dispatch import access, demo_year
 from dispatch import units as units_core
+from dispatch.calendars import ROME
 from dispatch.indicators import default_period
 from dispatch.referrals import ReferrerKind
 
@@ -415,11 +419,41 @@ async def _figures(dsn: str, days: int) -> tuple[Any, int]:
     return found, zones
 
 
+async def _closed_last_month_found_with_a_typo(dsn: str) -> tuple[str, str, list[str]]:
+    """A case of the history closed last month, a word of its description with one letter
+    dropped, and the case numbers the room's search finds for that word in last month."""
+    pool = await create_pool(dsn, min_size=1, max_size=2)
+    try:
+        today = datetime.now(ROME).date()
+        last = today.replace(day=1) - timedelta(days=1)
+        first = last.replace(day=1)
+        row = await pool.fetchrow(
+            "SELECT c.case_number, r.description FROM cases c JOIN referrals r"
+            " ON r.id = c.referral_id WHERE c.status = 'closed' AND r.received_at >= $1"
+            " AND r.received_at < $2 ORDER BY c.id LIMIT 1 OFFSET 7",
+            datetime.combine(first, time(), ROME),
+            datetime.combine(last + timedelta(days=1), time(), ROME),
+        )
+        word = max(re.findall(r"[a-zà-ù]+", row["description"].lower()), key=len)
+        typo = word[:2] + word[3:]
+        operator_id = await pool.fetchval("SELECT id FROM users WHERE username = 'operatore'")
+        operator = access.Principal(access.Role.OPERATOR, "Operatore", user_id=operator_id)
+        query = {"q": typo, "from": first.isoformat(), "to": last.isoformat(), "limit": 100}
+        async with pool.acquire() as conn, conn.transaction():
+            found = await search(conn, operator, SearchQuery.model_validate(query))
+    finally:
+        await pool.close()
+    return row["case_number"], typo, [r.case_number for r in found.results]
+
+
 def test_a_quarter_of_history_has_the_published_shape(fresh_database, tmp_path):
-    """A quarter of the year, once: about 500 referrals, hospitals first, 18 of 28 zones."""
+    """A quarter of the year, once: about 500 referrals, hospitals first, 18 of 28 zones; a
+    case closed last month is found by a word of its description with a typo."""
     with fresh_database() as dsn:
         asyncio.run(_seed(dsn, tmp_path, QUARTER))
         found, zones = asyncio.run(_figures(dsn, QUARTER))
+        number, typo, numbers = asyncio.run(_closed_last_month_found_with_a_typo(dsn))
+    assert number in numbers, (typo, numbers)
     expected = demo_year.PER_YEAR * QUARTER / 365
     assert 0.9 * expected <= found.referrals.total <= 1.1 * expected
     kinds = found.referrals.by_referrer_kind.rows
