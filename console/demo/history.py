@@ -58,6 +58,7 @@ DEFAULT_DAYS = 365
 # head, by every action) and has no statistics for its plans (the SLA hook's clock lookup
 # became a scan of every clock): a year took twice as long.
 CHUNK = 500
+PROGRESS_EVERY = 5_000  # steps between two progress lines in the log
 ANALYZE_EVERY = 4
 
 Role = access.Role
@@ -513,6 +514,12 @@ class Timeline:
                 await self.add(story)
                 if self.actions % CHUNK == 0:
                     await self.db.conn.execute("COMMIT; BEGIN")
+                    if self.actions % PROGRESS_EVERY == 0:  # a first start takes minutes
+                        reached = self.db.at.date().isoformat()
+                        log.info(
+                            "demo history under way",
+                            extra={"actions": self.actions, "reached": reached},
+                        )
                     if self.actions % (CHUNK * ANALYZE_EVERY) == 0:
                         await self.db.conn.execute("ANALYZE")
         finally:
