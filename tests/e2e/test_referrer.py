@@ -216,6 +216,7 @@ def test_the_referrers_list_fits_the_screen_with_no_horizontal_scroll(
         assert display == "grid"  # one card per referral on a phone
     support.screenshot(page, f"referrer-list-{width}")
 
-    first.locator(".case-ref a").click()  # its page fits too
+    first.locator(".case-ref a").click()  # its page fits too, once settled
     expect(page.locator("#referral-status")).to_have_text("Ricevuta")
+    expect(page.locator("#live-status")).to_have_text("In linea")
     assert fits_across(page, "#referral-page"), (width, height)
