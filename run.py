@@ -10,10 +10,11 @@ import asyncio
 import contextlib
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import asyncpg
 import uvicorn
@@ -87,10 +88,21 @@ async def prepare(settings: config.Settings, seed_demo: bool) -> None:
     if seed_demo:
         pool = await create_pool(settings.database_url, min_size=1, max_size=2)
         try:
-            path = await demo.seed(database(pool), settings.data_dir)
+            path = await demo.seed(database(pool), settings.data_dir, dsn=settings.database_url)
         finally:
             await pool.close()
         print(f"Credenziali demo: {path}", file=sys.stderr)
+
+
+def _run(main: Coroutine[Any, Any, None]) -> None:
+    """Run the start-up's work (migrations, the demo's first seeding) on uvloop where it is
+    installed, as uvicorn runs the console: the first seeding is thousands of round trips."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(main)
+    else:
+        uvloop.run(main)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -108,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     logs.configure(settings.log_level, settings.log_format)
     with services(settings) as settings:
         try:
-            asyncio.run(prepare(settings, args.demo))
+            _run(prepare(settings, args.demo))
         except MigrationError as exc:
             log.error("migrations refused: %s", exc)
             print(f"\nAvvio interrotto: {exc}", file=sys.stderr)

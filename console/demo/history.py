@@ -16,14 +16,24 @@ it committed.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import heapq
 import json
 import logging
+import math
+import multiprocessing
 import os
 import random
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Mapping,
+    Sequence,
+)
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -43,7 +53,7 @@ from console.areas.tablet.schemas import CheckInIn, StatusIn
 from console.areas.units import actions as units
 from console.demo import room as demo_room
 from console.lib import auth
-from console.lib.db import Database, Tx
+from console.lib.db import BeforeCommit, Database, Tx, create_pool
 from dispatch import access, demo_year
 from dispatch import handover as handover_core
 from dispatch import units as units_core
@@ -243,17 +253,26 @@ class Replay(Database):
     follows the clocks' next due instants from the clock events its actions log, so the
     timeline knows when to fire them without asking PostgreSQL before every step."""
 
-    def __init__(self, conn: asyncpg.Connection, like: Database) -> None:
-        super().__init__(cast(asyncpg.Pool, _OneConnection(conn)), like.before_commit)
+    def __init__(
+        self,
+        conn: asyncpg.Connection,
+        before_commit: Sequence[BeforeCommit],
+        zones: Sequence[str] | None = None,
+    ) -> None:
+        super().__init__(cast(asyncpg.Pool, _OneConnection(conn)), before_commit)
         self.conn = conn
         self.at = datetime.now(UTC)
         self.dues: dict[int, datetime] = {}
         self.breaches = 0  # clock.breached events logged so far
+        # A lane plays the zones it is given and commits each action (see `_lanes`).
+        self.zones = list(zones) if zones is not None else None
 
     async def follow_clocks(self) -> None:
-        """Start from the clocks already running (a database seeded before)."""
+        """Start from the clocks already running (a database seeded before), of its zones."""
         rows = await self.conn.fetch(
             "SELECT id, due_at FROM clocks WHERE state = 'running' AND due_at IS NOT NULL"
+            " AND (zone_id = ANY($1::text[]) OR $1 IS NULL)",
+            self.zones,
         )
         self.dues = {r["id"]: r["due_at"] for r in rows}
 
@@ -264,6 +283,8 @@ class Replay(Database):
     async def action(self, now: datetime | None = None) -> AsyncIterator[Tx]:
         async with super().action(self.at if now is None else now) as tx:
             yield tx
+        if self.zones is not None:  # the other lane waits for the event head: let it go
+            await self.conn.execute("COMMIT; BEGIN")
         for event in tx.logged:
             self.breaches += event.type == "clock.breached"
             clock_id = event.payload.get("clock_id")
@@ -414,16 +435,42 @@ def _status(value: str) -> StatusIn:
     return StatusIn.model_validate_json(json.dumps({"status": value}))
 
 
-async def _story(db: Replay, cast_: _Cast, story: demo_year.Story) -> Story:
-    """One referral of the history, step by step through the real actions."""
+async def _story(
+    db: Replay,
+    cast_: _Cast,
+    story: demo_year.Story,
+    *,
+    until: datetime | None = None,
+    since: datetime | None = None,
+) -> Story:
+    """One referral of the history, step by step through the real actions: only its steps
+    before `until`, or only those from `since` on (the earlier ones played by a lane: what
+    they made is found by the referral's reference)."""
     operator = cast_.operators[story.operator % len(cast_.operators)]
     referrer = cast_.referrer(story.referrer_kind, story.place.municipality)
     service = cast_.services.get(story.place.zone)
     key = f"demo-{story.reference}"
     referral_id = case_id = handover_id = 0
-    crew = None
+    crew = cast_.crews[story.unit] if story.unit is not None else None
+    skipped = False
     for at, step in story.steps:
+        if until is not None and at >= until:
+            return
+        if since is not None and at < since:
+            skipped = True
+            continue
         yield at
+        if skipped:
+            skipped = False
+            made = await db.conn.fetchrow(
+                "SELECT r.id, c.id AS case_id, (SELECT max(h.id) FROM handovers h"
+                " WHERE h.case_id = c.id) AS handover_id FROM referrals r"
+                " LEFT JOIN cases c ON c.referral_id = r.id"
+                " WHERE r.referrer_id = $1 AND r.referrer_reference = $2",
+                referrer.referrer_id,
+                story.reference,
+            )
+            referral_id, case_id, handover_id = made["id"], made["case_id"], made["handover_id"]
         db.at = at
         if step is Step.SUBMIT:
             body = _referral(story, cast_.places[story.place.municipality])
@@ -436,7 +483,6 @@ async def _story(db: Replay, cast_: _Cast, story: demo_year.Story) -> Story:
         elif step is Step.DISPATCH:
             assert story.unit is not None
             unit_id = cast_.unit_ids[story.unit]
-            crew = cast_.crews[story.unit]
             await units.dispatch_unit(db, operator, case_id, unit_id, reason="unità della zona")
         elif step is Step.CHECK_IN:
             assert crew is not None
@@ -477,6 +523,7 @@ class Timeline:
     now: datetime
     supervisors: list[access.Principal]
     rng: random.Random
+    pace: Callable[[datetime], Awaitable[None]] | None = None  # a lane keeps step with the other
     due: list[tuple[datetime, int, Story]] = field(default_factory=list)
     order: int = 0
     last_escalation: int = 0
@@ -497,9 +544,11 @@ class Timeline:
                 upcoming = self.due[0][0] if self.due else self.now
                 clock = self.db.next_due()
                 if clock is not None and clock <= min(upcoming, self.now):
+                    if self.pace is not None:
+                        await self.pace(clock)
                     self.db.at = clock
                     breaches = self.db.breaches
-                    self.fired += await clocks.fire_due(self.db, now=clock)
+                    self.fired += await clocks.fire_due(self.db, now=clock, zones=self.db.zones)
                     if self.db.breaches > breaches:
                         await self._escalations()
                     if self.db.next_due() == clock:  # not moved: what the log said is stale
@@ -509,11 +558,14 @@ class Timeline:
                     continue
                 if not self.due:
                     break
+                if self.pace is not None:
+                    await self.pace(self.due[0][0])
                 _, _, story = heapq.heappop(self.due)
                 self.actions += 1
                 await self.add(story)
                 if self.actions % CHUNK == 0:
-                    await self.db.conn.execute("COMMIT; BEGIN")
+                    if self.db.zones is None:
+                        await self.db.conn.execute("COMMIT; BEGIN")
                     if self.actions % PROGRESS_EVERY == 0:  # a first start takes minutes
                         reached = self.db.at.date().isoformat()
                         log.info(
@@ -528,10 +580,13 @@ class Timeline:
 
     async def _escalations(self) -> None:
         for row in await self.db.conn.fetch(
-            "SELECT id, raised_at FROM escalations WHERE id > $1 ORDER BY id", self.last_escalation
+            "SELECT id, raised_at FROM escalations WHERE id > $1 AND acknowledged_at IS NULL"
+            " AND (zone_id = ANY($2::text[]) OR $2 IS NULL) ORDER BY id",
+            self.last_escalation,
+            self.db.zones,
         ):
             self.last_escalation = row["id"]
-            at = row["raised_at"] + timedelta(minutes=self.rng.uniform(3, 35))
+            at = max(row["raised_at"] + timedelta(minutes=self.rng.uniform(3, 35)), self.db.at)
             if at < self.now:
                 who = self.supervisors[demo_year.shift_operator(at, len(self.supervisors))]
                 note = self.rng.choice(_ACK_NOTES)
@@ -542,14 +597,155 @@ class Timeline:
 async def _chunks(conn: asyncpg.Connection) -> AsyncIterator[None]:
     """A transaction the timeline commits and begins again every CHUNK steps (`COMMIT;
     BEGIN`), committed at the end, rolled back on an error."""
-    await conn.execute("BEGIN")
+    # Generic plans: the replay runs a few dozen statements tens of thousands of times each,
+    # and PostgreSQL would plan the ones with arrays or joins again at every run (a third of
+    # their time). The setting is the connection's: reset before it goes back to the pool.
+    await conn.execute("SET plan_cache_mode = force_generic_plan; BEGIN")
     try:
         yield
     except BaseException:
         if not conn.is_closed():
-            await conn.execute("ROLLBACK")
+            await conn.execute("ROLLBACK; RESET plan_cache_mode")
         raise
-    await conn.execute("COMMIT")
+    await conn.execute("COMMIT; RESET plan_cache_mode")
+
+
+# The history is played by zone in LANES processes side by side (a lane is a Python process
+# and a PostgreSQL backend: one alone keeps each waiting for the other, and a 2-core machine
+# half idle). Zones that share a unit stay in one lane; each lane fires its own zones' clocks
+# and commits every action (the event head is locked until commit), and no lane runs more than
+# PACE of history ahead of the other, so the log and the case numbers follow the weeks.
+LANES = 2
+PACE = timedelta(days=7)
+
+
+def lanes_of(
+    plan: Sequence[demo_year.Story], units_by_zone: Mapping[str, Sequence[str]], lanes: int
+) -> list[tuple[list[str], list[demo_year.Story]]]:
+    """The plan's zones in `lanes` groups of about as many referrals each (zones that share a
+    unit together), with each group's stories in plan order; empty groups left out."""
+    root = {s.place.zone: s.place.zone for s in plan}
+
+    def find(zone: str) -> str:
+        while root[zone] != zone:
+            zone = root[zone]
+        return zone
+
+    owner: dict[str, str] = {}
+    for zone in sorted(root):
+        for unit in units_by_zone.get(zone, ()):
+            if unit in owner:
+                root[find(zone)] = find(owner[unit])
+            else:
+                owner[unit] = zone
+    size: dict[str, int] = {}
+    for story in plan:
+        size[find(story.place.zone)] = size.get(find(story.place.zone), 0) + 1
+    groups: list[tuple[set[str], list[int]]] = [(set(), [0]) for _ in range(lanes)]
+    for group in sorted(size, key=lambda g: (-size[g], g)):
+        zones, count = min(groups, key=lambda g: g[1][0])
+        zones.update(z for z in root if find(z) == group)
+        count[0] += size[group]
+    return [
+        (sorted(zones), [s for s in plan if s.place.zone in zones])
+        for zones, count in groups
+        if count[0]
+    ]
+
+
+def _pacer(reached: Any, lane: int) -> Callable[[datetime], Awaitable[None]]:
+    """Keep a lane within PACE of history of the others: each says in `reached` (shared
+    memory, a POSIX timestamp per lane) how far it has come, and waits while it is more than
+    PACE ahead of the slowest (a lane that is done, or failed, says infinity)."""
+    others = [n for n in range(len(reached)) if n != lane]
+    ahead = PACE.total_seconds()
+
+    async def pace(at: datetime) -> None:
+        moment = at.timestamp()
+        reached[lane] = moment
+        # (another process moves `reached`: polled, no event can say it)
+        while others and moment > min(reached[n] for n in others) + ahead:  # noqa: ASYNC110
+            await asyncio.sleep(0.005)
+
+    return pace
+
+
+def _lane(
+    dsn: str,
+    zones: list[str],
+    stories: list[demo_year.Story],
+    before_commit: Sequence[BeforeCommit],
+    until: datetime,
+    cast_of: tuple[Mapping[str, int], Mapping[str, int], Mapping[int, str]],
+    reached: Any,
+    lane: int,
+) -> None:
+    """One lane, in a process of its own: its stories' steps before `until`, through the
+    real actions, and the clocks of its zones that fall due before then."""
+
+    async def play() -> None:
+        pool = await create_pool(dsn, min_size=1, max_size=1)
+        try:
+            async with pool.acquire() as conn, _chunks(conn):
+                # A commit per action, not a flush per commit: a crash may lose the last
+                # actions of the seed, never leave it inconsistent (and the pool is closed
+                # after, with the setting).
+                await conn.execute("SET synchronous_commit = off")
+                replay = Replay(conn, before_commit, zones)
+                await replay.follow_clocks()
+                cast_ = await _cast(conn, *cast_of)
+                rng, pace = random.Random(demo_year.SEED + lane), _pacer(reached, lane)
+                timeline = Timeline(replay, until, cast_.supervisors, rng, pace=pace)
+                await timeline.run([_story(replay, cast_, s, until=until) for s in stories])
+        finally:
+            reached[lane] = math.inf  # done or failed: nobody waits for this lane
+            await pool.close()
+
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover (installed wherever uvicorn's extras are)
+        asyncio.run(play())
+    else:
+        uvloop.run(play())
+
+
+async def _play_lanes(
+    dsn: str,
+    plan: Sequence[demo_year.Story],
+    before_commit: Sequence[BeforeCommit],
+    until: datetime,
+    units_by_zone: Mapping[str, Sequence[str]],
+    cast_of: tuple[Mapping[str, int], Mapping[str, int], Mapping[int, str]],
+) -> None:
+    """The plan's steps before `until`, in LANES processes."""
+    lanes = lanes_of(plan, units_by_zone, LANES)
+    start = min(s.received_at for s in plan).timestamp()
+    context = multiprocessing.get_context("spawn")  # no fork of a process holding connections
+    reached = context.Array("d", [start] * len(lanes), lock=False)
+    processes = [
+        context.Process(
+            target=_lane,
+            args=(dsn, zones, stories, tuple(before_commit), until, cast_of, reached, n),
+            name=f"seus-demo-lane-{n}",
+            daemon=True,
+        )
+        for n, (zones, stories) in enumerate(lanes)
+    ]
+    for process in processes:
+        process.start()
+    try:  # until all are done, or one failed (the others are stopped: the seed stops)
+        while any(p.is_alive() for p in processes):
+            if any(p.exitcode not in (None, 0) for p in processes):
+                break
+            await asyncio.sleep(0.2)
+    finally:
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+            await asyncio.to_thread(process.join)
+    failed = [p.name for p in processes if p.exitcode != 0]
+    if failed:
+        raise RuntimeError(f"demo history: {', '.join(failed)} failed (see its log above)")
 
 
 async def seed(
@@ -560,47 +756,61 @@ async def seed(
     days: int | None = None,
     now: datetime | None = None,
     homes: Mapping[int, str] | None = None,
+    dsn: str | None = None,
 ) -> int:
     """Play the living room's missing referrals and, on a database without referrals, `days`
     of history before them; returns how many history referrals were added. `homes`: where
     each referrer (by id) works from (ISTAT code), so a referral comes from the nearest one of
-    its kind."""
+    its kind. With `dsn`, the history is played in LANES processes (else on `db`'s
+    connection, in time order)."""
     now = now or datetime.now(UTC)
     days = days_asked(days)
     started = time.monotonic()
-    async with db.pool.acquire() as conn, _chunks(conn):
-        replay = Replay(conn, db)
-        await replay.follow_clocks()
-        fresh = not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM referrals)")
-        stories = await demo_room.stories(replay, referrer_ids, unit_ids, now)
-        plan: list[demo_year.Story] = []
-        await _staff(conn, demo_year.ACTIVE_ZONES)
-        if fresh and days:
-            places = [
-                demo_year.Place(r["istat_code"], r["zone_id"], r["population"] or 0)
-                for r in await conn.fetch(
-                    "SELECT istat_code, zone_id, population FROM municipalities"
-                    " WHERE zone_id = ANY($1) ORDER BY istat_code",
-                    list(demo_year.ACTIVE_ZONES),
-                )
-            ]
-            plan = demo_year.plan(
-                now, days, places, units_by_zone, len(OPERATORS),
-                rng=random.Random(demo_year.SEED), pending_in=PENDING_IN,
-            )  # fmt: skip
-            log.info("seeding demo history", extra={"days": days, "referrals": len(plan)})
-        cast_ = await _cast(conn, referrer_ids, unit_ids, homes or {})
-        rng = random.Random(demo_year.SEED)
-        history = [_story(replay, cast_, s) for s in plan]
-        timeline = Timeline(replay, now, cast_.supervisors, rng)
-        await timeline.run([*history, *stories])
+    cast_of = (referrer_ids, unit_ids, homes or {})
+    plan: list[demo_year.Story] = []
+    async with db.pool.acquire() as conn:
+        async with _chunks(conn):
+            fresh = not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM referrals)")
+            await _staff(conn, demo_year.ACTIVE_ZONES)
+            if fresh and days:
+                places = [
+                    demo_year.Place(r["istat_code"], r["zone_id"], r["population"] or 0)
+                    for r in await conn.fetch(
+                        "SELECT istat_code, zone_id, population FROM municipalities"
+                        " WHERE zone_id = ANY($1) ORDER BY istat_code",
+                        list(demo_year.ACTIVE_ZONES),
+                    )
+                ]
+                plan = demo_year.plan(
+                    now, days, places, units_by_zone, len(OPERATORS),
+                    rng=random.Random(demo_year.SEED), pending_in=PENDING_IN,
+                )  # fmt: skip
+                log.info("seeding demo history", extra={"days": days, "referrals": len(plan)})
+        # The lanes play the history up to the living room's hours; the rest is played here
+        # with the room, in time order, so the hours a new user sees first read in order.
+        lanes = bool(plan) and dsn is not None and LANES > 1
+        room_from = now - timedelta(minutes=max(int(s["minutes_ago"]) for s in demo_room.specs()))
+        if lanes:
+            assert dsn is not None
+            await _play_lanes(dsn, plan, db.before_commit, room_from, units_by_zone, cast_of)
+        async with _chunks(conn):
+            replay = Replay(conn, db.before_commit)
+            await replay.follow_clocks()
+            stories = await demo_room.stories(replay, referrer_ids, unit_ids, now)
+            cast_ = await _cast(conn, *cast_of)
+            since = room_from if lanes else None
+            history = [_story(replay, cast_, s, since=since) for s in plan]
+            timeline = Timeline(replay, now, cast_.supervisors, random.Random(demo_year.SEED))
+            if lanes:  # what the lanes left to acknowledge, from the room's first hour
+                replay.at = room_from
+                await timeline._escalations()
+            await timeline.run([*history, *stories])
     log.info(
         "demo history seeded",
         extra={
             "days": days if plan else 0,
             "referrals": len(plan),
-            "actions": timeline.actions,
-            "clocks_fired": timeline.fired,
+            "lanes": LANES if lanes else 1,
             "seconds": round(time.monotonic() - started, 1),
         },
     )

@@ -282,11 +282,14 @@ async def _alone(pool: asyncpg.Pool) -> AsyncIterator[None]:
         yield
 
 
-async def seed(db: Database, data_dir: Path, history_days: int | None = None) -> Path:
+async def seed(
+    db: Database, data_dir: Path, history_days: int | None = None, dsn: str | None = None
+) -> Path:
     """Seed the demo and write `data_dir/demo-credentials.json`; returns its path.
 
     On a database without referrals, `history_days` of history come first (default: the
-    SEUS_DEMO_HISTORY environment variable, else a year; console/demo/history.py)."""
+    SEUS_DEMO_HISTORY environment variable, else a year; console/demo/history.py), played
+    in parallel lanes that connect to `dsn` when it is given."""
     path = data_dir / "demo-credentials.json"
     old = _previous(path)
     out: dict[str, list[dict[str, str]]] = {"users": [], "referrers": [], "units": []}
@@ -330,7 +333,9 @@ async def seed(db: Database, data_dir: Path, history_days: int | None = None) ->
         for unit in plan:
             by_zone.setdefault(unit.zone, []).append(unit.name)
         homes = {referrer_ids[name]: home for name, _, home in REFERRERS}
-        await demo_history.seed(db, referrer_ids, unit_ids, by_zone, history_days, homes=homes)
+        await demo_history.seed(
+            db, referrer_ids, unit_ids, by_zone, history_days, homes=homes, dsn=dsn
+        )
     await asyncio.to_thread(_write, path, out)
     log.info("demo seeded", extra={"credentials": str(path), "units": len(out["units"])})
     return path

@@ -76,6 +76,35 @@ async def load(conn: asyncpg.Connection) -> dict[Milestone, Policy]:
     return policies
 
 
+# The policies' version, as an SQL expression: it changes with every write of a row of either
+# table (xmin: the writing transaction; ctid: each new version of a row, so two writes in one
+# transaction differ too), whoever writes it (the admin's page, a script, a test).
+VERSION = (
+    "(SELECT coalesce(string_agg(xmin::text || ctid::text, ',' ORDER BY milestone), '')"
+    " FROM sla_policies) || '|' || (SELECT coalesce(string_agg(xmin::text || ctid::text, ','"
+    " ORDER BY milestone, urgency), '') FROM sla_targets)"
+)
+_cached: dict[str, dict[Milestone, Policy]] = {}  # the last version read, and its policies
+
+
+async def current(conn: asyncpg.Connection, version: str | None) -> dict[Milestone, Policy]:
+    """The policies, read again only when `version` (VERSION, read by the caller in one of
+    its own statements) is not the one last read: every action with a clock needs them, and
+    they change a few times a year."""
+    if version is not None and version in _cached:
+        return dict(_cached[version])
+    # The version first: a write committed between the two reads leaves the newer policies
+    # under the older version (read again next time), never the other way round.
+    version_now = await conn.fetchval(f"SELECT {VERSION}")
+    rows = await conn.fetch(_LOAD)
+    policies = clocks.default_policies()
+    for row in rows:
+        policies[Milestone(row["milestone"])] = _policy(row)
+    _cached.clear()
+    _cached[version_now] = policies
+    return dict(policies)
+
+
 async def save(
     conn: asyncpg.Connection, policy: Policy, *, by: int | None, at: Any, overwrite: bool = True
 ) -> None:

@@ -246,41 +246,27 @@ async def withdraw(
 
 async def tell_referrers(tx: Tx) -> None:
     """Before every commit: the referrer of each referral the action moved
-    (dispatch.referrals.to_tell) is told its progress, once, after the action's own events."""
+    (dispatch.referrals.to_tell) is told its progress, once, after the action's own events;
+    then, by id, the referrer of each referral merged into one of them (a merged referral
+    shows the progress of the one it was merged into). One round trip (reads.TOLD)."""
     told = referrals.to_tell(tx.pending)
     if not told:
         return
-    cases = [key for kind, key in told if kind == "case"]
-    referral_of = {}
-    if cases:
-        rows = await tx.conn.fetch(
-            "SELECT id, referral_id FROM cases WHERE id = ANY($1::bigint[])", cases
-        )
-        referral_of = {r["id"]: r["referral_id"] for r in rows}
-    ids = list(dict.fromkeys(key if kind == "referral" else referral_of[key] for kind, key in told))
-    # A merged referral shows the progress of the one it was merged into: its referrer is told
-    # whenever that one's is.
-    ids += [
-        r["id"]
-        for r in await tx.conn.fetch(
-            "SELECT id FROM referrals WHERE merged_into = ANY($1::bigint[])"
-            " AND NOT id = ANY($1::bigint[]) ORDER BY id",
-            ids,
-        )
-    ]
-    for referral_id in ids:
-        await _tell(tx, referral_id)
-
-
-async def _tell(tx: Tx, referral_id: int) -> None:
-    """The referral's current progress, for its referrer only (a merged referral shows the
-    progress of the one it was merged into)."""
-    row = await reads.one(tx.conn, referral_id)
-    assert row is not None
-    current = reads.progress_of(row)  # as GET /api/v1/referrals/{id} says it
-    reason = reads.reason_of(row, current)  # the room's when not pertinent, its own if withdrawn
-    tx.emit(
-        events.referral_progressed(
-            row["referrer_id"], referral_id, row["case_number"], current.value, reason
-        )
+    rows = await tx.conn.fetch(
+        reads.TOLD,
+        [key for kind, key in told if kind == "referral"],
+        [key for kind, key in told if kind == "case"],
     )
+    by_id = {row["id"]: row for row in rows}
+    of_case = {row["case_id"]: row["id"] for row in rows if row["case_id"] is not None}
+    ids = list(dict.fromkeys(key if kind == "referral" else of_case[key] for kind, key in told))
+    ids += sorted(by_id.keys() - set(ids))
+    for referral_id in ids:
+        row = by_id[referral_id]
+        current = reads.progress_of(row)  # as GET /api/v1/referrals/{id} says it
+        reason = reads.reason_of(row, current)  # the room's if not pertinent, its own if withdrawn
+        tx.emit(
+            events.referral_progressed(
+                row["referrer_id"], referral_id, row["case_number"], current.value, reason
+            )
+        )

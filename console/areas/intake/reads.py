@@ -65,6 +65,25 @@ SELECT = (
 )
 
 
+# What a referrer is told of the referrals an action moved, in one round trip: the moved ones
+# (by id, or by the id of their case: $1, $2) and those merged into them, each with what its
+# progress is computed from (`progress_of`, `reason_of`). `case_id` says which case a row is.
+TOLD = (
+    "WITH moved AS (SELECT array(SELECT unnest($1::bigint[])"
+    " UNION SELECT referral_id FROM cases WHERE id = ANY($2::bigint[])) AS ids)"
+    " SELECT r.id, r.referrer_id, r.case_number, r.status, r.decision_reason,"
+    " r.withdrawal_reason, c.id AS case_id, c.status AS case_status, t.status AS target_status,"
+    " tc.status AS target_case_status,"
+    " (SELECT count(*) > 0 FROM assignments a WHERE a.case_id = c.id"
+    " AND a.on_scene_at IS NOT NULL) AS unit_arrived,"
+    " (SELECT count(*) > 0 FROM assignments a WHERE a.case_id = tc.id"
+    " AND a.on_scene_at IS NOT NULL) AS target_unit_arrived"
+    " FROM moved, referrals r LEFT JOIN cases c ON c.referral_id = r.id"
+    " LEFT JOIN referrals t ON t.id = r.merged_into LEFT JOIN cases tc ON tc.referral_id = t.id"
+    " WHERE r.id = ANY(moved.ids) OR r.merged_into = ANY(moved.ids)"
+)
+
+
 def progress_of(row: asyncpg.Record) -> Progress:
     status, case_status = Status(row["status"]), row["case_status"]
     arrived = row["unit_arrived"]
