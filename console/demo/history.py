@@ -610,12 +610,13 @@ async def _chunks(conn: asyncpg.Connection) -> AsyncIterator[None]:
     await conn.execute("COMMIT; RESET plan_cache_mode")
 
 
-# The history is played by zone in LANES processes side by side (a lane is a Python process
-# and a PostgreSQL backend: one alone keeps each waiting for the other, and a 2-core machine
-# half idle). Zones that share a unit stay in one lane; each lane fires its own zones' clocks
-# and commits every action (the event head is locked until commit), and no lane runs more than
-# PACE of history ahead of the other, so the log and the case numbers follow the weeks.
-LANES = 2
+# The history is played by zone in LANES processes side by side, one per core up to four (a
+# lane is a Python process and a PostgreSQL backend: one alone keeps each waiting for the
+# other, and a 2-core machine half idle). Zones that share a unit stay in one lane; each lane
+# fires its own zones' clocks and commits every action (the event head is locked until
+# commit), and no lane runs more than PACE of history ahead of another, so the log and the
+# case numbers follow the weeks.
+LANES = max(1, min(4, os.cpu_count() or 1))
 PACE = timedelta(days=7)
 
 
@@ -793,6 +794,8 @@ async def seed(
         if lanes:
             assert dsn is not None
             await _play_lanes(dsn, plan, db.before_commit, room_from, units_by_zone, cast_of)
+            lanes_took = round(time.monotonic() - started, 1)
+            log.info("demo history played up to the room's hours", extra={"seconds": lanes_took})
         async with _chunks(conn):
             replay = Replay(conn, db.before_commit)
             await replay.follow_clocks()

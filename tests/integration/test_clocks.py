@@ -263,3 +263,40 @@ def opened(case_id: int) -> NewEvent:
         audience=frozenset({access.ROOM}),
         payload={"case_id": case_id},
     )
+
+
+async def test_a_policy_written_by_hand_reaches_the_next_clock_even_inside_one_transaction(
+    db, people
+):
+    """The policies are built again only when their version changes: a target changed with
+    SQL (not through the admin's page) starts the next clock with the new target, and so does a
+    second change in the same transaction."""
+
+    async def claim_target(referral_id: int) -> Any:
+        return await db.pool.fetchval(
+            "SELECT budget FROM clocks WHERE referral_id = $1 AND milestone = $2",
+            referral_id,
+            Milestone.REFERRAL_CLAIMED.value,
+        )
+
+    before = await claim_target(await submit(db, "policy-1"))
+    await db.pool.execute(
+        "UPDATE sla_targets SET seconds = 77, working_days = NULL WHERE milestone = $1",
+        Milestone.REFERRAL_CLAIMED.value,
+    )
+    assert before != timedelta(seconds=77)
+    assert await claim_target(await submit(db, "policy-2")) == timedelta(seconds=77)
+    async with db.pool.acquire() as conn, conn.transaction():
+        version = await conn.fetchval(f"SELECT {clocks_store.VERSION}")
+        assert (await clocks_store.current(conn, version))[Milestone.REFERRAL_CLAIMED].targets[
+            "giallo"
+        ].duration == timedelta(seconds=77)
+        await conn.execute(
+            "UPDATE sla_targets SET seconds = 78 WHERE milestone = $1",
+            Milestone.REFERRAL_CLAIMED.value,
+        )
+        changed = await conn.fetchval(f"SELECT {clocks_store.VERSION}")
+        assert changed != version
+        assert (await clocks_store.current(conn, changed))[Milestone.REFERRAL_CLAIMED].targets[
+            "giallo"
+        ].duration == timedelta(seconds=78)

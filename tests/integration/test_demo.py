@@ -424,7 +424,7 @@ async def test_open_work_has_clocks_started_at_its_real_moments_and_nothing_old_
     assert all(e["acknowledged_at"] for e in late if e["raised_at"] < started - timedelta(hours=1))
 
 
-QUARTER = 91  # a year takes minutes to seed (docs/operations.md): a quarter runs the same code
+QUARTER = 91  # a year takes most of a minute (docs/operations.md): a quarter runs the same code
 
 
 async def _figures(dsn: str, days: int) -> tuple[Any, int]:

@@ -37,23 +37,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("seus.clocks")
 
 
-# What a clock needs to know of its subjects (urgency and where they belong), of every kind
-# the action's moments name ($1 referrals, $2 cases, $3 assignments), and the SLA policies'
-# version (store.VERSION): one round trip.
-_SUBJECTS = (
-    "SELECT 'referral' AS kind, id, id AS referral_id, NULL::bigint AS case_id,"
-    " NULL::bigint AS assignment_id, NULL::bigint AS unit_id, case_number, zone_id,"
-    " coalesce(urgency, urgency_proposed) AS urgency, NULL AS policies"
-    " FROM referrals WHERE id = ANY($1::bigint[])"
-    " UNION ALL SELECT 'case', id, referral_id, id, NULL, NULL, case_number, zone_id, urgency,"
-    " NULL FROM cases WHERE id = ANY($2::bigint[])"
-    " UNION ALL SELECT 'assignment', a.id, c.referral_id, a.case_id, a.id, a.unit_id,"
-    " c.case_number, c.zone_id, c.urgency, NULL FROM assignments a"
-    " JOIN cases c ON c.id = a.case_id WHERE a.id = ANY($3::bigint[])"
-    f" UNION ALL SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, {store.VERSION}"
-)
-
-
 _OPEN = ", ".join(f"'{state}'" for state in OPEN_STATES)
 _CONTEXT = ("referral_id", "case_id", "assignment_id", "unit_id", "case_number", "zone_id")
 
@@ -62,21 +45,49 @@ def _context(row: Any) -> dict[str, Any]:
     return {name: row[name] for name in _CONTEXT}
 
 
-async def _subjects(
+_NULLS = ", ".join(["NULL"] * 8)  # a subject's row has none of a clock's own columns
+# In one round trip, for the subjects the action's moments name ($1 referrals, $2 cases, $3
+# assignments): their open clocks, locked ('clock' rows, COLUMNS); what a clock needs to know
+# of each subject, its urgency and where it belongs (a row of its kind); the SLA policies'
+# version ('policies', store.VERSION). The open states are written out as the index on open
+# clocks says them (migration 0012): a parameter would hide from a generic plan that it applies.
+_READ = (
+    f"WITH open AS (SELECT {COLUMNS} FROM clocks WHERE state IN ({_OPEN}) AND ("
+    " (kind = 'referral' AND subject_id = ANY($1)) OR (kind = 'case' AND subject_id = ANY($2))"
+    " OR (kind = 'assignment' AND subject_id = ANY($3))) ORDER BY id FOR UPDATE)"
+    f" SELECT 'clock' AS source, {COLUMNS}, NULL AS policies FROM open"
+    " UNION ALL SELECT 'referral', id, NULL, NULL, NULL, id, NULL, NULL, NULL, case_number,"
+    f" zone_id, coalesce(urgency, urgency_proposed), {_NULLS}, NULL"
+    " FROM referrals WHERE id = ANY($1::bigint[])"
+    " UNION ALL SELECT 'case', id, NULL, NULL, NULL, referral_id, id, NULL, NULL, case_number,"
+    f" zone_id, urgency, {_NULLS}, NULL FROM cases WHERE id = ANY($2::bigint[])"
+    " UNION ALL SELECT 'assignment', a.id, NULL, NULL, NULL, c.referral_id, a.case_id, a.id,"
+    f" a.unit_id, c.case_number, c.zone_id, c.urgency, {_NULLS}, NULL FROM assignments a"
+    " JOIN cases c ON c.id = a.case_id WHERE a.id = ANY($3::bigint[])"
+    " UNION ALL SELECT 'policies', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,"
+    f" NULL, {_NULLS}, {store.VERSION}"
+)
+
+
+async def _read(
     conn: asyncpg.Connection, keys: dict[Kind, set[int]]
-) -> tuple[dict[tuple[Kind, int], dict[str, Any]], str]:
-    """The subjects found, by kind and id, and the policies' version."""
+) -> tuple[list[Any], dict[tuple[Kind, int], dict[str, Any]], str]:
+    """The open clocks of the subjects (locked, by id), the subjects found (by kind and id),
+    and the policies' version."""
+    clocks_: list[Any] = []
     found: dict[tuple[Kind, int], dict[str, Any]] = {}
     version = ""
     rows = await conn.fetch(
-        _SUBJECTS, *(sorted(keys[kind]) for kind in (Kind.REFERRAL, Kind.CASE, Kind.ASSIGNMENT))
+        _READ, *(sorted(keys[kind]) for kind in (Kind.REFERRAL, Kind.CASE, Kind.ASSIGNMENT))
     )
     for row in rows:
-        if row["kind"] is None:
+        if row["source"] == "clock":
+            clocks_.append(row)
+        elif row["source"] == "policies":
             version = row["policies"]
         else:
-            found[(Kind(row["kind"]), row["id"])] = {**_context(row), "urgency": row["urgency"]}
-    return found, version
+            found[(Kind(row["source"]), row["id"])] = {**_context(row), "urgency": row["urgency"]}
+    return sorted(clocks_, key=lambda r: r["id"]), found, version
 
 
 def _state_values(tracked: Tracked, now: datetime) -> tuple[Any, ...]:
@@ -141,17 +152,7 @@ async def track(tx: Tx) -> None:
         return
     conn = tx.conn
     keys = sla.keys_of(moments)
-    subjects, version = await _subjects(conn, keys)
-    # The open states written out, as the index on open clocks says them (migration 0012): a
-    # parameter would hide from a generic plan that the index applies.
-    open_rows = await conn.fetch(
-        f"SELECT {COLUMNS} FROM clocks WHERE state IN ({_OPEN}) AND ("
-        " (kind = 'referral' AND subject_id = ANY($1)) OR (kind = 'case' AND subject_id = ANY($2))"
-        " OR (kind = 'assignment' AND subject_id = ANY($3))) ORDER BY id FOR UPDATE",
-        sorted(keys[Kind.REFERRAL]),
-        sorted(keys[Kind.CASE]),
-        sorted(keys[Kind.ASSIGNMENT]),
-    )
+    open_rows, subjects, version = await _read(conn, keys)
     contexts = {(Milestone(r["milestone"]), r["subject_id"]): _context(r) for r in open_rows}
     urgency_of = {key: s["urgency"] for key, s in subjects.items() if s["urgency"]}
     changes = sla.plan(
