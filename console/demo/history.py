@@ -5,13 +5,15 @@ territorial service takes in production, run with an injected clock at the momen
 gives it: rows, events (with their historical `at`), the referrers' progress and the SLA clocks
 are the actions' own. Between steps, the clocks that came due are fired at their due instant
 (`clocks.actions.fire_due`), so warnings, breaches and escalations are on the log when they
-would have been; supervisors on shift acknowledge each escalation some minutes later. The
-living room (console/demo/room.py) is played on the same timeline, so the log reads in order.
+would have been; supervisors on shift acknowledge each escalation some minutes later.
 
-The play runs on one connection, the actions joining one transaction (no savepoint, no commit
-per action) that commits every CHUNK steps, with an ANALYZE now and then. It happens only on a
-database without referrals (the first `--demo` start); a first start cut short keeps the part
-it committed.
+Given the database's DSN (`run.py`), the history up to the living room's hours is played by
+zone in parallel processes (LANES, below), each on its own connection, committing each action.
+The rest, and the living room (console/demo/room.py), are then played on one connection in
+time order, so the hours a new user sees first read in order. A timeline on one connection
+joins its actions into one transaction (no savepoint) that commits every CHUNK steps, with an
+ANALYZE now and then. The history is played only on a database without referrals (the first
+`--demo` start); a first start cut short keeps the part it committed.
 """
 
 from __future__ import annotations
@@ -264,7 +266,7 @@ class Replay(Database):
         self.at = datetime.now(UTC)
         self.dues: dict[int, datetime] = {}
         self.breaches = 0  # clock.breached events logged so far
-        # A lane plays the zones it is given and commits each action (see `_lanes`).
+        # A lane plays the zones it is given and commits each action (see LANES).
         self.zones = list(zones) if zones is not None else None
 
     async def follow_clocks(self) -> None:
