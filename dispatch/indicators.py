@@ -176,3 +176,22 @@ def number_text(value: float | None) -> str:
     if float(value).is_integer():
         return str(int(value))
     return repr(round(float(value), 3))
+
+
+# ---- for Italian spreadsheets ------------------------------------------------------------------
+
+
+def minutes_it(seconds_: float | None) -> str:
+    """Seconds as minutes for an Italian spreadsheet: one decimal, a decimal comma ("13,5");
+    integral minutes without one ("12"); none as an empty cell."""
+    if seconds_ is None:
+        return ""
+    tenths = round(Fraction(seconds_) / 6)  # tenths of a minute, half to even
+    whole, tenth = divmod(abs(tenths), 10)
+    sign = "-" if tenths < 0 else ""
+    return f"{sign}{whole}" if tenth == 0 else f"{sign}{whole},{tenth}"
+
+
+def stamp_it(instant: datetime) -> str:
+    """An instant as an Italian spreadsheet reads it: dd/mm/yyyy hh:mm in Europe/Rome."""
+    return instant.astimezone(ROME).strftime("%d/%m/%Y %H:%M")

@@ -13,6 +13,7 @@ const form = $("period-form");
 const fromInput = $("period-from");
 const toInput = $("period-to");
 const csvLink = $("csv-link");
+const csvLinkIt = $("csv-link-it");
 const errorEl = $("indicators-error");
 const loadingEl = $("indicators-loading");
 const body = $("indicators-body");
@@ -240,6 +241,8 @@ function render(data) {
   toInput.value = period.to;
   csvLink.href = `/api/v1/indicators.csv?${query(period)}`;
   csvLink.setAttribute("download", `indicatori-${period.from}-${period.to}.csv`);
+  csvLinkIt.href = `/api/v1/indicators.it.csv?${query(period)}`;
+  csvLinkIt.setAttribute("download", `indicatori-${period.from}-${period.to}-excel.csv`);
   const span = `dal ${day(period.from)} al ${day(period.to)}`;
   periodEl.textContent = `Periodo ${span} (ora italiana)`;
   document.title = `Indicatori ${span} · SEUS · Centrale operativa`;

@@ -6,9 +6,11 @@ The browser is Debian's chromium driven by Playwright (sync API); nothing is dow
 from __future__ import annotations
 
 import asyncio
+import codecs
 import csv
 import io
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -64,6 +66,7 @@ async def test_supervisors_see_the_page_the_figures_and_the_csv_and_operators_ar
         assert f'id="period-from" name="from" value="{first}"' in page.text
         assert f'id="period-to" name="to" value="{last}"' in page.text
         assert f'href="/api/v1/indicators.csv?from={first}&amp;to={last}"' in page.text
+        assert f'href="/api/v1/indicators.it.csv?from={first}&amp;to={last}"' in page.text
         assert '<script type="module" src="/static/js/indicators.js"></script>' in page.text
         assert (await client.get("/static/js/indicators.js")).status_code == 200
 
@@ -99,6 +102,21 @@ async def test_supervisors_see_the_page_the_figures_and_the_csv_and_operators_ar
         assert by[("referrals_by_zone", "pistoiese")][0] == HOSTILE  # starts with <: unchanged
         assert by[("time_to_milestone", "referral_claimed")][1:4] == ["1", "120", "120"]
 
+        excel = await client.get("/api/v1/indicators.it.csv", params={"from": first, "to": last})
+        assert excel.status_code == 200
+        assert excel.headers["content-type"] == "text/csv; charset=utf-8"
+        assert excel.headers["content-disposition"] == (
+            f'attachment; filename="indicatori-{first}-{last}-excel.csv"'
+        )
+        assert excel.content.startswith(codecs.BOM_UTF8)
+        text = excel.content.decode("utf-8-sig")
+        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=";"))
+        assert rows[0][:4] == ["sezione", "chiave", "voce", "numero"]
+        by = {(r[0], r[1]): r[2:] for r in rows[1:]}
+        assert by[("segnalazioni", "totale")][1] == "3"
+        assert by[("segnalazioni_per_zona", "pistoiese")][0] == HOSTILE
+        assert by[("tempo_alla_fase", "referral_claimed")][1:4] == ["1", "2", "2"]  # minutes
+
         backwards = await client.get("/api/v1/indicators?from=2026-04-02&to=2026-04-01")
         assert backwards.status_code == 422
         assert [e["field"] for e in backwards.json()["errors"]] == ["query.from"]
@@ -107,7 +125,7 @@ async def test_supervisors_see_the_page_the_figures_and_the_csv_and_operators_ar
         assert [e["field"] for e in too_long.json()["errors"]] == ["query.to"]
 
         spec = (await client.get("/api/openapi.json")).json()
-        for path in ("/api/v1/indicators", "/api/v1/indicators.csv"):
+        for path in ("/api/v1/indicators", "/api/v1/indicators.csv", "/api/v1/indicators.it.csv"):
             documented = spec["paths"][path]["get"]
             assert {p["name"] for p in documented["parameters"]} == {"from", "to"}
             assert {"403", "422"} <= set(documented["responses"])
@@ -118,6 +136,7 @@ async def test_supervisors_see_the_page_the_figures_and_the_csv_and_operators_ar
     async with support.logged_in(console, people["operator"]) as (client, _):
         assert (await client.get("/api/v1/indicators")).status_code == 403
         assert (await client.get("/api/v1/indicators.csv")).status_code == 403
+        assert (await client.get("/api/v1/indicators.it.csv")).status_code == 403
         refused = await client.get("/indicatori")
         assert refused.status_code == 403
         assert 'href="/indicatori"' not in refused.text
@@ -200,6 +219,14 @@ def test_the_page_draws_the_tables_and_charts_and_checks_the_period(
         with page.expect_download() as downloading:
             page.locator("#csv-link").click()
         assert downloading.value.suggested_filename == "indicatori-2025-01-01-2025-01-31.csv"
+        expect(page.locator("#csv-link-it")).to_have_attribute(
+            "href", "/api/v1/indicators.it.csv?from=2025-01-01&to=2025-01-31"
+        )
+        with page.expect_download() as downloading:
+            page.get_by_role("link", name="CSV per Excel").click()
+        excel = downloading.value
+        assert excel.suggested_filename == "indicatori-2025-01-01-2025-01-31-excel.csv"
+        assert Path(excel.path()).read_bytes().startswith(codecs.BOM_UTF8)
 
         page.go_back()
         expect(page.locator("#referrals-total")).to_have_text("3")

@@ -6,10 +6,12 @@ The period is 28-30 March 2026 in Rome, across the spring change: it covers the 
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
 from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
 
 import asyncpg
 import pytest
@@ -373,4 +375,54 @@ def test_a_period_of_a_whole_leap_year_is_accepted_and_defaults_fill_the_rest():
     default = indicators_schemas.IndicatorsQuery.model_validate({})
     assert indicators_reads.period_asked(default, now) == Period(
         date(2026, 4, 12), date(2026, 5, 11)
+    )
+
+
+async def test_the_csv_for_italian_spreadsheets_has_the_same_figures_in_minutes(db, seeded):
+    """Read back as Excel in Italian reads it: UTF-8 with a BOM, `;`, a decimal comma."""
+    found = await indicators_reads.read(db.pool, PERIOD)
+    made = datetime(2026, 4, 1, 7, 5, tzinfo=UTC)
+    raw = indicators_reads.csv_text_it(found, made).encode("utf-8")
+    assert raw.startswith(codecs.BOM_UTF8) and raw.endswith(b"\r\n")
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline=""), delimiter=";"))
+    assert rows[0] == [
+        "sezione", "chiave", "voce", "numero", "mediana_minuti", "p90_minuti", "ancora_aperte"
+    ]  # fmt: skip
+    assert {len(row) for row in rows} == {7}
+    by = {(row[0], row[1]): row[2:] for row in rows[1:]}
+    assert by[("periodo", "inizio")][0] == "28/03/2026 00:00"  # Rome: the clocks change on 29
+    assert by[("periodo", "fine_esclusa")][0] == "31/03/2026 00:00"
+    assert by[("periodo", "generato")][0] == "01/04/2026 09:05"
+    assert by[("segnalazioni", "totale")][1] == "4"
+    assert by[("segnalazioni_per_zona", "pratese")][:2] == ["'" + HOSTILE_ZONE, "1"]
+    assert by[("tempo_alla_fase", "referral_claimed")] == ["Presa visione", "3", "2", "4,4", ""]
+    assert by[("violazioni", "handover_sent")] == ["Invio passaggio in carico", "1", "", "", "1"]
+
+    def minutes(cell: str) -> Decimal | None:
+        return Decimal(cell.replace(",", ".")) if cell else None
+
+    def expected(seconds: float | None) -> Decimal | None:
+        if seconds is None:
+            return None
+        return (Decimal(str(seconds)) / 60).quantize(Decimal("0.1"), ROUND_HALF_EVEN)
+
+    # every figure the page shows, in the Italian file
+    assert [(r.key, int(by[("segnalazioni_per_categoria", r.key)][1]))
+            for r in found.referrals.by_trigger.rows] == [
+        (r.key, r.count) for r in found.referrals.by_trigger.rows
+    ]  # fmt: skip
+    for m in found.time_to_milestone:
+        _, count, median, p90, _ = by[("tempo_alla_fase", m.milestone)]
+        assert (int(count), minutes(median), minutes(p90)) == (
+            m.count, expected(m.median_s), expected(m.p90_s)
+        )  # fmt: skip
+        for u in m.by_urgency:
+            row = by[("tempo_alla_fase_per_urgenza", f"{m.milestone}/{u.urgency}")]
+            assert (minutes(row[2]), minutes(row[3])) == (expected(u.median_s), expected(u.p90_s))
+    analysts = list(csv.reader(io.StringIO(indicators_reads.csv_text(found), newline="")))
+    assert len(analysts) == len(rows) - 1  # the same rows, and the moment the file was made
+    assert not any(cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row)
+    assert (
+        indicators_reads.csv_filename(PERIOD, italian=True)
+        == "indicatori-2026-03-28-2026-03-30-excel.csv"
     )

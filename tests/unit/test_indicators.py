@@ -217,3 +217,19 @@ def test_spreadsheet_formulas_are_defused_with_a_leading_apostrophe(text, safe):
 )
 def test_numbers_in_csv_cells_drop_needless_decimals(value, text):
     assert indicators.number_text(value) == text
+
+
+def test_minutes_for_an_italian_spreadsheet_have_one_decimal_after_a_comma():
+    assert indicators.minutes_it(None) == ""
+    assert indicators.minutes_it(720) == "12"
+    assert indicators.minutes_it(810) == "13,5"
+    assert indicators.minutes_it(61) == "1"  # 1.0166 minutes: 1,0 is written 1
+    assert indicators.minutes_it(63) == "1"  # 1.05: half to even, 1,0
+    assert indicators.minutes_it(69) == "1,2"  # 1.15: half to even, 1,2
+    assert indicators.minutes_it(Fraction(1, 3)) == "0"
+    assert indicators.minutes_it(-90) == "-1,5"
+
+
+def test_instants_for_an_italian_spreadsheet_are_rome_days_and_minutes():
+    assert indicators.stamp_it(datetime(2026, 1, 31, 23, 30, tzinfo=UTC)) == "01/02/2026 00:30"
+    assert indicators.stamp_it(datetime(2026, 7, 1, 10, 5, tzinfo=UTC)) == "01/07/2026 12:05"

@@ -1,4 +1,5 @@
-"""The indicators' JSON operations: the figures of a period, and as CSV."""
+"""The indicators' operations: the figures of a period as JSON, and as two CSV files (for
+analysts, and for Italian spreadsheets)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,13 @@ from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
 
-from console.areas.indicators.reads import csv_filename, csv_text, period_asked, read
+from console.areas.indicators.reads import (
+    csv_filename,
+    csv_text,
+    csv_text_it,
+    period_asked,
+    read,
+)
 from console.areas.indicators.schemas import Indicators, IndicatorsQuery
 from console.lib import services
 from console.lib.api import operation
@@ -42,7 +49,7 @@ async def get_indicators(
 @operation(
     "GET",
     "/api/v1/indicators.csv",
-    summary="The same indicators as a CSV download (text/csv; charset=utf-8)",
+    summary="The same indicators as a CSV download for analysts (text/csv; charset=utf-8)",
     query=IndicatorsQuery,
     permission=access.Permission.VIEW_INDICATORS,
     errors=(403,),
@@ -65,6 +72,38 @@ async def get_indicators_csv(
         media_type="text/csv; charset=utf-8",
         headers={
             "Content-Disposition": f'attachment; filename="{csv_filename(period)}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@operation(
+    "GET",
+    "/api/v1/indicators.it.csv",
+    summary="The same indicators as a CSV download for Italian spreadsheets",
+    query=IndicatorsQuery,
+    permission=access.Permission.VIEW_INDICATORS,
+    errors=(403,),
+    tag="indicators",
+    extra={"content": {"text/csv": {"schema": {"type": "string"}}}},
+    description="An attachment `indicatori-<from>-<to>-excel.csv` that Excel or LibreOffice in"
+    " Italian opens as it is: UTF-8 with a byte order mark, `;` between cells, CRLF line ends,"
+    " columns `sezione;chiave;voce;numero;mediana_minuti;p90_minuti;ancora_aperte`, durations"
+    " in minutes with one decimal after a comma (`13,5`), instants `dd/mm/yyyy hh:mm` in"
+    " Europe/Rome (rows `periodo;inizio`, `periodo;fine_esclusa`, `periodo;generato`). The"
+    " sections, keys and rows are those of `/api/v1/indicators.csv`, in Italian." + _PERIOD_DOC,
+)
+async def get_indicators_csv_it(
+    request: Request, principal: access.Principal, _: None, query: BaseModel
+) -> Response:
+    now = datetime.now(UTC)
+    period = period_asked(query, now)
+    found = await read(services.of(request).db.pool, period)
+    return Response(
+        csv_text_it(found, now).encode("utf-8"),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": (f'attachment; filename="{csv_filename(period, italian=True)}"'),
             "Cache-Control": "no-store",
         },
     )

@@ -242,5 +242,77 @@ def csv_text(found: Indicators) -> str:
     return out.getvalue()
 
 
-def csv_filename(period: Period) -> str:
-    return f"indicatori-{period.first.isoformat()}-{period.last.isoformat()}.csv"
+def csv_filename(period: Period, *, italian: bool = False) -> str:
+    name = f"indicatori-{period.first.isoformat()}-{period.last.isoformat()}"
+    return f"{name}-excel.csv" if italian else f"{name}.csv"
+
+
+# For Italian spreadsheets (Excel, LibreOffice in Italian): the same figures, Italian headers
+# and sections, durations in minutes with a decimal comma, instants dd/mm/yyyy hh:mm in Rome.
+CSV_COLUMNS_IT = (
+    "sezione",
+    "chiave",
+    "voce",
+    "numero",
+    "mediana_minuti",
+    "p90_minuti",
+    "ancora_aperte",
+)
+_SECTIONS_IT = {
+    "referrals": "segnalazioni",
+    "referrals_by_trigger": "segnalazioni_per_categoria",
+    "referrals_by_referrer_kind": "segnalazioni_per_inviante",
+    "referrals_by_zone": "segnalazioni_per_zona",
+    "time_to_milestone": "tempo_alla_fase",
+    "time_to_milestone_by_urgency": "tempo_alla_fase_per_urgenza",
+    "breaches": "violazioni",
+}
+
+
+def csv_rows_it(found: Indicators, generated_at: datetime) -> list[list[str]]:
+    """The figures as rows of CSV_COLUMNS_IT, in the order of `csv_rows`; the period as its
+    first and last instants (the end excluded) and the moment the file was made."""
+    minutes = core.minutes_it
+    rows: list[list[Any]] = [
+        ["periodo", "inizio", core.stamp_it(found.starts_at)],
+        ["periodo", "fine_esclusa", core.stamp_it(found.ends_at)],
+        ["periodo", "generato", core.stamp_it(generated_at)],
+        ["segnalazioni", "totale", "Segnalazioni ricevute", found.referrals.total],
+    ]
+    sections = (
+        ("referrals_by_trigger", found.referrals.by_trigger),
+        ("referrals_by_referrer_kind", found.referrals.by_referrer_kind),
+        ("referrals_by_zone", found.referrals.by_zone),
+    )
+    for section, breakdown in sections:
+        rows += [[_SECTIONS_IT[section], r.key, r.label, r.count] for r in breakdown.rows]
+    for m in found.time_to_milestone:
+        rows.append(
+            [_SECTIONS_IT["time_to_milestone"], m.milestone, m.label, m.count,
+             minutes(m.median_s), minutes(m.p90_s)]
+        )  # fmt: skip
+    for m in found.time_to_milestone:
+        rows += [
+            [_SECTIONS_IT["time_to_milestone_by_urgency"], f"{m.milestone}/{u.urgency}",
+             f"{m.label} · {u.label}", u.count, minutes(u.median_s), minutes(u.p90_s)]
+            for u in m.by_urgency
+        ]  # fmt: skip
+    rows += [
+        [_SECTIONS_IT["breaches"], b.milestone, b.label, b.count, "", "", b.still_open]
+        for b in found.breaches
+    ]
+    padded = [row + [""] * (len(CSV_COLUMNS_IT) - len(row)) for row in rows]
+    return [
+        [core.spreadsheet_safe(c) if i < 3 else str(c) for i, c in enumerate(row)] for row in padded
+    ]
+
+
+def csv_text_it(found: Indicators, generated_at: datetime) -> str:
+    """UTF-8 with a byte order mark (so Excel reads the accents), `;` between cells (the comma
+    is the decimal separator), quoted where needed, CRLF line ends."""
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv.writer(out, delimiter=";")
+    writer.writerow(CSV_COLUMNS_IT)
+    writer.writerows(csv_rows_it(found, generated_at))
+    return out.getvalue()
