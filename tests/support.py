@@ -382,14 +382,37 @@ async def make_case(
 
 
 # Stands in for the Web Audio API: counts the tones the page starts (each alarm is 3 tones),
-# and is "running" without a user gesture.
+# and, as Chromium, runs only once the page has had a user gesture (`arm_audio`).
+def arm_audio(page: Any) -> None:
+    """What a user does once on a freshly loaded live page: one click to let it sound."""
+    from playwright.sync_api import expect
+
+    toggle = page.locator("#audio-toggle")
+    expect(toggle).to_have_text("Audio non attivo")
+    toggle.click()
+    expect(toggle).to_have_text("Audio attivo")
+
+
 COUNT_TONES = """
 (() => {
   window.__tones = 0;
   class Node { connect(next) { return next ?? this; } }
   window.AudioContext = class {
-    constructor() { this.state = "running"; this.currentTime = 0; this.destination = new Node(); }
-    resume() { return Promise.resolve(); }
+    constructor() {
+      this.state = "suspended";
+      this.currentTime = 0;
+      this.destination = new Node();
+      this.listeners = [];
+    }
+    addEventListener(type, listener) { if (type === "statechange") this.listeners.push(listener); }
+    resume() {
+      // Chromium's autoplay policy: no sound before the page has had a user gesture
+      if (navigator.userActivation.hasBeenActive && this.state !== "running") {
+        this.state = "running";
+        for (const listener of this.listeners) listener();
+      }
+      return Promise.resolve();
+    }
     createOscillator() {
       const node = new Node();
       node.frequency = { value: 0 };

@@ -153,7 +153,7 @@ function renderEscalations() {
     const first = open[0];
     const text = open.length === 1
       ? `Escalation da confermare: ${first.label}, ${first.case_number} (${URGENCY_LABELS[first.urgency] ?? first.urgency}).`
-      : `${open.length} escalation da confermare. La più vecchia: ${first.label}, ${first.case_number}.`;
+      : `${open.length} escalation da confermare. La più urgente: ${first.label}, ${first.case_number}.`;
     if (alert.textContent !== text) alert.textContent = text;
     alert.hidden = false;
   } else {
@@ -177,9 +177,9 @@ function createEscalation(escalation) {
   label.htmlFor = noteId;
   const note = el("input", "sv-ack-note");
   Object.assign(note, { type: "text", id: noteId, maxLength: 2000, name: "note" });
-  const button = el("button", "button button-primary", "Confermo la presa visione");
+  const button = el("button", "button button-primary", "Ho visto l'escalation");
   button.type = "submit";
-  button.setAttribute("aria-label", `Confermo la presa visione dell'escalation ${escalation.case_number}`);
+  button.setAttribute("aria-label", `Ho visto l'escalation ${escalation.case_number}`);
   const reassign = el("button", "button button-quiet", "Riassegna");
   reassign.type = "button";
   reassign.setAttribute("aria-label", `Riassegna ${escalation.case_number}`);
@@ -526,6 +526,7 @@ $("reassign-form").addEventListener("submit", async (submit) => {
 
 const sound = createSound({
   toggle: $("audio-toggle"),
+  prompt: $("audio-prompt"),
   storageKey: "seus.supervision.muted",
   tones: [[0, 988], [0.22, 740], [0.44, 988]],
   decay: 0.18,

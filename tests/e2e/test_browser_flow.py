@@ -44,6 +44,7 @@ def test_an_operator_takes_a_referral_to_an_accepted_handover_while_the_tablet_f
     expect(room.locator("#queue-empty")).to_have_text("Nessuna segnalazione in attesa.")
     room.evaluate("window.testNotReloaded = true")
     assert room.evaluate("window.__tones") == 0  # silence while nothing arrives
+    support.arm_audio(room)  # the one click a browser asks before a page may sound
 
     # -- the referrer's system posts a referral; it arrives in the queue live -----------------
     with httpx.Client(base_url=console.url, timeout=10) as api:

@@ -309,6 +309,7 @@ def test_an_unclaimed_rosso_sounds_again_until_someone_claims_it(
         page = context.new_page()
         page.clock.install()  # the page's timers, moved on by the test
         support.log_in_page(page, console, people["operator"], "/coda", timeout_ms=TIMEOUT_MS)
+        support.arm_audio(page)
         rid = in_thread(new_referral(database_url, urgency="rosso", trigger="violence"))
         expect(page.locator(f'.queue-item[data-id="{rid}"]')).to_be_visible()
         page.wait_for_function("window.__tones >= 4")  # rosso's own alert: four tones

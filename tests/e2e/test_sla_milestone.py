@@ -77,6 +77,7 @@ def test_an_unclaimed_referral_turns_amber_then_red_escalates_audibly_and_counts
     shorten_claim_target(console, people["admin"], seconds=6)
     room = open_page(browser, contexts, console, people["operator"], "/coda")
     boss = open_page(browser, contexts, console, people["supervisor"], "/supervisione")
+    support.arm_audio(boss)
     for page in (room, boss):
         expect(page.locator("#live-status")).to_have_text("In linea", timeout=ACTION_MS)
         page.evaluate("window.testNotReloaded = true")

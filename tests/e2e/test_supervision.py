@@ -82,6 +82,14 @@ def test_supervisors_see_a_breach_escalate_live_with_an_alarm_until_one_acknowle
         expect(page.locator("#escalations-empty")).to_be_visible()
         expect(page.locator("#escalation-alert")).to_be_hidden()
         assert page.evaluate("window.__tones") == 0
+        # a freshly loaded screen cannot sound: it says so, and asks for the one click
+        expect(page.locator("#audio-toggle")).to_have_text("Audio non attivo")
+        expect(page.locator("#audio-toggle")).to_have_attribute("aria-pressed", "false")
+        prompt = page.locator("#audio-prompt")
+        expect(prompt).to_contain_text("L'allarme sonoro non è attivo")
+        prompt.get_by_role("button", name="Attiva l'audio").click()
+        expect(prompt).to_be_hidden()
+        expect(page.locator("#audio-toggle")).to_have_text("Audio attivo")
     # both supervisors are on shift (the second one's first read sees both)
     expect(incoming.locator("#shift-list li")).to_have_text(
         [re.compile(r"^Notte Test Supervisore di turno"), re.compile(r"^Supervisor Test")]
@@ -129,9 +137,7 @@ def test_supervisors_see_a_breach_escalate_live_with_an_alarm_until_one_acknowle
 
     # -- the incoming supervisor acknowledges: the alert leaves both screens -------------------
     incoming.get_by_label("Nota (facoltativa)").fill("Chiamata la sala: la prende Operator.")
-    incoming.get_by_role(
-        "button", name=f"Confermo la presa visione dell'escalation {number}"
-    ).click()
+    incoming.get_by_role("button", name=f"Ho visto l'escalation {number}").click()
     for page in (incoming, boss):
         expect(page.locator("#escalation-alert")).to_be_hidden(timeout=LIVE_MS)
         expect(page.locator("#escalations-empty")).to_be_visible()

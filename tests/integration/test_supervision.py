@@ -383,8 +383,12 @@ async def test_the_snapshot_counts_queues_and_shows_only_clocks_at_risk_and_who_
         urgency="rosso", state="breached", breached_at=ago(1),
     )  # fmt: skip
 
+    claimed_late = await add_clock(
+        db, now=now, referral_id=assessed, state="met", running_since=None, breached_at=ago(60)
+    )  # a giallo that breached an hour ago: its escalation waits after the rossi
     first = await add_escalation(db, breached, ago(7))
     second = await add_escalation(db, late_case, ago(1))
+    third = await add_escalation(db, claimed_late, ago(60))
     await add_escalation(db, met, ago(50), acknowledged_at=ago(45), acknowledged_by=boss.user_id)
 
     # units: one on a case in Firenze, one without a zone
@@ -439,13 +443,16 @@ async def test_the_snapshot_counts_queues_and_shows_only_clocks_at_risk_and_who_
     ]
     assert seen.clocks[2].deadline == ago(10) + timedelta(minutes=15)
 
-    assert [(e.id, e.case_id, e.referral_id) for e in seen.escalations] == [
-        (first, None, rosso),
-        (second, open_rosso, None),
+    # the most urgent first, then the oldest
+    assert [(e.id, e.case_id, e.referral_id, e.urgency) for e in seen.escalations] == [
+        (first, None, rosso, "rosso"),
+        (second, open_rosso, None, "rosso"),
+        (third, None, assessed, "giallo"),
     ]
     assert [e.label for e in seen.escalations] == [
         "Presa visione",
         "Risposta del servizio territoriale",
+        "Presa visione",
     ]
 
     (firenze, nowhere) = seen.zones

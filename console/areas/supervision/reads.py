@@ -154,7 +154,9 @@ async def _on_shift(
 async def _escalations(conn: asyncpg.Connection) -> list[EscalationView]:
     rows = await conn.fetch(
         f"SELECT {ESCALATION_COLUMNS}{ESCALATION_JOINS}"
-        " WHERE e.acknowledged_at IS NULL ORDER BY e.due_at, e.id"
+        " WHERE e.acknowledged_at IS NULL"
+        " ORDER BY array_position($1::text[], e.urgency) NULLS LAST, e.due_at, e.id",
+        list(referrals.URGENCIES),  # the most urgent first, then the oldest
     )
     return [EscalationView(**escalation_of(r)) for r in rows]
 
