@@ -1,21 +1,22 @@
 // The resource basket page (/risorse): each zone's resources with availability, live.
 // Numbers come from GET /api/v1/resources (read at log position `as_of`); events after that
-// position update them (lib/follow.js). Admins edit a row in place (PATCH) or add a resource
-// (POST).
+// position update them (lib/follow.js). Admins edit a resource in a form of its own (a dialog,
+// PATCH), each error next to its field, or add one (POST).
 import { LiveStream } from "./lib/live.js";
 import { api } from "./lib/api.js";
 import { Follow } from "./lib/follow.js";
 import { announce as say } from "./lib/format.js";
 import { LIVE_STATUS_LABELS } from "./lib/labels.js";
 const HIGHLIGHT_MS = 3000;
+// The fields of the edit form: name, the longest text allowed, whether it may be empty.
 const EDITABLE = [
-  ["name", "Nome", "text", 200],
-  ["provider", "Ente gestore", "text", 200],
-  ["capacity", "Capacità", "number", null],
-  ["conditions", "Condizioni di accesso", "text", 2000],
-  ["max_duration", "Durata massima", "text", 200],
-  ["contact_hours", "Orari di contatto", "text", 200],
-  ["phone", "Telefono", "text", 50],
+  ["name", 200, false],
+  ["provider", 200, false],
+  ["capacity", null, false],
+  ["conditions", 2000, true],
+  ["max_duration", 200, true],
+  ["contact_hours", 200, true],
+  ["phone", 50, true],
 ];
 
 const root = document.getElementById("basket");
@@ -139,72 +140,9 @@ function viewRow(resource) {
   return row;
 }
 
-function input(resource, [field, label, kind, max]) {
-  const cell = document.createElement("td");
-  if (field === "capacity") cell.className = "num";
-  const el = document.createElement("input");
-  el.type = kind;
-  el.name = field;
-  el.value = String(resource[field] ?? "");
-  el.setAttribute("aria-label", `${label} di ${resource.name}`);
-  if (kind === "number") { el.min = "0"; el.max = "100000"; el.required = true; }
-  if (max) el.maxLength = max;
-  cell.append(el);
-  return cell;
-}
-
-function editRow(resource) {
-  const row = document.createElement("tr");
-  row.className = "basket-row is-editing";
-  row.dataset.id = String(resource.id);
-  const cells = Object.fromEntries(EDITABLE.map((spec) => [spec[0], input(resource, spec)]));
-  const active = document.createElement("td");
-  const box = document.createElement("input");
-  box.type = "checkbox";
-  box.name = "active";
-  box.checked = resource.active;
-  box.id = `active-${resource.id}`;
-  const boxLabel = text("label", "Attiva");
-  boxLabel.htmlFor = box.id;
-  active.append(box, " ", boxLabel);
-  const actions = document.createElement("td");
-  const wrap = document.createElement("div");
-  wrap.className = "row-actions";
-  const save = text("button", "Salva", "button button-primary");
-  save.type = "button";
-  save.addEventListener("click", () => saveEdit(resource.id, row));
-  const cancel = text("button", "Annulla", "button button-quiet");
-  cancel.type = "button";
-  cancel.addEventListener("click", () => stopEdit());
-  wrap.append(save, cancel);
-  actions.append(wrap);
-  row.append(
-    text("td", resource.type_label), cells.name, cells.provider, cells.capacity,
-    availabilityCell(resource), cells.conditions, cells.max_duration, cells.contact_hours,
-    cells.phone, active, actions,
-  );
-  row.addEventListener("keydown", (event) => {
-    if (event.key === "Enter" && event.target.tagName === "INPUT") {
-      event.preventDefault();
-      saveEdit(resource.id, row);
-    }
-  });
-  // errors of the edit get a line of their own, under the row
-  const errorRow = document.createElement("tr");
-  errorRow.className = "row-error-line";
-  const errorCell = document.createElement("td");
-  errorCell.colSpan = row.children.length;
-  const message = text("p", "", "row-error");
-  message.id = `row-error-${resource.id}`;
-  message.setAttribute("role", "alert");
-  errorCell.append(message);
-  errorRow.append(errorCell);
-  return [row, errorRow];
-}
-
 function render() {
   const list = [...resources.values()].filter(belongs).sort(compare);
-  tbody.replaceChildren(...list.flatMap((r) => (r.id === editing ? editRow(r) : [viewRow(r)])));
+  tbody.replaceChildren(...list.map((r) => viewRow(r)));
   emptyEl.hidden = list.length > 0 || loading;
   zoneNameEl.textContent = zoneSelect.selectedOptions[0]?.textContent ?? "";
 }
@@ -222,53 +160,122 @@ function refreshAvailability(resource) {
   const badge = fresh.querySelector(".availability");
   badge.classList.add("is-new");
   setTimeout(() => badge.classList.remove("is-new"), HIGHLIGHT_MS);
-  if (row.classList.contains("is-editing")) return;
   row.children[3].textContent = String(resource.capacity);
 }
 
 // ---- editing (admins) ----
 
+const dialog = document.getElementById("edit-dialog");
+const editForm = document.getElementById("edit-form");
+
+/** What is wrong with a field's value, in Italian, or "" (the API's own rules, checked first). */
+function problem(field, value) {
+  const [, max, optional] = EDITABLE.find(([name]) => name === field) ?? [];
+  if (field === "capacity") {
+    if (!/^\d+$/.test(value)) return "Scrivi un numero intero, senza decimali (per esempio 12).";
+    if (Number(value) > 100000) return "Al massimo 100000.";
+    return "";
+  }
+  if (!optional && !value) return "Campo obbligatorio.";
+  if (max && value.length > max) return `Al massimo ${max} caratteri (ora ${value.length}).`;
+  return "";
+}
+
+/** The message next to a field the API refused (its errors[] say which). */
+function refusal(field, value) {
+  return problem(field, value) || "Valore non accettato: controlla che non contenga caratteri speciali.";
+}
+
+function showFieldError(field, message) {
+  const el = document.getElementById(`edit-${field}-error`);
+  const input = editForm.elements[field];
+  el.textContent = message;
+  el.hidden = !message;
+  input.setAttribute("aria-invalid", message ? "true" : "false");
+}
+
+function clearEditErrors() {
+  for (const [field] of EDITABLE) showFieldError(field, "");
+  const general = document.getElementById("edit-error");
+  general.textContent = "";
+  general.hidden = true;
+}
+
 function startEdit(id) {
+  const resource = resources.get(id);
+  if (!resource || !dialog) return;
   editing = id;
-  render();
-  rowOf(id)?.querySelector("input")?.focus();
+  clearEditErrors();
+  document.getElementById("edit-title").textContent = `Modifica: ${resource.name}`;
+  document.getElementById("edit-type").textContent = `${resource.type_label} · disponibili ${resource.available} su ${resource.capacity}`;
+  for (const [field] of EDITABLE) editForm.elements[field].value = String(resource[field] ?? "");
+  editForm.elements.active.checked = resource.active;
+  dialog.showModal();
+  editForm.elements.name.focus();
 }
 
 function stopEdit() {
   const id = editing;
   editing = null;
-  render();
+  if (dialog?.open) dialog.close();
   rowOf(id)?.querySelector("button")?.focus();
 }
 
-async function saveEdit(id, row) {
+async function saveEdit() {
+  const id = editing;
   const current = resources.get(id);
-  const errorEl = document.getElementById(`row-error-${id}`);
+  if (!current) { stopEdit(); return; }
+  clearEditErrors();
   const changes = {};
+  let first = null;
   for (const [field] of EDITABLE) {
-    const el = row.querySelector(`input[name="${field}"]`);
-    let value = el.value.trim();
-    if (field === "capacity") {
-      if (!/^\d+$/.test(value)) { errorEl.textContent = "Capacità: un numero intero."; el.focus(); return; }
-      value = Number(value);
+    const raw = editForm.elements[field].value.trim();
+    const wrong = problem(field, raw);
+    if (wrong) {
+      showFieldError(field, wrong);
+      first ??= field;
+      continue;
     }
+    const value = field === "capacity" ? Number(raw) : raw;
     if (value !== current[field]) changes[field] = value;
   }
-  const active = row.querySelector('input[name="active"]').checked;
+  if (first) { editForm.elements[first].focus(); return; }
+  const active = editForm.elements.active.checked;
   if (active !== current.active) changes.active = active;
   if (!Object.keys(changes).length) { stopEdit(); return; }
-  errorEl.textContent = "";
+  const general = document.getElementById("edit-error");
   try {
-    const result = await api("PATCH", `/api/v1/resources/${id}`, changes);
+    const result = await api("PATCH", `/api/v1/resources/${id}`, changes, { fieldErrors: "none" });
     if (result.status === 0) throw new Error("unreachable");
-    if (!result.ok) { errorEl.textContent = failure(result); return; }
+    if (!result.ok) {
+      // each field the API refused gets its message next to it; the rest above the buttons
+      const placed = result.errors.filter((e) => EDITABLE.some(([f]) => e.field === `body.${f}`));
+      for (const e of placed) {
+        const field = e.field.slice("body.".length);
+        showFieldError(field, refusal(field, editForm.elements[field].value.trim()));
+      }
+      if (result.data?.error === "capacity_below_counted") {
+        showFieldError("capacity", failure(result));
+      } else if (!placed.length) {
+        general.textContent = failure(result);
+        general.hidden = false;
+      }
+      return;
+    }
     resources.set(id, result.data);
     announce(`${current.name}: modifiche salvate.`);
     stopEdit();
+    render();
   } catch {
-    errorEl.textContent = "Server non raggiungibile: modifiche non salvate.";
+    general.textContent = "Server non raggiungibile: modifiche non salvate.";
+    general.hidden = false;
   }
 }
+
+editForm?.addEventListener("submit", (submit) => { submit.preventDefault(); saveEdit(); });
+document.getElementById("edit-cancel")?.addEventListener("click", () => stopEdit());
+dialog?.addEventListener("cancel", (event) => { event.preventDefault(); stopEdit(); }); // Esc
+dialog?.addEventListener("close", () => { editing = null; });
 
 newForm?.addEventListener("submit", async (submit) => {
   submit.preventDefault();
@@ -314,7 +321,7 @@ const follow = new Follow({
     clearError();
     resources.clear();
     for (const resource of data.resources) resources.set(resource.id, resource);
-    if (editing !== null && !resources.has(editing)) editing = null;
+    if (editing !== null && !resources.has(editing)) stopEdit();
     loaded();
     render();
   },
@@ -333,7 +340,7 @@ const follow = new Follow({
       // availability has its own event: keep the newest number we have
       if (known) resource.available = known.available;
       resources.set(resource.id, resource);
-      if (resource.id !== editing) render();
+      render(); // the open form keeps what its user typed
     }
   },
   onError(error) {
@@ -361,7 +368,7 @@ const live = new LiveStream({
 
 zoneSelect.addEventListener("change", () => {
   zone = zoneSelect.value;
-  editing = null;
+  if (editing !== null) stopEdit();
   const url = new URL(location.href);
   url.searchParams.set("zona", zone);
   history.replaceState(null, "", url);
@@ -374,7 +381,6 @@ typeFilter.addEventListener("change", () => {
 });
 
 document.addEventListener("keydown", (event) => {
-  if (event.key === "Escape" && editing !== null) { event.preventDefault(); stopEdit(); return; }
   if (event.ctrlKey || event.metaKey || event.altKey) return;
   const tag = event.target?.tagName;
   if (tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || event.target?.isContentEditable) return;
