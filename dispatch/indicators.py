@@ -192,6 +192,68 @@ def minutes_it(seconds_: float | None) -> str:
     return f"{sign}{whole}" if tenth == 0 else f"{sign}{whole},{tenth}"
 
 
+def decimal_it(value: float | None) -> str:
+    """A number with a decimal comma ("66,7"); integral values without one; none as empty."""
+    if value is None:
+        return ""
+    return number_text(value).replace(".", ",")
+
+
 def stamp_it(instant: datetime) -> str:
     """An instant as an Italian spreadsheet reads it: dd/mm/yyyy hh:mm in Europe/Rome."""
     return instant.astimezone(ROME).strftime("%d/%m/%Y %H:%M")
+
+
+# ---- SLA compliance and trends ----------------------------------------------------------------
+
+TREND_WEEKS = 52  # the weekly trend: the year of weeks that ends with the period's last one
+TREND_MONTHS = 12  # the monthly trend: the year of months that ends with the period's last one
+
+
+def compliance(on_time: int, late: int) -> float | None:
+    """The share of clocks that met their target, in percent with one decimal (half to even):
+    on time / (on time + late); none when no clock reached either outcome."""
+    total = on_time + late
+    if total == 0:
+        return None
+    return float(round(Fraction(on_time * 1000, total)) / 10)
+
+
+def week_start(day: date) -> date:
+    """The Monday of the ISO week of `day`."""
+    return day - timedelta(days=day.weekday())
+
+
+def month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def trend_weeks(last: date, weeks: int = TREND_WEEKS) -> list[date]:
+    """The Mondays of the `weeks` weeks that end with the week of `last`, oldest first."""
+    end = week_start(last)
+    return [end - timedelta(weeks=n) for n in range(weeks - 1, -1, -1)]
+
+
+def trend_months(last: date, months: int = TREND_MONTHS) -> list[date]:
+    """The first days of the `months` months that end with the month of `last`, oldest first."""
+    found = []
+    year, month = last.year, last.month
+    for _ in range(months):
+        found.append(date(year, month, 1))
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return found[::-1]
+
+
+MONTH_NAMES = (
+    "gennaio", "febbraio", "marzo", "aprile", "maggio", "giugno",
+    "luglio", "agosto", "settembre", "ottobre", "novembre", "dicembre",
+)  # fmt: skip
+
+
+def month_label(first: date) -> str:
+    return f"{MONTH_NAMES[first.month - 1]} {first.year}"
+
+
+def week_label(monday: date) -> str:
+    """ "settimana dal 02/11/2026" (Rome days)."""
+    return f"settimana dal {monday.strftime('%d/%m/%Y')}"

@@ -95,7 +95,7 @@ async def test_supervisors_see_the_page_the_figures_and_the_csv_and_operators_ar
             f'attachment; filename="indicatori-{first}-{last}.csv"'
         )
         rows = list(csv.reader(io.StringIO(download.content.decode("utf-8"), newline="")))
-        assert rows[0] == ["section", "key", "label", "count", "median_s", "p90_s", "still_open"]
+        assert rows[0][:4] == ["section", "key", "label", "count"]
         by = {(r[0], r[1]): r[2:] for r in rows[1:]}
         assert by[("referrals", "total")][1] == "3"
         assert by[("referrals_by_trigger", "violence")][1] == "2"

@@ -20,6 +20,7 @@ from console.areas.indicators import reads as indicators_reads
 from console.areas.indicators import schemas as indicators_schemas
 from console.lib import errors
 from console.lib.db import Database
+from dispatch import indicators as indicators_core
 from dispatch.indicators import Period
 from tests import support
 
@@ -289,9 +290,13 @@ async def test_the_csv_has_the_same_numbers_and_defuses_formulas(db, seeded):
     rows = list(csv.reader(io.StringIO(text, newline="")))
 
     assert text.endswith("\r\n")
-    assert rows[0] == ["section", "key", "label", "count", "median_s", "p90_s", "still_open"]
-    assert {len(row) for row in rows} == {7}
-    by = {(row[0], row[1]): row[2:] for row in rows[1:]}
+    assert rows[0] == [
+        "section", "key", "label", "count", "median_s", "p90_s", "still_open", "on_time", "late",
+        "compliance_pct",
+    ]  # fmt: skip
+    assert {len(row) for row in rows} == {10}
+    by = {(row[0], row[1]): row[2:7] for row in rows[1:]}  # up to still_open
+    full = {(row[0], row[1]): row[2:] for row in rows[1:]}
     assert by[("period", "first_day")][0] == "2026-03-28"
     assert by[("period", "last_day")][0] == "2026-03-30"
     assert by[("referrals", "total")] == ["Segnalazioni ricevute", "4", "", "", ""]
@@ -336,6 +341,11 @@ async def test_the_csv_has_the_same_numbers_and_defuses_formulas(db, seeded):
     ]
     assert by[("breaches", "handover_sent")] == ["Invio passaggio in carico", "1", "", "", "1"]
     assert by[("breaches", "unit_on_scene")] == ["Unità sul posto", "1", "", "", "0"]
+    assert full[("sla_compliance", "referral_claimed")][-3:] == ["3", "1", "75"]
+    assert full[("sla_compliance_by_urgency", "referral_claimed/giallo")][-3:] == ["2", "1", "66.7"]
+    assert full[("sla_compliance", "handover_accepted")][-3:] == ["0", "0", ""]
+    assert full[("trend_month", "2026-03-01")][:2] == ["marzo 2026", "5"]
+    assert full[("trend_week", "2026-03-30")][0] == "settimana dal 30/03/2026"
     assert not any(cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row)
     assert indicators_reads.csv_filename(PERIOD) == "indicatori-2026-03-28-2026-03-30.csv"
 
@@ -386,10 +396,12 @@ async def test_the_csv_for_italian_spreadsheets_has_the_same_figures_in_minutes(
     assert raw.startswith(codecs.BOM_UTF8) and raw.endswith(b"\r\n")
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline=""), delimiter=";"))
     assert rows[0] == [
-        "sezione", "chiave", "voce", "numero", "mediana_minuti", "p90_minuti", "ancora_aperte"
+        "sezione", "chiave", "voce", "numero", "mediana_minuti", "p90_minuti", "ancora_aperte",
+        "in_tempo", "in_ritardo", "rispetto_percentuale",
     ]  # fmt: skip
-    assert {len(row) for row in rows} == {7}
-    by = {(row[0], row[1]): row[2:] for row in rows[1:]}
+    assert {len(row) for row in rows} == {10}
+    by = {(row[0], row[1]): row[2:7] for row in rows[1:]}  # up to still_open
+    full = {(row[0], row[1]): row[2:] for row in rows[1:]}
     assert by[("periodo", "inizio")][0] == "28/03/2026 00:00"  # Rome: the clocks change on 29
     assert by[("periodo", "fine_esclusa")][0] == "31/03/2026 00:00"
     assert by[("periodo", "generato")][0] == "01/04/2026 09:05"
@@ -397,6 +409,13 @@ async def test_the_csv_for_italian_spreadsheets_has_the_same_figures_in_minutes(
     assert by[("segnalazioni_per_zona", "pratese")][:2] == ["'" + HOSTILE_ZONE, "1"]
     assert by[("tempo_alla_fase", "referral_claimed")] == ["Presa visione", "3", "2", "4,4", ""]
     assert by[("violazioni", "handover_sent")] == ["Invio passaggio in carico", "1", "", "", "1"]
+    assert full[("rispetto_tempi_per_urgenza", "referral_claimed/giallo")][-3:] == [
+        "2",
+        "1",
+        "66,7",
+    ]
+    assert full[("andamento_mensile", "01/03/2026")][:2] == ["marzo 2026", "5"]
+    assert full[("andamento_settimanale", "30/03/2026")][0] == "settimana dal 30/03/2026"
 
     def minutes(cell: str) -> Decimal | None:
         return Decimal(cell.replace(",", ".")) if cell else None
@@ -426,3 +445,46 @@ async def test_the_csv_for_italian_spreadsheets_has_the_same_figures_in_minutes(
         indicators_reads.csv_filename(PERIOD, italian=True)
         == "indicatori-2026-03-28-2026-03-30-excel.csv"
     )
+
+
+async def test_sla_compliance_counts_on_time_against_late_per_milestone_and_urgency(db, seeded):
+    found = await indicators_reads.read(db.pool, PERIOD)
+    by = {m.milestone: m for m in found.compliance}
+    assert [m.milestone for m in found.compliance][:4] == [
+        "referral_claimed", "assessment_decided", "unit_on_scene", "handover_sent"
+    ]  # fmt: skip
+    claimed = by["referral_claimed"]
+    # met in the period without breaching: 3 (not the one met at the first instant after);
+    # late: the one whose target ran out in the period, though cancelled afterwards
+    assert (claimed.on_time, claimed.late, claimed.percent) == (3, 1, 75.0)
+    urgencies = {u.urgency: (u.on_time, u.late, u.percent) for u in claimed.by_urgency}
+    assert urgencies == {"rosso": (1, 0, 100.0), "giallo": (2, 1, 66.7), "verde": (0, 0, None)}
+    assert (by["assessment_decided"].on_time, by["assessment_decided"].percent) == (2, 100.0)
+    # met at 90 minutes after breaching at 60: late, never on time
+    assert (by["unit_on_scene"].on_time, by["unit_on_scene"].late) == (0, 1)
+    assert by["unit_on_scene"].percent == 0.0
+    assert (by["handover_sent"].on_time, by["handover_sent"].late) == (0, 1)  # not the one at END
+    assert by["handover_accepted"].percent is None
+
+
+async def test_the_trends_sum_the_same_clocks_by_week_and_by_month_over_a_year(db, seeded):
+    found = await indicators_reads.read(db.pool, PERIOD)
+    weeks, months = found.trends.weeks, found.trends.months
+    assert len(weeks) == 52 and len(months) == 12
+    assert weeks[-1].start == date(2026, 3, 30) and weeks[-1].label == "settimana dal 30/03/2026"
+    assert months[-1].start == date(2026, 3, 1) and months[-1].label == "marzo 2026"
+    # the trends look back a year, whatever the period's first day: the referral received one
+    # second before the period counts in March and in its week
+    total = await db.pool.fetchval(
+        "SELECT count(*) FROM referrals WHERE received_at >= $1 AND received_at < $2",
+        utc("2025-03-31T22:00:00"),
+        END,
+    )
+    assert sum(p.referrals for p in months) == total == sum(p.referrals for p in weeks)
+    assert months[-1].referrals == found.referrals.total + 1
+    on_time = sum(m.on_time for m in found.compliance)
+    late = sum(m.late for m in found.compliance)
+    # every clock of the period is in March; the one met at the period's start is also before it
+    assert (months[-1].on_time, months[-1].late) == (on_time + 1, late)
+    assert months[-1].percent == indicators_core.compliance(on_time + 1, late)
+    assert all(p.referrals == p.on_time == p.late == 0 for p in months[:-1])

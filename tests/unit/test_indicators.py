@@ -233,3 +233,22 @@ def test_minutes_for_an_italian_spreadsheet_have_one_decimal_after_a_comma():
 def test_instants_for_an_italian_spreadsheet_are_rome_days_and_minutes():
     assert indicators.stamp_it(datetime(2026, 1, 31, 23, 30, tzinfo=UTC)) == "01/02/2026 00:30"
     assert indicators.stamp_it(datetime(2026, 7, 1, 10, 5, tzinfo=UTC)) == "01/07/2026 12:05"
+
+
+def test_compliance_is_the_share_on_time_with_one_decimal_and_none_without_clocks():
+    assert indicators.compliance(0, 0) is None
+    assert indicators.compliance(3, 0) == 100.0
+    assert indicators.compliance(0, 2) == 0.0
+    assert indicators.compliance(2, 1) == 66.7
+    assert indicators.compliance(1, 7) == 12.5
+    assert indicators.compliance(1, 15) == 6.2  # 6.25: half to even
+
+
+def test_the_trends_cover_a_year_of_weeks_and_of_months_ending_with_the_period():
+    weeks = indicators.trend_weeks(date(2026, 12, 3))  # a Thursday
+    assert len(weeks) == 52 and weeks[-1] == date(2026, 11, 30)
+    assert all(w.weekday() == 0 for w in weeks) and weeks[0] == date(2025, 12, 8)
+    months = indicators.trend_months(date(2026, 3, 31))
+    assert months[0] == date(2025, 4, 1) and months[-1] == date(2026, 3, 1) and len(months) == 12
+    assert indicators.month_label(date(2026, 3, 1)) == "marzo 2026"
+    assert indicators.week_label(date(2026, 11, 30)) == "settimana dal 30/11/2026"

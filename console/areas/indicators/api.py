@@ -56,9 +56,11 @@ async def get_indicators(
     tag="indicators",
     extra={"content": {"text/csv": {"schema": {"type": "string"}}}},
     description="An attachment `indicatori-<from>-<to>.csv`, UTF-8, comma-separated, columns"
-    " `section,key,label,count,median_s,p90_s,still_open` (seconds; empty when there is no"
-    " value). Sections: period, referrals, referrals_by_trigger, referrals_by_referrer_kind,"
-    " referrals_by_zone, time_to_milestone, time_to_milestone_by_urgency, breaches. Text"
+    " `section,key,label,count,median_s,p90_s,still_open,on_time,late,compliance_pct`"
+    " (seconds; empty when there is no value). Sections: period, referrals,"
+    " referrals_by_trigger, referrals_by_referrer_kind, referrals_by_zone, time_to_milestone,"
+    " time_to_milestone_by_urgency, breaches, sla_compliance, sla_compliance_by_urgency,"
+    " trend_week and trend_month (key: the first day, ISO). Text"
     " starting with = + - @ is prefixed with an apostrophe so no spreadsheet runs it."
     + _PERIOD_DOC,
 )
@@ -88,7 +90,8 @@ async def get_indicators_csv(
     extra={"content": {"text/csv": {"schema": {"type": "string"}}}},
     description="An attachment `indicatori-<from>-<to>-excel.csv` that Excel or LibreOffice in"
     " Italian opens as it is: UTF-8 with a byte order mark, `;` between cells, CRLF line ends,"
-    " columns `sezione;chiave;voce;numero;mediana_minuti;p90_minuti;ancora_aperte`, durations"
+    " columns `sezione;chiave;voce;numero;mediana_minuti;p90_minuti;ancora_aperte;in_tempo;"
+    "in_ritardo;rispetto_percentuale`, durations"
     " in minutes with one decimal after a comma (`13,5`), instants `dd/mm/yyyy hh:mm` in"
     " Europe/Rome (rows `periodo;inizio`, `periodo;fine_esclusa`, `periodo;generato`). The"
     " sections, keys and rows are those of `/api/v1/indicators.csv`, in Italian." + _PERIOD_DOC,

@@ -14,7 +14,7 @@ import csv
 import io
 from collections import defaultdict
 from dataclasses import asdict
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -25,8 +25,12 @@ from console.areas.indicators.schemas import (
     CountRow,
     Indicators,
     MilestoneBreaches,
+    MilestoneCompliance,
     MilestoneDurations,
     ReferralFigures,
+    TrendPoint,
+    Trends,
+    UrgencyCompliance,
     UrgencyDurations,
 )
 from console.lib import errors, eventlog
@@ -171,6 +175,102 @@ async def _breaches(
     ]
 
 
+async def _compliance(
+    conn: asyncpg.Connection, start: datetime, end: datetime
+) -> list[MilestoneCompliance]:
+    """On time: met in the period without breaching; late: the target ran out in the period."""
+    rows = await conn.fetch(
+        "SELECT milestone, urgency, (count(*) FILTER (WHERE state = 'met'"
+        " AND breached_at IS NULL AND ended_at >= $1 AND ended_at < $2))::int AS on_time,"
+        " (count(*) FILTER (WHERE breached_at >= $1 AND breached_at < $2))::int AS late"
+        " FROM clocks WHERE (ended_at >= $1 AND ended_at < $2)"
+        " OR (breached_at >= $1 AND breached_at < $2) GROUP BY 1, 2",
+        start,
+        end,
+    )
+    counts: dict[str, dict[str, tuple[int, int]]] = defaultdict(dict)
+    for r in rows:
+        counts[r["milestone"]][r["urgency"]] = (r["on_time"], r["late"])
+    found = []
+    for milestone in _milestones(set(counts)):
+        by_urgency = counts.get(milestone, {})
+        urgencies = [*sla.URGENCIES, *sorted(set(by_urgency) - set(sla.URGENCIES))]
+        on_time = sum(v[0] for v in by_urgency.values())
+        late = sum(v[1] for v in by_urgency.values())
+        found.append(
+            MilestoneCompliance(
+                milestone=milestone,
+                label=_label(sla.MILESTONE_LABELS, milestone),
+                on_time=on_time,
+                late=late,
+                percent=core.compliance(on_time, late),
+                by_urgency=[
+                    UrgencyCompliance(
+                        urgency=u,
+                        label=URGENCY_LABELS.get(u, u),
+                        on_time=by_urgency.get(u, (0, 0))[0],
+                        late=by_urgency.get(u, (0, 0))[1],
+                        percent=core.compliance(*by_urgency.get(u, (0, 0))),
+                    )
+                    for u in urgencies
+                ],
+            )
+        )
+    return found
+
+
+_BY_DAY = "(({column}) AT TIME ZONE 'Europe/Rome')::date"
+
+
+async def _trends(conn: asyncpg.Connection, period: Period, end: datetime) -> Trends:
+    """Referrals received, clocks on time and late, per Rome day over the trends' year, then
+    summed by week and by month."""
+    weeks, months = core.trend_weeks(period.last), core.trend_months(period.last)
+    start = core.start_of_day(min(weeks[0], months[0]))
+    received = await conn.fetch(
+        f"SELECT {_BY_DAY.format(column='received_at')} AS day, count(*)::int AS n"
+        " FROM referrals WHERE received_at >= $1 AND received_at < $2 GROUP BY 1",
+        start,
+        end,
+    )
+    on_time = await conn.fetch(
+        f"SELECT {_BY_DAY.format(column='ended_at')} AS day, count(*)::int AS n FROM clocks"
+        " WHERE state = 'met' AND breached_at IS NULL AND ended_at >= $1 AND ended_at < $2"
+        " GROUP BY 1",
+        start,
+        end,
+    )
+    late = await conn.fetch(
+        f"SELECT {_BY_DAY.format(column='breached_at')} AS day, count(*)::int AS n FROM clocks"
+        " WHERE breached_at >= $1 AND breached_at < $2 GROUP BY 1",
+        start,
+        end,
+    )
+
+    def points(starts: list[date], bucket: Any, label: Any) -> list[TrendPoint]:
+        sums: dict[date, list[int]] = {first: [0, 0, 0] for first in starts}
+        for i, rows in enumerate((received, on_time, late)):
+            for r in rows:
+                if (key := bucket(r["day"])) in sums:
+                    sums[key][i] += r["n"]
+        return [
+            TrendPoint(
+                start=first,
+                label=label(first),
+                referrals=n,
+                on_time=ok,
+                late=ko,
+                percent=core.compliance(ok, ko),
+            )
+            for first, (n, ok, ko) in sums.items()
+        ]
+
+    return Trends(
+        weeks=points(weeks, core.week_start, core.week_label),
+        months=points(months, core.month_start, core.month_label),
+    )
+
+
 async def read(pool: asyncpg.Pool, period: Period) -> Indicators:
     """Every figure of the period, read in one repeatable-read transaction with its `as_of`."""
     start, end = period.bounds()
@@ -179,6 +279,8 @@ async def read(pool: asyncpg.Pool, period: Period) -> Indicators:
         figures = await _referrals(conn, start, end)
         durations = await _durations(conn, start, end)
         breaches = await _breaches(conn, start, end)
+        compliance = await _compliance(conn, start, end)
+        trends = await _trends(conn, period, end)
     return Indicators(
         first_day=period.first,
         last_day=period.last,
@@ -187,11 +289,47 @@ async def read(pool: asyncpg.Pool, period: Period) -> Indicators:
         referrals=figures,
         time_to_milestone=durations,
         breaches=breaches,
+        compliance=compliance,
+        trends=trends,
         as_of=as_of,
     )
 
 
-CSV_COLUMNS = ("section", "key", "label", "count", "median_s", "p90_s", "still_open")
+CSV_COLUMNS = (
+    "section",
+    "key",
+    "label",
+    "count",
+    "median_s",
+    "p90_s",
+    "still_open",
+    "on_time",
+    "late",
+    "compliance_pct",
+)
+
+
+def _compliance_rows(found: Indicators, names: dict[str, str], pct: Any) -> list[list[Any]]:
+    """The compliance and trend rows of either CSV (`names`: its section names; `pct`: how it
+    writes a percentage), in the columns after `still_open`."""
+    blank = ["", "", "", ""]
+    rows: list[list[Any]] = []
+    for m in found.compliance:
+        rows.append([names["compliance"], m.milestone, m.label, *blank, m.on_time, m.late,
+                     pct(m.percent)])  # fmt: skip
+    for m in found.compliance:
+        rows += [
+            [names["compliance_by_urgency"], f"{m.milestone}/{u.urgency}", f"{m.label} · {u.label}",
+             *blank, u.on_time, u.late, pct(u.percent)]
+            for u in m.by_urgency
+        ]  # fmt: skip
+    for section, points in (("week", found.trends.weeks), ("month", found.trends.months)):
+        rows += [
+            [names[section], names["day"](p.start), p.label, p.referrals, "", "", "", p.on_time,
+             p.late, pct(p.percent)]
+            for p in points
+        ]  # fmt: skip
+    return rows
 
 
 def csv_rows(found: Indicators) -> list[list[str]]:
@@ -228,6 +366,14 @@ def csv_rows(found: Indicators) -> list[list[str]]:
     rows += [
         ["breaches", b.milestone, b.label, b.count, "", "", b.still_open] for b in found.breaches
     ]
+    names = {
+        "compliance": "sla_compliance",
+        "compliance_by_urgency": "sla_compliance_by_urgency",
+        "week": "trend_week",
+        "month": "trend_month",
+        "day": date.isoformat,
+    }
+    rows += _compliance_rows(found, names, num)
     padded = [row + [""] * (len(CSV_COLUMNS) - len(row)) for row in rows]
     return [
         [core.spreadsheet_safe(c) if i < 3 else str(c) for i, c in enumerate(row)] for row in padded
@@ -257,6 +403,9 @@ CSV_COLUMNS_IT = (
     "mediana_minuti",
     "p90_minuti",
     "ancora_aperte",
+    "in_tempo",
+    "in_ritardo",
+    "rispetto_percentuale",
 )
 _SECTIONS_IT = {
     "referrals": "segnalazioni",
@@ -266,6 +415,10 @@ _SECTIONS_IT = {
     "time_to_milestone": "tempo_alla_fase",
     "time_to_milestone_by_urgency": "tempo_alla_fase_per_urgenza",
     "breaches": "violazioni",
+    "compliance": "rispetto_tempi",
+    "compliance_by_urgency": "rispetto_tempi_per_urgenza",
+    "week": "andamento_settimanale",
+    "month": "andamento_mensile",
 }
 
 
@@ -301,6 +454,8 @@ def csv_rows_it(found: Indicators, generated_at: datetime) -> list[list[str]]:
         [_SECTIONS_IT["breaches"], b.milestone, b.label, b.count, "", "", b.still_open]
         for b in found.breaches
     ]
+    names: dict[str, Any] = {**_SECTIONS_IT, "day": lambda d: d.strftime("%d/%m/%Y")}
+    rows += _compliance_rows(found, names, core.decimal_it)
     padded = [row + [""] * (len(CSV_COLUMNS_IT) - len(row)) for row in rows]
     return [
         [core.spreadsheet_safe(c) if i < 3 else str(c) for i, c in enumerate(row)] for row in padded

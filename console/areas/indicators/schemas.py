@@ -81,6 +81,36 @@ class MilestoneBreaches(BaseModel):
     still_open: int = Field(description="Of those, how many are still neither met nor cancelled")
 
 
+class UrgencyCompliance(BaseModel):
+    urgency: str
+    label: str
+    on_time: int = Field(description="Clocks met in the period without breaching")
+    late: int = Field(description="Clocks whose target ran out in the period")
+    percent: float | None = Field(
+        description="on_time / (on_time + late), percent, one decimal; null when both are 0"
+    )
+
+
+class MilestoneCompliance(UrgencyCompliance):
+    milestone: str
+    urgency: str = "all"
+    by_urgency: list[UrgencyCompliance]
+
+
+class TrendPoint(BaseModel):
+    start: date = Field(description="First day of the week (a Monday) or of the month, Rome")
+    label: str = Field(description="In Italian")
+    referrals: int = Field(description="Referrals received")
+    on_time: int
+    late: int
+    percent: float | None = Field(description="SLA compliance of every milestone together")
+
+
+class Trends(BaseModel):
+    weeks: list[TrendPoint] = Field(description="The 52 weeks that end with the period's last")
+    months: list[TrendPoint] = Field(description="The 12 months that end with the period's last")
+
+
 class Indicators(BaseModel):
     first_day: date = Field(description="The period's first day (Europe/Rome), included")
     last_day: date = Field(description="The period's last day (Europe/Rome), included")
@@ -92,4 +122,13 @@ class Indicators(BaseModel):
         " count, median and 90th percentile (linear interpolation), every milestone listed"
     )
     breaches: list[MilestoneBreaches] = Field(description="Every milestone listed")
+    compliance: list[MilestoneCompliance] = Field(
+        description="SLA compliance per milestone and urgency: the clocks met in the period"
+        " without breaching (on time) against those whose target ran out in it (late); every"
+        " milestone listed"
+    )
+    trends: Trends = Field(
+        description="Referrals and SLA compliance by week and by month, over the year that"
+        " ends with the period (independent of the period's first day)"
+    )
     as_of: int = Field(description="Last seq in the log when read")
