@@ -85,6 +85,26 @@ TRIGGER_LABELS: dict[Trigger, str] = {
     Trigger.URGENCY_CHANGED: "codice di urgenza cambiato",
 }
 
+# The same moments as the end of a sentence: "Il tempo parte quando la segnalazione è ricevuta".
+TRIGGER_SENTENCES: dict[Trigger, str] = {
+    Trigger.REFERRAL_RECEIVED: "la segnalazione è ricevuta",
+    Trigger.REFERRAL_CLAIMED: "la segnalazione è presa in valutazione",
+    Trigger.REFERRAL_RELEASED: "la segnalazione è rimessa in coda",
+    Trigger.REFERRAL_REASSIGNED: "la segnalazione è riassegnata a un altro operatore",
+    Trigger.REFERRAL_DECIDED: "la valutazione è decisa",
+    Trigger.REFERRAL_WITHDRAWN: "il segnalante ritira la segnalazione",
+    Trigger.CASE_OPENED: "il caso è aperto",
+    Trigger.UNIT_DISPATCHED: "un'unità è inviata",
+    Trigger.UNIT_ON_SCENE: "l'unità arriva sul posto",
+    Trigger.UNIT_CHECKED_IN: "l'unità fa il check-in",
+    Trigger.UNIT_RELEASED: "l'unità è liberata dal caso",
+    Trigger.HANDOVER_SENT: "il passaggio in carico è inviato",
+    Trigger.HANDOVER_ACCEPTED: "il servizio territoriale accetta il passaggio",
+    Trigger.HANDOVER_REJECTED: "il servizio territoriale respinge il passaggio",
+    Trigger.CASE_CLOSED: "il caso è chiuso",
+    Trigger.URGENCY_CHANGED: "il codice di urgenza cambia",
+}
+
 URGENCIES = referrals.URGENCIES
 DEFAULT_URGENCY = "giallo"  # a referral nobody has coded yet (the referrer proposed none)
 
@@ -151,6 +171,13 @@ TRIGGER_KINDS: dict[Trigger, frozenset[Kind]] = {
     Trigger.UNIT_RELEASED: frozenset({Kind.CASE, Kind.ASSIGNMENT}),
     Trigger.URGENCY_CHANGED: frozenset({Kind.CASE, Kind.ASSIGNMENT}),
 }
+
+
+def triggers_for(milestone: Milestone) -> list[Trigger]:
+    """The moments a rule of this milestone can act on: those that name its kind of subject
+    (an urgency change re-targets every clock by itself and is no rule)."""
+    kind = MILESTONE_KIND[milestone]
+    return [t for t in Trigger if t is not Trigger.URGENCY_CHANGED and kind in TRIGGER_KINDS[t]]
 
 
 def rule_problems(milestone: Milestone, rules: clocks.Rules) -> list[tuple[str, str]]:

@@ -23,6 +23,7 @@ import asyncpg
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from console.areas.clocks import store
+from console.areas.clocks.reads import policy_out
 from console.areas.clocks.store import COLUMNS, OPEN_STATES, tracked_of
 from console.lib import metrics
 from dispatch import access, clocks, sla, supervision
@@ -332,10 +333,63 @@ class Runner:
                 self.wake_at(max(upcoming, datetime.now(UTC) + timedelta(milliseconds=50)))
 
 
+async def _change_policy(
+    tx: Tx,
+    by: access.Principal,
+    policy: clocks.Policy,
+    shown: dict[str, Any],
+    restored_from: int | None = None,
+) -> int:
+    """Write the policy and its version (before, after, who, when) and emit the change; the
+    first change of a milestone with no history first records the policy it found."""
+    conn, milestone = tx.conn, policy.milestone
+    row = await store.lock_policy(conn, milestone)
+    before = policy_out((await store.load(conn))[milestone]).model_dump(mode="json")
+    await store.save(conn, policy, by=by.user_id, at=tx.now)  # first: a version names its row
+    if not await store.has_versions(conn, milestone):
+        await store.add_version(
+            conn,
+            milestone,
+            before=None,
+            after=before,
+            at=row["updated_at"] if row else tx.now,
+            by=row["updated_by"] if row else None,
+            by_name=row["updated_by_name"] if row else None,
+        )
+    version_id = await store.add_version(
+        conn,
+        milestone,
+        before=before,
+        after=shown,
+        at=tx.now,
+        by=by.user_id,
+        by_name=by.name,
+        restored_from=restored_from,
+    )
+    extra = {"version_id": version_id, "restored_from": restored_from}
+    tx.emit(sla.policy_changed(milestone.value, {**shown, **extra}, by))
+    return version_id
+
+
 async def replace_policy(
     db: Database, by: access.Principal, policy: clocks.Policy, shown: dict[str, Any]
-) -> None:
-    """Save a milestone's new policy (`shown`: as the API shows it, for the event)."""
+) -> int:
+    """Save a milestone's new policy (`shown`: as the API shows it, for its version and the
+    event); returns the new version's id."""
     async with db.action() as tx:
-        await store.save(tx.conn, policy, by=by.user_id, at=tx.now)
-        tx.emit(sla.policy_changed(policy.milestone.value, shown, by))
+        return await _change_policy(tx, by, policy, shown)
+
+
+async def restore_policy(
+    db: Database, by: access.Principal, milestone: Milestone, version_id: int
+) -> dict[str, Any] | None:
+    """Bring back the policy a version of this milestone recorded (its `after`), as a new
+    version; None when the milestone has no such version. Returns the policy as shown."""
+    async with db.action() as tx:
+        found = await store.version(tx.conn, version_id)
+        if found is None or found["milestone"] != milestone.value:
+            return None
+        policy = store.policy_from_json(milestone, found["after"])
+        shown = policy_out(policy).model_dump(mode="json")
+        await _change_policy(tx, by, policy, shown, restored_from=version_id)
+        return shown

@@ -8,19 +8,21 @@ from datetime import date, time, timedelta
 from starlette.requests import Request
 from starlette.requests import Request as StarletteRequest
 
-from console.areas.clocks.actions import replace_policy
-from console.areas.clocks.reads import open_clocks, policy_out
+from console.areas.clocks.actions import replace_policy, restore_policy
+from console.areas.clocks.reads import open_clocks, policy_out, policy_versions
 from console.areas.clocks.schemas import (
     ClockList,
     ClockQuery,
     PolicyIO,
     PolicyList,
     PolicyOut,
+    RestoreIO,
+    VersionList,
 )
 from console.areas.clocks.store import RULE_FIELDS, load
 from console.lib import errors, eventlog, services
 from console.lib.api import operation
-from dispatch import access, sla
+from dispatch import access, policy_edits, sla
 from dispatch.calendars import Calendar, Kind
 from dispatch.clocks import Milestone, Policy, Rules, Target
 from dispatch.referrals import URGENCIES
@@ -59,8 +61,17 @@ def policy_of(milestone: Milestone, body: PolicyIO) -> Policy:
             holidays.add(date.fromisoformat(raw))
         except ValueError:
             problems.append(errors.FieldProblem(f"extra_holidays.{i}", "data non valida"))
-    if any(not 0 < w < 1 for w in body.warnings) or len(set(body.warnings)) != len(body.warnings):
-        problems.append(errors.FieldProblem("warnings", "soglie tra 0 e 1, tutte diverse"))
+    warnings: list[float] = []
+    for i, typed in enumerate(body.warnings):
+        read = policy_edits.fraction(typed) if isinstance(typed, str) else typed
+        if isinstance(read, policy_edits.Refused):
+            problems.append(errors.FieldProblem(f"warnings.{i}", read.message))
+        else:
+            warnings.append(read)
+    if any(not 0 < w < 1 for w in warnings) or len(set(warnings)) != len(warnings):
+        problems.append(
+            errors.FieldProblem("warnings", "Soglie tra 0 e 1 esclusi (0% e 100%), tutte diverse.")
+        )
     opens, closes = time.fromisoformat(body.opens), time.fromisoformat(body.closes)
     if opens >= closes:
         problems.append(errors.FieldProblem("closes", "l'orario di chiusura segue l'apertura"))
@@ -84,7 +95,7 @@ def policy_of(milestone: Milestone, body: PolicyIO) -> Policy:
             for u, t in body.targets.items()
         },
         calendar=Calendar(Kind(body.calendar), opens, closes, frozenset(holidays)),
-        warnings=tuple(sorted(body.warnings)),
+        warnings=tuple(sorted(warnings)),
         rules=rules,
     )
 
@@ -144,3 +155,47 @@ async def put_policy(
     shown = policy_out(policy)
     await replace_policy(services.of(request).db, principal, policy, shown.model_dump(mode="json"))
     return shown
+
+
+@operation(
+    "GET",
+    "/api/v1/sla/policies/{milestone}/versions",
+    summary="One milestone's policy versions, newest first: who, when, before, after (admins)",
+    response=VersionList,
+    permission=access.Permission.EDIT_POLICIES,
+    errors=(403, 404),
+    tag="clocks",
+    description="Every change is a version, a restore too (`restored_from`). The oldest,"
+    " with `before` null, holds the values in force before the first change recorded.",
+)
+async def get_policy_versions(
+    request: StarletteRequest, principal: access.Principal, _: None, __: None
+) -> VersionList:
+    milestone = _milestone(request)
+    async with services.of(request).db.pool.acquire() as conn:
+        found = await policy_versions(conn, [milestone], limit=200)
+    return VersionList(versions=found[milestone])
+
+
+@operation(
+    "POST",
+    "/api/v1/sla/policies/{milestone}/restore",
+    summary="Bring back the policy an earlier version recorded (admins)",
+    body=RestoreIO,
+    response=PolicyOut,
+    permission=access.Permission.EDIT_POLICIES,
+    errors=(404, 422),
+    tag="clocks",
+    description="The version's `after` becomes the policy again, recorded as a new version"
+    " and announced as any change (`sla.policy_changed`); like an edit, it applies to clocks"
+    " started from now on. 404 when the milestone has no such version.",
+    example={"version_id": 1},
+)
+async def restore_policy_version(
+    request: StarletteRequest, principal: access.Principal, body: RestoreIO, _: None
+) -> PolicyOut:
+    milestone = _milestone(request)
+    shown = await restore_policy(services.of(request).db, principal, milestone, body.version_id)
+    if shown is None:
+        raise errors.NotFound("Versione non trovata per questo traguardo.")
+    return PolicyOut.model_validate(shown)

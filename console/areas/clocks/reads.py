@@ -13,10 +13,11 @@ from console.areas.clocks import store
 from console.areas.clocks.schemas import (
     PolicyOut,
     TargetIO,
+    VersionOut,
 )
 from console.areas.clocks.store import RULE_FIELDS
 from console.lib.schemas import ClockView
-from dispatch import sla
+from dispatch import policy_edits, sla
 from dispatch.clocks import Milestone, Policy
 from dispatch.referrals import URGENCIES
 
@@ -96,3 +97,28 @@ def policy_out(policy: Policy) -> PolicyOut:
         },
         **{name: sorted(getattr(policy.rules, name)) for name in RULE_FIELDS},
     )
+
+
+def version_out(row: asyncpg.Record) -> VersionOut:
+    return VersionOut(
+        id=row["id"],
+        milestone=row["milestone"],
+        changed_at=row["changed_at"].isoformat(),
+        changed_by=row["changed_by"],
+        changed_by_name=row["changed_by_name"],
+        restored_from=row["restored_from"],
+        before=PolicyOut.model_validate(row["before"]) if row["before"] is not None else None,
+        after=PolicyOut.model_validate(row["after"]),
+        changes=policy_edits.differences(row["before"], row["after"]),
+    )
+
+
+async def policy_versions(
+    conn: asyncpg.Connection, milestones: list[Milestone], limit: int = 20
+) -> dict[Milestone, list[VersionOut]]:
+    """The latest versions of each milestone's policy (who, when, before, after, what
+    changed), newest first."""
+    found: dict[Milestone, list[VersionOut]] = {m: [] for m in milestones}
+    for row in await store.versions(conn, [m.value for m in milestones], limit):
+        found[Milestone(row["milestone"])].append(version_out(row))
+    return found

@@ -44,10 +44,12 @@ class PolicyIO(schemas.Request):
     extra_holidays: list[str] = Field(
         default_factory=list, max_length=50, description="Local holidays (YYYY-MM-DD)"
     )
-    warnings: list[float] = Field(
-        default_factory=lambda: [0.5, 0.8],
+    warnings: list[float | str] = Field(
+        default_factory=lambda: list[float | str]([0.5, 0.8]),
         max_length=5,
-        description="Fractions of the target at which a warning fires, each in (0, 1)",
+        description="Fractions of the target at which a warning fires, each in (0, 1): a"
+        ' number (0.5), or as typed: an Italian decimal ("0,5") or a percentage ("50%",'
+        ' "50 %"); stored and shown as the fraction',
     )
     targets: dict[Literal["rosso", "giallo", "verde"], TargetIO]
     starts_on: list[str] = Field(max_length=20)
@@ -60,6 +62,29 @@ class PolicyIO(schemas.Request):
 class PolicyOut(PolicyIO):
     milestone: str
     label: str
+    warnings: list[float] = Field(  # type: ignore[assignment]  # as stored: numbers only
+        description="Fractions of the target, each in (0, 1)"
+    )
+
+
+class RestoreIO(schemas.Request):
+    version_id: int = Field(ge=1, description="A version of this milestone's policy")
+
+
+class VersionOut(BaseModel):
+    id: int
+    milestone: str
+    changed_at: str = Field(description="When (ISO 8601)")
+    changed_by: int | None = Field(description="The user; null: the system (the seeded policy)")
+    changed_by_name: str | None = Field(description="Their name at the time")
+    restored_from: int | None = Field(description="The version a restore brought back")
+    before: PolicyOut | None = Field(description="null: the values in force before any change")
+    after: PolicyOut
+    changes: list[str] = Field(description="What changed from `before`, in Italian")
+
+
+class VersionList(BaseModel):
+    versions: list[VersionOut] = Field(description="Newest first")
 
 
 class PolicyList(BaseModel):

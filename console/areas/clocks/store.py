@@ -153,6 +153,91 @@ async def save(
     )
 
 
+def policy_from_json(milestone: Milestone, data: dict[str, Any]) -> Policy:
+    """A policy as the API shows it (a version's `before` or `after`) as the core's value."""
+    targets = {
+        urgency: Target(duration=timedelta(seconds=t["seconds"]))
+        if t.get("seconds") is not None
+        else Target(working_days=t["working_days"])
+        for urgency, t in data["targets"].items()
+    }
+    return Policy(
+        milestone=milestone,
+        targets={**clocks.default_policies()[milestone].targets, **targets},
+        calendar=calendar_from_json({**data, "kind": data["calendar"]}),
+        warnings=tuple(sorted(data["warnings"])),
+        rules=Rules(**{name: frozenset(data.get(name) or ()) for name in RULE_FIELDS}),
+    )
+
+
+VERSION_COLUMNS = (
+    "id, milestone, before, after, changed_at, changed_by, changed_by_name, restored_from"
+)
+
+
+async def lock_policy(conn: asyncpg.Connection, milestone: Milestone) -> asyncpg.Record | None:
+    """The policy's row, locked until the transaction ends: changes of one milestone queue."""
+    row: asyncpg.Record | None = await conn.fetchrow(
+        "SELECT updated_at, updated_by, (SELECT display_name FROM users WHERE id = updated_by)"
+        " AS updated_by_name FROM sla_policies WHERE milestone = $1 FOR UPDATE",
+        milestone.value,
+    )
+    return row
+
+
+async def has_versions(conn: asyncpg.Connection, milestone: Milestone) -> bool:
+    found: bool = await conn.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM sla_policy_versions WHERE milestone = $1)", milestone.value
+    )
+    return found
+
+
+async def add_version(
+    conn: asyncpg.Connection,
+    milestone: Milestone,
+    *,
+    before: dict[str, Any] | None,
+    after: dict[str, Any],
+    at: Any,
+    by: int | None,
+    by_name: str | None,
+    restored_from: int | None = None,
+) -> int:
+    version_id: int = await conn.fetchval(
+        "INSERT INTO sla_policy_versions (milestone, before, after, changed_at, changed_by,"
+        " changed_by_name, restored_from) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        milestone.value,
+        before,
+        after,
+        at,
+        by,
+        by_name,
+        restored_from,
+    )
+    return version_id
+
+
+async def version(conn: asyncpg.Connection, version_id: int) -> asyncpg.Record | None:
+    row: asyncpg.Record | None = await conn.fetchrow(
+        f"SELECT {VERSION_COLUMNS} FROM sla_policy_versions WHERE id = $1", version_id
+    )
+    return row
+
+
+async def versions(
+    conn: asyncpg.Connection, milestones: list[str], limit: int
+) -> list[asyncpg.Record]:
+    """The latest `limit` versions of each milestone, newest first."""
+    rows: list[asyncpg.Record] = await conn.fetch(
+        f"SELECT {VERSION_COLUMNS} FROM (SELECT *, row_number() OVER (PARTITION BY milestone"
+        " ORDER BY id DESC) AS n FROM sla_policy_versions WHERE milestone = ANY($1::text[])) v"
+        " WHERE n <= $2 ORDER BY milestone, id DESC",
+        milestones,
+        limit,
+    )
+    return rows
+
+
 async def ensure_seeded(conn: asyncpg.Connection, at: Any) -> None:
     """At start-up: the default policies wherever none is stored (edits are kept)."""
     async with conn.transaction():
