@@ -1,7 +1,9 @@
 // Indicators for a period (/indicatori): referrals by category, referrer and zone; time to
-// each milestone; breaches. The figures come from GET /api/v1/indicators?from=&to= (the same
-// numbers as the CSV link); the period lives in the address. Two charts are inline SVG bars
-// built here, each with a title and a description; every text is set with textContent.
+// each milestone; breaches; SLA compliance per milestone and code; the year's trends by week
+// and by month. The figures come from GET /api/v1/indicators?from=&to= (the same numbers as
+// the CSV links); the period lives in the address. The charts are inline SVG drawn here, each
+// an image with a name and, beside it, a table with the same figures; every text is set with
+// textContent.
 import { api } from "./lib/api.js";
 import { el } from "./lib/format.js";
 import { URGENCIES } from "./lib/labels.js";
@@ -22,6 +24,7 @@ const periodEl = $("indicators-period");
 const count = new Intl.NumberFormat("it-IT");
 const share = new Intl.NumberFormat("it-IT", { style: "percent", maximumFractionDigits: 1 });
 const ISO_DAY = /^\d{4}-\d{2}-\d{2}$/;
+const MONTHS_SHORT = ["gen", "feb", "mar", "apr", "mag", "giu", "lug", "ago", "set", "ott", "nov", "dic"];
 
 const initial = { from: fromInput.value, to: toInput.value }; // as the server read the address
 let loading = 0; // the number of the latest request: older answers are dropped
@@ -42,6 +45,16 @@ export function duration(seconds) {
   if (s < 3600) return `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, "0")} s`;
   if (s < 86400) return `${Math.floor(s / 3600)} h ${String(Math.floor((s % 3600) / 60)).padStart(2, "0")} min`;
   return `${Math.floor(s / 86400)} g ${Math.floor((s % 86400) / 3600)} h`;
+}
+
+/** "66,7%" from 66.7 (a percent with one decimal, as the API gives it); "—" for none. */
+export function percent(value) {
+  return value === null || value === undefined ? "—" : share.format(value / 100);
+}
+
+/** "2 in tempo, 1 in ritardo". */
+function outcomes(row) {
+  return `${count.format(row.on_time)} in tempo, ${count.format(row.late)} in ritardo`;
 }
 
 function exactSeconds(seconds) {
@@ -235,6 +248,170 @@ export function barChart(figure, { id, title, rows, total }) {
   figure.replaceChildren(chart, caption);
 }
 
+function svgText(x, y, text, className, anchor = "start") {
+  const node = svg("text", { x, y, class: className, "text-anchor": anchor });
+  node.textContent = text;
+  return node;
+}
+
+/** An SVG image named by `title`; its figures are in the table beside it. */
+function chartFrame(figure, { width, height, title, className }) {
+  const chart = svg("svg", {
+    viewBox: `0 0 ${width} ${height}`,
+    role: "img",
+    "aria-label": `${title}. Le cifre sono nella tabella accanto.`,
+    class: className,
+    preserveAspectRatio: "xMinYMin meet",
+  });
+  const name = svg("title");
+  name.textContent = title;
+  chart.append(name);
+  figure.replaceChildren(chart, el("figcaption", "chart-caption", title));
+  return chart;
+}
+
+/** The compliance series: every code together, then each code. */
+function complianceSeries(milestones) {
+  const urgencies = [];
+  for (const m of milestones) {
+    for (const u of m.by_urgency) if (!urgencies.some((known) => known.urgency === u.urgency)) urgencies.push({ urgency: u.urgency, label: u.label });
+  }
+  return [{ urgency: "all", label: "Tutti i codici" }, ...urgencies];
+}
+
+function complianceOf(milestone, urgency) {
+  return urgency === "all" ? milestone : milestone.by_urgency.find((u) => u.urgency === urgency) ?? null;
+}
+
+/**
+ * Horizontal bars from 0 to 100 %: per milestone a group, one bar for every code together and
+ * one per code; a figure with no clock says "nessun dato" instead of a bar.
+ */
+export function complianceChart(figure, { title, milestones }) {
+  const series = complianceSeries(milestones);
+  const WIDTH = 640, LABEL = 132, VALUE_ROOM = 70, BAR = 14, STEP = 19, HEAD = 24, AXIS = 22;
+  const plot = WIDTH - LABEL - VALUE_ROOM;
+  const group = HEAD + series.length * STEP + 8;
+  const height = AXIS + milestones.length * group;
+  const chart = chartFrame(figure, { width: WIDTH, height, title, className: "chart compliance-chart" });
+  for (const tick of [0, 50, 80, 100]) {
+    const x = LABEL + (plot * tick) / 100;
+    chart.append(svg("line", { x1: x, x2: x, y1: AXIS - 4, y2: height, class: tick === 0 ? "axis" : "gridline" }));
+    chart.append(svgText(x, AXIS - 8, `${tick}%`, "axis-label", "middle"));
+  }
+  milestones.forEach((m, i) => {
+    const top = AXIS + i * group;
+    chart.append(svgText(0, top + HEAD - 7, m.label, "bar-group"));
+    series.forEach((s, j) => {
+      const y = top + HEAD + j * STEP;
+      const row = complianceOf(m, s.urgency);
+      chart.append(svgText(LABEL - 8, y + BAR - 2, s.label, "bar-label", "end"));
+      if (!row || row.percent === null || row.percent === undefined) {
+        chart.append(svgText(LABEL + 6, y + BAR - 2, "nessun dato", "bar-none"));
+        return;
+      }
+      const width = (plot * row.percent) / 100;
+      const bar = svg("rect", { x: LABEL, y, width: Math.max(width, 2), height: BAR, rx: 2, class: `bar bar-${s.urgency}` });
+      const tip = svg("title");
+      tip.textContent = `${m.label}, ${s.label.toLowerCase()}: ${percent(row.percent)} (${outcomes(row)})`;
+      bar.append(tip);
+      chart.append(bar, svgText(LABEL + width + 6, y + BAR - 2, percent(row.percent), "bar-value"));
+    });
+  });
+}
+
+function complianceTable(head, tbody, milestones) {
+  const series = complianceSeries(milestones);
+  const first = el("th", "", "Traguardo");
+  first.scope = "col";
+  head.replaceChildren(first, ...series.map((s) => {
+    const th = el("th", "num", s.label);
+    th.scope = "col";
+    th.dataset.urgency = s.urgency;
+    return th;
+  }));
+  tbody.replaceChildren(...milestones.map((m) => {
+    const tr = el("tr");
+    tr.dataset.milestone = m.milestone;
+    const th = el("th", "", m.label);
+    th.scope = "row";
+    tr.append(th, ...series.map((s) => {
+      const row = complianceOf(m, s.urgency);
+      const td = el("td", "num");
+      td.dataset.urgency = s.urgency;
+      if (!row) { td.textContent = "—"; return td; }
+      td.append(el("strong", "pct", percent(row.percent)), el("br"),
+        el("span", "outcomes", `${count.format(row.on_time)} in tempo`), el("br"),
+        el("span", "outcomes", `${count.format(row.late)} in ritardo`));
+      return td;
+    }));
+    return tr;
+  }));
+}
+
+/** "02/11" for a week's Monday, "nov 26" for a month (from an ISO day). */
+function shortLabel(iso, monthly) {
+  const [y, m, d] = String(iso).split("-");
+  return monthly ? `${MONTHS_SHORT[Number(m) - 1]} ${y.slice(2)}` : `${d}/${m}`;
+}
+
+/**
+ * Columns: the referrals received in each week or month (scale on the left); a line with a dot
+ * per point: the compliance of every milestone together (0-100 % on the right), broken where a
+ * point has no clock.
+ */
+export function trendChart(figure, { title, points, monthly }) {
+  const WIDTH = 640, HEIGHT = 240, LEFT = 40, RIGHT = 44, TOP = 12, BOTTOM = 34;
+  const plotW = WIDTH - LEFT - RIGHT, plotH = HEIGHT - TOP - BOTTOM;
+  const chart = chartFrame(figure, { width: WIDTH, height: HEIGHT, title, className: "chart trend-chart" });
+  const most = Math.max(1, ...points.map((p) => p.referrals));
+  const band = plotW / Math.max(points.length, 1);
+  const yCount = (n) => TOP + plotH * (1 - n / most);
+  const yPct = (p) => TOP + plotH * (1 - p / 100);
+  chart.append(svg("line", { x1: LEFT, x2: LEFT + plotW, y1: TOP + plotH, y2: TOP + plotH, class: "axis" }));
+  for (const tick of [0, 50, 100]) {
+    chart.append(svg("line", { x1: LEFT, x2: LEFT + plotW, y1: yPct(tick), y2: yPct(tick), class: "gridline" }));
+    chart.append(svgText(LEFT + plotW + 6, yPct(tick) + 4, `${tick}%`, "axis-label"));
+  }
+  chart.append(svgText(LEFT - 6, yCount(most) + 4, count.format(most), "axis-label", "end"));
+  chart.append(svgText(LEFT - 6, yCount(0) + 4, "0", "axis-label", "end"));
+  const every = monthly ? 1 : 4;
+  const segments = [];
+  let current = [];
+  points.forEach((p, i) => {
+    const x = LEFT + i * band;
+    const bar = svg("rect", { x: x + band * 0.15, y: yCount(p.referrals), width: band * 0.7, height: plotH * (p.referrals / most), class: "bar trend-bar" });
+    const tip = svg("title");
+    tip.textContent = `${p.label}: ${count.format(p.referrals)} segnalazioni, rispetto ${percent(p.percent)}`;
+    bar.append(tip);
+    chart.append(bar);
+    if (i % every === 0) chart.append(svgText(x + band / 2, HEIGHT - BOTTOM + 16, shortLabel(p.start, monthly), "axis-label", "middle"));
+    if (p.percent === null || p.percent === undefined) {
+      if (current.length) segments.push(current);
+      current = [];
+    } else {
+      current.push([x + band / 2, yPct(p.percent)]);
+    }
+  });
+  if (current.length) segments.push(current);
+  for (const segment of segments) {
+    if (segment.length > 1) chart.append(svg("polyline", { points: segment.map(([x, y]) => `${x.toFixed(1)},${y.toFixed(1)}`).join(" "), class: "trend-line" }));
+    for (const [x, y] of segment) chart.append(svg("circle", { cx: x, cy: y, r: 3, class: "trend-dot" }));
+  }
+}
+
+function trendRows(tbody, points) {
+  tbody.replaceChildren(...points.map((p) => {
+    const tr = el("tr");
+    tr.dataset.start = p.start;
+    const th = el("th", "", p.label);
+    th.scope = "row";
+    tr.append(th, cell(count.format(p.referrals), "num"), cell(count.format(p.on_time), "num"),
+      cell(count.format(p.late), "num"), cell(percent(p.percent), "num"));
+    return tr;
+  }));
+}
+
 function render(data) {
   const period = { from: data.first_day, to: data.last_day };
   fromInput.value = period.from;
@@ -272,6 +449,20 @@ function render(data) {
   $("times-urgency-table").hidden = withUrgency === 0;
   $("times-urgency-empty").hidden = withUrgency !== 0;
   breachRows($("breaches"), data.breaches);
+
+  const compliance = `Rispetto dei tempi per traguardo e codice, ${span}`;
+  complianceChart($("chart-compliance"), { title: compliance, milestones: data.compliance });
+  $("compliance-caption").textContent = compliance;
+  complianceTable($("compliance-head"), $("compliance"), data.compliance);
+  const weeks = data.trends.weeks, months = data.trends.months;
+  const weekly = weeks.length ? `Segnalazioni e rispetto dei tempi per settimana, dal ${day(weeks[0].start)} (${weeks.length} settimane)` : "Andamento per settimana";
+  const monthly = months.length ? `Segnalazioni e rispetto dei tempi per mese, da ${months[0].label} a ${months[months.length - 1].label}` : "Andamento per mese";
+  trendChart($("chart-weeks"), { title: weekly, points: weeks, monthly: false });
+  $("trend-weeks-caption").textContent = weekly;
+  trendRows($("trend-weeks"), weeks);
+  trendChart($("chart-months"), { title: monthly, points: months, monthly: true });
+  $("trend-months-caption").textContent = monthly;
+  trendRows($("trend-months"), months);
   $("indicators-as-of").textContent = `Cifre lette in un'unica istantanea (registro eventi fino al n. ${data.as_of}).`;
   body.hidden = false;
 }

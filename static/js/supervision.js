@@ -9,8 +9,8 @@ import { ClockSet, badge, refreshBadges } from "./lib/clocks.js";
 import { Follow, resumeAt } from "./lib/follow.js";
 import { announce, el, romeTime } from "./lib/format.js";
 import {
-  CLOCK_KIND_LABELS, LIVE_STATUS_LABELS, NO_URGENCY_LABEL, REFERRAL_STATUS_LABELS, URGENCIES,
-  URGENCY_LABELS as CODE_LABELS,
+  CLOCK_KIND_LABELS, LIVE_STATUS_LABELS, NO_URGENCY_LABEL, REFERRAL_STATUS_LABELS, UNIT_STATUS_LABELS,
+  URGENCIES, URGENCY_LABELS as CODE_LABELS,
 } from "./lib/labels.js";
 import { createSound } from "./lib/sound.js";
 
@@ -51,14 +51,15 @@ function span(ms) {
 function since(iso, prefix = "") {
   const node = el("span", "sv-since");
   node.dataset.since = iso;
-  node.dataset.prefix = prefix;
+  if (prefix) node.append(el("span", "sv-since-prefix", prefix)); // the wall keeps it for readers only
+  node.append(el("span", "sv-since-value"));
   paintSince(node);
   return node;
 }
 
 function paintSince(node) {
   const at = Date.parse(node.dataset.since);
-  node.textContent = Number.isNaN(at) ? "—" : `${node.dataset.prefix}${span(serverNow() - at)}`;
+  node.lastChild.textContent = Number.isNaN(at) ? "—" : span(serverNow() - at);
 }
 
 function urgencyBadge(urgency) {
@@ -264,7 +265,7 @@ function queueCell(cell, prefix) {
   const td = el("td", "sv-cell");
   if (!cell) { td.append(el("span", "sv-zero", "0")); return td; }
   td.dataset.count = String(cell.count);
-  td.append(el("strong", "sv-count", String(cell.count)), el("br"), since(cell.oldest, prefix));
+  td.append(el("strong", "sv-count", String(cell.count)), el("br"), " ", since(cell.oldest, prefix));
   return td;
 }
 
@@ -300,40 +301,83 @@ function renderQueues() {
   queueRows($("case-queues").tBodies[0], rows, URGENCIES, "fermo da ");
 }
 
+// the units board: per zone, how many units in each status (a <details> that opens on its units)
+const UNIT_STATUSES = ["available", "assigned", "acknowledged", "en_route", "on_scene", "returning", "off_duty"];
+const openZones = new Set(); // the zones a supervisor opened: a re-render keeps them open
+
+function unitCounts(units) {
+  const counts = new Map();
+  for (const unit of units) counts.set(unit.status, (counts.get(unit.status) ?? 0) + 1);
+  const order = (status) => (UNIT_STATUSES.includes(status) ? UNIT_STATUSES.indexOf(status) : UNIT_STATUSES.length);
+  return [...counts].sort(([a], [b]) => order(a) - order(b) || a.localeCompare(b));
+}
+
+function statusLabel(status, units) {
+  return units.find((u) => u.status === status)?.status_label ?? UNIT_STATUS_LABELS[status] ?? status;
+}
+
+function countChip(status, count, label) {
+  const chip = el("span", "sv-chip");
+  chip.dataset.status = status;
+  chip.dataset.count = String(count);
+  chip.append(el("strong", "sv-chip-count", String(count)), " ", el("span", "sv-chip-label", label.toLowerCase()));
+  return chip;
+}
+
+function unitTable(zone, headingId) {
+  const table = el("table", "sv-table sv-unit-table");
+  table.setAttribute("aria-labelledby", headingId);
+  const head = el("tr");
+  for (const title of ["Unità", "Stato", "Da", "Caso"]) {
+    const th = el("th", "", title);
+    th.scope = "col";
+    head.append(th);
+  }
+  const tbody = el("tbody");
+  for (const unit of zone.units) {
+    const tr = el("tr");
+    tr.dataset.unitId = String(unit.id);
+    tr.dataset.status = unit.status;
+    const name = el("th", "", unit.name);
+    name.scope = "row";
+    const caseCell = el("td");
+    if (unit.current_case_id) caseCell.append(link(`/casi/${unit.current_case_id}`, unit.current_case_number ?? `caso ${unit.current_case_id}`));
+    else caseCell.textContent = "—";
+    const inStatus = el("td");
+    inStatus.append(since(unit.status_since));
+    tr.append(name, el("td", "sv-unit-status", unit.status_label), inStatus, caseCell);
+    tbody.append(tr);
+  }
+  table.append(el("thead"), tbody);
+  table.tHead.append(head);
+  return table;
+}
+
 function renderUnits() {
   const board = $("unit-board");
-  $("units-empty").hidden = snapshot.zones.length > 0;
-  board.replaceChildren(...snapshot.zones.map((zone) => {
-    const block = el("section", "sv-zone");
-    const headingId = `zone-${zone.zone_id ?? "none"}`;
-    const heading = el("h3", "", zone.zone_name);
-    heading.id = headingId;
-    const table = el("table", "sv-table sv-unit-table");
-    table.setAttribute("aria-labelledby", headingId);
-    const head = el("tr");
-    for (const title of ["Unità", "Stato", "Da", "Caso"]) {
-      const th = el("th", "", title);
-      th.scope = "col";
-      head.append(th);
-    }
-    const tbody = el("tbody");
-    for (const unit of zone.units) {
-      const tr = el("tr");
-      tr.dataset.unitId = String(unit.id);
-      tr.dataset.status = unit.status;
-      const name = el("th", "", unit.name);
-      name.scope = "row";
-      const caseCell = el("td");
-      if (unit.current_case_id) caseCell.append(link(`/casi/${unit.current_case_id}`, unit.current_case_number ?? `caso ${unit.current_case_id}`));
-      else caseCell.textContent = "—";
-      const inStatus = el("td");
-      inStatus.append(since(unit.status_since));
-      tr.append(name, el("td", "sv-unit-status", unit.status_label), inStatus, caseCell);
-      tbody.append(tr);
-    }
-    table.append(el("thead"), tbody);
-    table.tHead.append(head);
-    block.append(heading, table);
+  const zones = snapshot.zones;
+  $("units-empty").hidden = zones.length > 0;
+  const all = zones.flatMap((zone) => zone.units);
+  const totals = $("unit-totals");
+  totals.hidden = all.length === 0;
+  totals.replaceChildren(
+    el("span", "sv-unit-total", `${all.length} unità in ${zones.length} ${zones.length === 1 ? "zona" : "zone"}:`), " ",
+    ...unitCounts(all).flatMap(([status, count]) => [countChip(status, count, statusLabel(status, all)), " "]),
+  );
+  board.replaceChildren(...zones.map((zone) => {
+    const key = zone.zone_id ?? "none";
+    const block = el("details", "sv-zone");
+    block.dataset.zone = key;
+    block.open = openZones.has(key);
+    block.addEventListener("toggle", () => { if (block.open) openZones.add(key); else openZones.delete(key); });
+    const summary = el("summary", "sv-zone-summary");
+    const headingId = `zone-${key}`;
+    const name = el("span", "sv-zone-name", zone.zone_name);
+    name.id = headingId;
+    const counts = el("span", "sv-zone-counts");
+    counts.append(...unitCounts(zone.units).flatMap(([status, count]) => [countChip(status, count, statusLabel(status, zone.units)), " "]));
+    summary.append(name, " ", counts);
+    block.append(summary, unitTable(zone, headingId));
     return block;
   }));
 }

@@ -9,6 +9,7 @@ import asyncio
 import codecs
 import csv
 import io
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -233,3 +234,115 @@ def test_the_page_draws_the_tables_and_charts_and_checks_the_period(
         support.screenshot(page, "indicators")
     finally:
         context.close()
+
+
+# -- SLA compliance and the year's trends: charts and their tables -----------------------------
+
+_CLOCK = (
+    "INSERT INTO clocks (milestone, kind, subject_id, referral_id, case_number, zone_id, urgency,"
+    " state, budget, counted, warnings, calendar, started_at, ended_at, breached_at, updated_at)"
+    " SELECT $2, 'referral', id, id, case_number, zone_id, $3, $4, interval '5 minutes',"
+    " interval '5 minutes', '{0.5,0.8}', '{\"kind\": \"24x7\"}'::jsonb, $5, $6, $7, $5"
+    " FROM referrals WHERE id = $1"
+)
+
+
+async def _seed_clocks(database_url: str) -> None:
+    """Clocks on time and late, in the last 30 days and months before (the trends' year)."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        hospital = await conn.fetchval("SELECT id FROM referrers WHERE name = 'PS test'")
+        now = datetime.now(UTC)
+        ago = lambda **kw: now - timedelta(**kw)  # noqa: E731
+        clocks = [
+            # milestone, urgency, state, started, ended, breached
+            ("referral_claimed", "giallo", "met", ago(hours=2), ago(hours=1), None),
+            ("referral_claimed", "giallo", "met", ago(hours=3), ago(hours=2), None),
+            ("referral_claimed", "rosso", "breached", ago(hours=4), None, ago(hours=3)),
+            ("assessment_decided", "verde", "met", ago(hours=9), ago(hours=2), ago(hours=3)),
+            ("assessment_decided", "rosso", "met", ago(days=60, hours=1), ago(days=60), None),
+            ("referral_claimed", "giallo", "met", ago(days=200, hours=1), ago(days=200),
+             ago(days=200, minutes=30)),
+        ]  # fmt: skip
+        for milestone, urgency, state, started, ended, breached in clocks:
+            referral = await support.make_referral(conn, referrer_id=hospital)
+            await conn.execute(
+                _CLOCK, referral, milestone, urgency, state, started, ended, breached
+            )
+    finally:
+        await conn.close()
+
+
+def _percent(value: float | None) -> str:
+    """As the page writes a percentage: "66,7%", "100%", "—" for none."""
+    return "—" if value is None else f"{core.decimal_it(value)}%"
+
+
+@pytest.fixture
+def clocks_console(start_console, people, database_url) -> support.Console:
+    asyncio.run(_seed_clocks(database_url))
+    return start_console()
+
+
+def test_the_compliance_and_trend_charts_have_tables_with_the_figures_of_the_json(
+    clocks_console: support.Console, people, browser: Browser, contexts
+):
+    console = clocks_console
+    page = support.new_page(browser, contexts, viewport=(1400, 900), timeout_ms=8_000)
+    support.log_in_page(page, console, people["supervisor"], "/indicatori", live=False)
+    figures = page.request.get(console.url + "/api/v1/indicators").json()
+    compliance, trends = figures["compliance"], figures["trends"]
+
+    # the compliance chart: an image named in Italian, a bar for each figure there is
+    chart = page.locator("#chart-compliance svg[role='img']")
+    expect(chart).to_have_attribute("aria-label", re.compile(r"^Rispetto dei tempi per traguardo"))
+    expect(page.locator("#chart-compliance figcaption")).to_contain_text("Rispetto dei tempi")
+    shown = [(m, u) for m in compliance for u in [m, *m["by_urgency"]] if u["percent"] is not None]
+    assert len(shown) == 5  # claimed: every code, rosso, giallo; decided: every code, verde
+    bars = chart.locator("rect.bar")
+    expect(bars).to_have_count(len(shown))
+    tips = bars.locator("title").all_text_contents()
+    assert "Presa visione, tutti i codici: 66,7% (2 in tempo, 1 in ritardo)" in tips
+    assert "Valutazione, verde: 0% (0 in tempo, 1 in ritardo)" in tips
+
+    # its table: the same figures, milestone by milestone and code by code
+    table = page.locator("#compliance-table")
+    expect(table.locator("caption")).to_contain_text("Rispetto dei tempi per traguardo e codice")
+    headers = table.locator("thead th").all_text_contents()
+    assert headers == ["Traguardo", "Tutti i codici", "Rosso", "Giallo", "Verde"]
+    rows = table.locator("tbody tr")
+    expect(rows).to_have_count(len(compliance))
+    for i, milestone in enumerate(compliance):
+        row = rows.nth(i)
+        expect(row.locator("th")).to_have_text(milestone["label"])
+        for figure in [milestone, *milestone["by_urgency"]]:
+            urgency = figure["urgency"]
+            cell = row.locator(f'td[data-urgency="{urgency}"]')
+            expect(cell.locator(".pct")).to_have_text(_percent(figure["percent"]))
+            expect(cell.locator(".outcomes")).to_have_text(
+                [f"{figure['on_time']} in tempo", f"{figure['late']} in ritardo"]
+            )
+    claimed = rows.filter(has_text="Presa visione")
+    expect(claimed.locator('td[data-urgency="all"] .pct')).to_have_text("66,7%")
+
+    # the trends: 52 weeks and 12 months, each a chart and a table of the same figures
+    for key, count in (("weeks", 52), ("months", 12)):
+        points = trends[key]
+        assert len(points) == count
+        chart = page.locator(f"#chart-{key} svg[role='img']")
+        expect(chart).to_have_attribute("aria-label", re.compile("rispetto dei tempi per"))
+        expect(chart.locator("rect.trend-bar")).to_have_count(count)
+        with_percent = [p for p in points if p["percent"] is not None]
+        expect(chart.locator("circle.trend-dot")).to_have_count(len(with_percent))
+        table = page.locator(f"#trend-{key}-table")
+        expect(table.locator("caption")).to_contain_text("Segnalazioni e rispetto dei tempi")
+        cells = table.locator("tbody tr").evaluate_all(
+            "rows => rows.map(r => [...r.cells].map(c => c.textContent.trim()))"
+        )
+        assert cells == [
+            [p["label"], str(p["referrals"]), str(p["on_time"]), str(p["late"]),
+             _percent(p["percent"])]
+            for p in points
+        ]  # fmt: skip
+    assert sum(p["on_time"] + p["late"] for p in trends["months"]) == 6
+    support.screenshot(page, "indicators-compliance")

@@ -8,13 +8,19 @@ banner stays until one of them acknowledges it.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import re
+from collections.abc import Coroutine, Iterator
+from typing import Any, TypeVar
 
 import asyncpg
+import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests import support
+
+T = TypeVar("T")
 
 ACTION_MS = 5_000
 LIVE_MS = 15_000  # a breach: the 3-second target, then the scheduler's wake-up
@@ -207,3 +213,151 @@ async def test_the_supervision_api_is_for_supervisors_and_checks_what_it_is_sent
             "/api/v1/cases/77/reassign", json={"operator_id": True}, headers=headers
         )
         assert bad_body.status_code == 422
+
+
+# -- the wall screen --------------------------------------------------------------------------
+
+WALL = (2560, 1440)
+
+
+@pytest.fixture
+def demo_console(
+    database_url: str, redis_url: str, redis_prefix: str, tmp_path, people
+) -> Iterator[support.Console]:
+    """The demo's room (a unit or two in each of the 28 zones, referrals and clocks in different
+    states; no year of history) on this test's database, beside the test people."""
+    console = support.Console.start(
+        {
+            "DATABASE_URL": database_url,
+            "REDIS_URL": redis_url,
+            "SEUS_REDIS_PREFIX": redis_prefix,
+            "SEUS_DEMO_HISTORY": "0",
+        },
+        data_dir=tmp_path / "demo",
+        args=["--demo"],
+        timeout=90,
+    )
+    try:
+        yield console
+    finally:
+        console.stop()
+
+
+def _in_a_thread(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run `coroutine` to its end while Playwright's loop owns this thread."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result(timeout=30)
+
+
+async def _fetch(database_url: str, sql: str) -> list[asyncpg.Record]:
+    conn = await asyncpg.connect(database_url)
+    try:
+        return list(await conn.fetch(sql))
+    finally:
+        await conn.close()
+
+
+def _quiet_room(console: support.Console, supervisor: support.Person, database_url: str) -> None:
+    """A 3-second claim target for every code, and the demo's open escalations acknowledged,
+    as a supervisor would have done before the test's own arrives."""
+    three_seconds = (
+        "UPDATE sla_targets SET seconds = 3, working_days = NULL"
+        " WHERE milestone = 'referral_claimed' RETURNING 1"
+    )
+    _in_a_thread(_fetch(database_url, three_seconds))
+    with httpx.Client(base_url=console.url, timeout=10) as client:
+        login = {"username": supervisor.username, "password": supervisor.password}
+        csrf = client.post("/api/v1/session", json=login).json()["csrf_token"]
+        for escalation in client.get("/api/v1/supervision").json()["escalations"]:
+            done = client.post(
+                f"/api/v1/escalations/{escalation['id']}/acknowledge",
+                json={"note": "Già seguita."},
+                headers={"X-CSRF-Token": csrf},
+            )
+            assert done.status_code in (200, 201, 409), done.text
+
+
+def test_the_wall_at_2560_shows_the_room_in_one_and_a_half_screens_in_large_type(
+    demo_console, people, database_url, browser, contexts
+):
+    console = demo_console
+    _quiet_room(console, people["supervisor"], database_url)
+    page = support.new_page(browser, contexts, viewport=WALL, timeout_ms=ACTION_MS,
+                            init_script=support.COUNT_TONES)  # fmt: skip
+    support.log_in_page(page, console, people["supervisor"], "/supervisione", timeout_ms=LIVE_MS)
+    # a freshly loaded wall cannot sound: it says so and asks, once, for the click
+    expect(page.locator("#audio-toggle")).to_have_text("Audio non attivo")
+    prompt = page.locator("#audio-prompt")
+    expect(prompt).to_contain_text("L'allarme sonoro non è attivo")
+    assert page.evaluate("window.__tones") == 0
+    height = page.evaluate("document.scrollingElement.scrollHeight")
+    assert height <= 1.5 * WALL[1], height  # at most one and a half screens, notice included
+    prompt.get_by_role("button", name="Attiva l'audio").click()
+    expect(prompt).to_be_hidden()
+    expect(page.locator("#audio-toggle")).to_have_text("Audio attivo")
+
+    # the escalation raised now is the first thing the wall lists, and it sounds
+    _, number = submit_referral(console, people["referrer"])
+    first = page.locator("#escalation-list li").first
+    expect(first).to_contain_text(number, timeout=LIVE_MS)
+    expect(first.get_by_role("button", name=f"Ho visto l'escalation {number}")).to_be_visible()
+    page.wait_for_function("() => window.__tones >= 3", timeout=LIVE_MS)
+
+    # the escalations come first, in the page and on the screen
+    sections = {
+        name: page.locator(selector)
+        for name, selector in [
+            ("escalations", "section.sv-escalations"),
+            ("clocks", "section[aria-labelledby=clocks-title]"),
+            ("queues", "section[aria-labelledby=queues-title]"),
+            ("units", "section[aria-labelledby=units-title]"),
+            ("shift", "section[aria-labelledby=shift-title]"),
+        ]
+    }
+    boxes = {name: section.bounding_box() for name, section in sections.items()}
+    escalations = boxes.pop("escalations")
+    assert escalations is not None
+    for name, box in boxes.items():
+        assert box is not None and box["y"] >= escalations["y"] + escalations["height"], name
+        follows = sections["escalations"].evaluate(
+            "(esc, other) => Boolean(esc.compareDocumentPosition(other)"
+            " & Node.DOCUMENT_POSITION_FOLLOWING)",
+            sections[name].element_handle(),
+        )
+        assert follows, f"{name} comes before the escalations in the page"
+    assert 0 < boxes["clocks"]["y"] < WALL[1]  # the clocks at risk on the first screen too
+    expect(page.get_by_role("heading", name="In servizio ora (collegati)")).to_be_visible()
+    expect(page.locator("#shift-list li").first).to_contain_text("Supervisor Test")
+
+    # large type for reading from across the room; the top bar still on one line
+    body_px = float(page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)"))
+    assert body_px >= 28, body_px
+    head = first.locator(".sv-item-head")
+    item_px = float(head.evaluate("node => parseFloat(getComputedStyle(node).fontSize)"))
+    assert item_px >= 24, item_px
+    links = page.locator(".mainnav a")
+    assert len({round(links.nth(i).bounding_box()["y"]) for i in range(links.count())}) == 1
+
+    # the units board: one block per zone, its counts by status those of the database
+    by_zone = (
+        "SELECT coalesce(zones[1], 'none') AS zone, status, count(*)::int AS n FROM units"
+        " GROUP BY 1, 2"
+    )
+    rows = _in_a_thread(_fetch(database_url, by_zone))
+    expected = {(r["zone"], r["status"]): r["n"] for r in rows}
+    shown = page.evaluate(
+        "() => [...document.querySelectorAll('#unit-board details')].flatMap(z =>"
+        " [...z.querySelectorAll('summary .sv-chip')].map(c =>"
+        " [z.dataset.zone, c.dataset.status, Number(c.dataset.count)]))"
+    )
+    assert {(zone, status): n for zone, status, n in shown} == expected
+    assert len({zone for zone, _ in expected}) >= 28  # the demo's 28 zones (and "no zone")
+    zone = page.locator("#unit-board details", has_text="Firenze").first
+    expect(zone.locator("table")).to_be_hidden()
+    zone.locator("summary").click()
+    expect(zone.locator("tbody tr")).to_have_count(expected[("firenze", "available")])
+    zone.locator("summary").click()
+
+    height = page.evaluate("document.scrollingElement.scrollHeight")
+    assert height <= 1.5 * WALL[1], height
+    support.screenshot(page, "supervision-wall")
