@@ -26,6 +26,8 @@ from console.areas import (
     basket,
     cases,
     clocks,
+    crew,
+    devices,
     handover,
     indicators,
     intake,
@@ -57,6 +59,8 @@ AREAS = (
     cases,
     units,
     tablet,
+    crew,
+    devices,
     basket,
     handover,
     clocks,
@@ -209,7 +213,14 @@ def create_app(settings: Settings) -> Starlette:
             window=settings.login_window,
         )
         app.state.services = Services(settings, db, redis, hub, bus, limiter)
-        timers = scheduler.start(db, [*accounts.jobs(settings.session_policy), *basket.jobs()])
+        timers = scheduler.start(
+            db,
+            [
+                *accounts.jobs(settings.session_policy),
+                *basket.jobs(),
+                *units.jobs(settings.position_history),
+            ],
+        )
         clocks.watch(db, hub, timers)
         log.info("console ready", extra={"head": hub.head})
         try:

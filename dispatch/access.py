@@ -49,6 +49,8 @@ class Permission(enum.StrEnum):
     SUPERVISE = "supervise"  # the supervisor's room: escalations, shift notes, staffing
     VIEW_INDICATORS = "view_indicators"  # activity and SLA indicators, CSV export
     EDIT_POLICIES = "edit_policies"  # SLA targets, calendars and rules
+    EDIT_UNITS = "edit_units"  # a unit's crew and phone
+    PAIR_DEVICES = "pair_devices"  # pairing codes for a unit's tablet; revoking its tablets
 
 
 _P = Permission
@@ -68,7 +70,7 @@ _ROOM = frozenset(
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.OPERATOR: _ROOM,
-    Role.SUPERVISOR: _ROOM | {_P.REASSIGN, _P.SUPERVISE, _P.VIEW_INDICATORS},
+    Role.SUPERVISOR: _ROOM | {_P.REASSIGN, _P.SUPERVISE, _P.VIEW_INDICATORS, _P.PAIR_DEVICES},
     Role.ADMIN: frozenset(
         {
             _P.VIEW_OWN,
@@ -80,6 +82,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             _P.EDIT_BASKET,
             _P.VIEW_INDICATORS,
             _P.EDIT_POLICIES,
+            _P.EDIT_UNITS,
+            _P.PAIR_DEVICES,
         }
     ),
     Role.UNIT: frozenset({_P.VIEW_OWN, _P.UNIT_TABLET}),

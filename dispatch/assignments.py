@@ -157,10 +157,10 @@ def unit_status_changed(
     *,
     case: CaseRef | None = None,
     assignment_id: int | None = None,
-    lat: float | None = None,
-    lon: float | None = None,
+    position_at: datetime | None = None,
 ) -> NewEvent:
-    """To the room and the unit itself."""
+    """To the room and the unit itself. Never coordinates (the log keeps events for ever; a
+    position is personal data): `position_at` says a position was kept with it."""
     return NewEvent(
         type="unit.status_changed",
         subject=f"unit:{unit.id}",
@@ -175,8 +175,7 @@ def unit_status_changed(
             "case_id": case.id if case else None,
             "case_number": case.number if case else None,
             "assignment_id": assignment_id,
-            "lat": lat,
-            "lon": lon,
+            "position_at": position_at.isoformat() if position_at else None,
             "by": by.name,
             "reason": reason,
         },
@@ -297,11 +296,11 @@ def unit_checked_in(
     at: datetime,
     by: access.Principal,
     *,
-    lat: float | None,
-    lon: float | None,
+    position_at: datetime | None,
     note: str,
 ) -> NewEvent:
-    """To the room: the unit on scene says it is safe (the safety check-in clock restarts)."""
+    """To the room: the unit on scene says it is safe (the safety check-in clock restarts).
+    No coordinates: `position_at` says a position was kept with it."""
     return NewEvent(
         type="unit.checked_in",
         subject=f"unit:{unit.id}",
@@ -313,8 +312,7 @@ def unit_checked_in(
             "case_number": case.number,
             "assignment_id": assignment_id,
             "at": at.isoformat(),
-            "lat": lat,
-            "lon": lon,
+            "position_at": position_at.isoformat() if position_at else None,
             "note": note,
             "by": by.name,
             "reason": "check-in di sicurezza",
@@ -344,4 +342,27 @@ def case_note_added(
         at,
         author_name=author_name,
         unit_ids=unit_ids,
+    )
+
+
+def unit_position_reported(unit: UnitRef, at: datetime, by: access.Principal) -> NewEvent:
+    """To the room: the unit's position is fresh as of `at` (the coordinates stay in the units
+    table, never in the log)."""
+    return NewEvent(
+        type="unit.position_reported",
+        subject=f"unit:{unit.id}",
+        audience=frozenset({access.ROOM}),
+        payload={"unit_id": unit.id, "unit_name": unit.name, "position_at": at.isoformat()},
+        actor=actor_of(by),
+    )
+
+
+def unit_sharing_changed(unit: UnitRef, share: bool, by: access.Principal) -> NewEvent:
+    """To the room and the unit: the crew turned the sending of its position on or off."""
+    return NewEvent(
+        type="unit.position_sharing_changed",
+        subject=f"unit:{unit.id}",
+        audience=_room_and(unit.id),
+        payload={"unit_id": unit.id, "unit_name": unit.name, "share_position": share},
+        actor=actor_of(by),
     )

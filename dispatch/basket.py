@@ -7,7 +7,7 @@ open booking may be cancelled. Held, confirmed and in-use bookings count against
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -201,9 +201,11 @@ def booking_event(
     actor: str,
     reason: str | None = None,
     unit_id: int | None = None,
+    unit_ids: Iterable[int] = (),
 ) -> NewEvent:
-    """`booking.<held|confirmed|started|released|cancelled|expired|requested>` for the room
-    (and the unit that asked for it, when a unit did).
+    """`booking.<held|confirmed|started|released|cancelled|expired|requested>` for the room,
+    the unit that asked for it (`unit_id`, when a unit did) and the units on the case
+    (`unit_ids`: their tablets show the case's resources and their own requests live).
 
     On the case's subject, so the case's timeline shows it; `available` is what the resource
     has left after the move.
@@ -212,6 +214,7 @@ def booking_event(
         type=EVENT_TYPES[facts.status],
         subject=f"case:{facts.case_id}",
         audience=frozenset({access.ROOM})
+        | frozenset(access.unit_tag(u) for u in unit_ids)
         | (frozenset({access.unit_tag(unit_id)}) if unit_id is not None else frozenset()),
         payload={
             "id": facts.id,

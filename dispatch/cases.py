@@ -108,6 +108,8 @@ EVENT_LABELS = {
     "unit.recalled": "Unità richiamata",
     "unit.status_changed": "Stato dell'unità",
     "unit.checked_in": "Check-in di sicurezza dell'unità",
+    "unit.message_sent": "Messaggio della sala all'unità",
+    "unit.message_acknowledged": "Messaggio letto dall'unità",
     "booking.requested": "Risorsa richiesta",
     "booking.held": "Risorsa bloccata (in attesa di conferma)",
     "booking.confirmed": "Prenotazione confermata",

@@ -10,7 +10,7 @@ import enum
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from dispatch.errors import Refused
 from dispatch.states import move
@@ -82,6 +82,7 @@ class Candidate:
     skills: frozenset[str]
     languages: frozenset[str] = frozenset()
     load: int = 0  # cases it still follows
+    where: str = ""  # where the estimate starts from, in words (`fix_phrase`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +92,7 @@ class RankingPolicy:
     out_of_zone_minutes: float = 20.0  # a unit from another zone costs this much more
     missing_skill_minutes: float = 30.0
     load_minutes: float = 15.0  # per case the unit still follows
+    position_max_age: timedelta = timedelta(minutes=30)  # an older reported position is not used
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,11 +127,90 @@ def position(last: Point, base: Point, base_municipality: Point = (None, None)) 
     return None, None
 
 
+class Source(enum.StrEnum):
+    """What a unit's place for an estimate comes from."""
+
+    POSITION = "position"  # the last position the tablet sent, fresh enough
+    BASE = "base"
+    TOWN = "town"  # the centre of the base's municipality
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class Fix:
+    """Where a unit is taken to be, from what, and how old a reported position is."""
+
+    lat: float | None
+    lon: float | None
+    source: Source
+    age_seconds: int | None = None
+
+    @property
+    def known(self) -> bool:
+        return self.lat is not None and self.lon is not None
+
+
+CLOCK_SKEW = timedelta(minutes=2)  # a tablet's clock a little ahead is not "in the future"
+
+
+def locate(
+    last: Point,
+    last_at: datetime | None,
+    base: Point,
+    town: Point = (None, None),
+    *,
+    now: datetime,
+    max_age: timedelta,
+) -> Fix:
+    """The unit's place for an estimate: its last reported position while it is at most
+    `max_age` old, else its base, else its base municipality's centre; a position with no time,
+    or from the future beyond a little clock skew, is not used."""
+    if last[0] is not None and last[1] is not None and last_at is not None:
+        age = now - last_at
+        if -CLOCK_SKEW <= age <= max_age:
+            return Fix(last[0], last[1], Source.POSITION, max(0, int(age.total_seconds())))
+    if base[0] is not None and base[1] is not None:
+        return Fix(base[0], base[1], Source.BASE)
+    if town[0] is not None and town[1] is not None:
+        return Fix(town[0], town[1], Source.TOWN)
+    return Fix(None, None, Source.UNKNOWN)
+
+
+def age_words(seconds: int) -> str:
+    """An age in Italian: "meno di un minuto", "7 min", "2 h 05 min"."""
+    minutes = seconds // 60
+    if minutes < 1:
+        return "meno di un minuto"
+    if minutes < 60:
+        return f"{minutes} min"
+    return f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def fix_phrase(fix: Fix) -> str:
+    """Where an estimate starts from, in the operator's words."""
+    if fix.source is Source.POSITION:
+        return f"dalla posizione di {age_words(fix.age_seconds or 0)} fa"
+    if fix.source is Source.BASE:
+        return "dalla sede"
+    if fix.source is Source.TOWN:
+        return "dal centro del comune della sede"
+    return UNKNOWN_PLACE
+
+
+UNKNOWN_PLACE = "posizione sconosciuta"
+
+
 def travel_minutes(
     lat1: float, lon1: float, lat2: float, lon2: float, policy: RankingPolicy
 ) -> float:
     """The estimated drive: straight-line distance times the road factor, at average speed."""
     return distance_km(lat1, lon1, lat2, lon2) * policy.road_factor / policy.speed_kmh * 60
+
+
+def estimate(lat1: float, lon1: float, lat2: float, lon2: float, policy: RankingPolicy) -> int:
+    """The arrival estimate shown, in whole minutes: never "~0 min" (a unit at the door still
+    takes a minute), the same in the ranking and in the dispatch."""
+    return max(1, round(travel_minutes(lat1, lon1, lat2, lon2, policy)))
 
 
 def rank(
@@ -147,7 +228,9 @@ def rank(
         km = distance_km(unit.lat, unit.lon, lat, lon) * policy.road_factor
         eta = travel_minutes(unit.lat, unit.lon, lat, lon, policy)
         score = eta
-        reasons = [f"a circa {km:.0f} km su strada, arrivo in ~{eta:.0f} min"]
+        minutes = estimate(unit.lat, unit.lon, lat, lon, policy)
+        distance = f"a circa {km:.0f} km su strada, arrivo in ~{minutes} min"
+        reasons = [f"{distance} ({unit.where})" if unit.where else distance]
         eligible = unit.status is Status.AVAILABLE
         if not eligible:
             reasons.insert(0, f"non disponibile ({STATUS_LABELS[unit.status].lower()})")
@@ -172,9 +255,7 @@ def rank(
         if unit.load:
             score += policy.load_minutes * unit.load
             reasons.append(f"segue già {unit.load} {'caso' if unit.load == 1 else 'casi'}")
-        ranked.append(
-            Recommendation(unit.id, unit.name, eligible, round(eta), score, tuple(reasons))
-        )
+        ranked.append(Recommendation(unit.id, unit.name, eligible, minutes, score, tuple(reasons)))
     ranked.sort(key=lambda r: (not r.eligible, r.score, r.unit_id))
     return ranked
 

@@ -105,6 +105,20 @@ _SKILLS = [
 ]
 _LANGUAGES = [("en",), ("en", "fr"), ("ar", "fr"), ("ro", "en"), ("sq",), ("es", "en"), ("uk",)]
 _VEHICLES = ["Fiat Doblò", "Ford Transit Custom", "Renault Trafic", "Volkswagen Caddy"]
+# Fictional crews: a social worker and a volunteer per unit, each name marked "(demo)".
+_FIRST = ["Giulia", "Marco", "Sara", "Luca", "Chiara", "Matteo", "Elena", "Davide", "Francesca",
+          "Paolo", "Martina", "Andrea", "Silvia", "Tommaso", "Irene", "Stefano"]  # fmt: skip
+_LAST = ["Bianchi", "Rossi", "Neri", "Conti", "Galli", "Fabbri", "Marini", "Ferri", "Testa",
+         "Rinaldi", "Serra", "Leone", "Fontana", "Greco", "Vitale", "Caruso"]  # fmt: skip
+
+
+def demo_crew(i: int) -> tuple[list[dict[str, Any]], str]:
+    """Unit number i's crew (names marked demo, no accounts) and a demo mobile number."""
+    names = [
+        f"{_FIRST[(2 * i + k) % len(_FIRST)]} {_LAST[(3 * i + 5 * k) % len(_LAST)]} (demo)"
+        for k in range(2)
+    ]
+    return [{"name": n, "user_id": None} for n in names], f"+39 333 000 {i + 1:04d}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,7 +188,8 @@ def basket_rows(zones: list[asyncpg.Record]) -> list[tuple[Any, ...]]:
             provider = t["provider"].format(city=city, zone=zone["name"])
             rows.append(
                 (zone["id"], t["type"], t["name"], provider, capacity, t["conditions"],
-                 t["max_duration"], t["contact_hours"], "+39 000 0000000")
+                 t["max_duration"], t["contact_hours"], "+39 000 0000000",
+                 f"{city} (indirizzo demo, da verificare)")
             )  # fmt: skip
     return rows
 
@@ -369,6 +384,14 @@ async def _units(
             tx.now,
         )
         ids[unit.name] = unit_id
+        crew, phone = demo_crew(len(ids) - 1)
+        await tx.conn.execute(  # a crew an admin set is kept
+            "UPDATE units SET crew = $2, phone = $3 WHERE id = $1 AND crew = '[]'::jsonb"
+            " AND phone = ''",
+            unit_id,
+            crew,
+            phone,
+        )
         user_id = await _user(
             tx.conn,
             unit.username,
@@ -392,7 +415,8 @@ async def _basket(conn: asyncpg.Connection) -> None:
     zones = await conn.fetch("SELECT id, name, population FROM zones ORDER BY id")
     await conn.executemany(
         "INSERT INTO resources (zone_id, type, name, provider, capacity, conditions,"
-        " max_duration, contact_hours, phone) SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9"
+        " max_duration, contact_hours, phone, address)"
+        " SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10"
         " WHERE NOT EXISTS (SELECT 1 FROM resources WHERE zone_id = $1 AND name = $3)",
         basket_rows(zones),
     )

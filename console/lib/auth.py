@@ -97,20 +97,28 @@ async def check_password(conn: asyncpg.Pool, username: str, password: str) -> in
 
 
 async def open_session(
-    conn: asyncpg.Connection, user_id: int, now: datetime, *, addr: str, agent: str
+    conn: asyncpg.Connection,
+    user_id: int,
+    now: datetime,
+    *,
+    addr: str,
+    agent: str,
+    device_token_id: int | None = None,
 ) -> tuple[str, Session]:
-    """A new session with a new random id (never one the client proposed): the cookie value."""
+    """A new session with a new random id (never one the client proposed): the cookie value.
+    A session opened with a device token names it: revoking the token ends the session."""
     cookie = new_secret()
     csrf = new_secret()
     await conn.execute(
         "INSERT INTO sessions (id_hash, user_id, csrf_token, created_at, last_seen_at,"
-        " client_addr, user_agent) VALUES ($1, $2, $3, $4, $4, $5, $6)",
+        " client_addr, user_agent, device_token_id) VALUES ($1, $2, $3, $4, $4, $5, $6, $7)",
         digest(cookie),
         user_id,
         csrf,
         now,
         addr,
         agent[:300],
+        device_token_id,
     )
     row = await conn.fetchrow(f"SELECT {_USER_COLUMNS} FROM users u WHERE u.id = $1", user_id)
     return cookie, Session(_principal(row, digest(cookie).hex()), csrf)
@@ -196,6 +204,16 @@ async def from_device_token(conn: asyncpg.Pool, token: str) -> access.Principal 
     if row is None or not row["active"]:
         return None
     return _principal(row)
+
+
+async def device_login(conn: asyncpg.Pool, token: str) -> tuple[int, int] | None:
+    """(user id, device token id) of a live device token of an active user."""
+    row = await conn.fetchrow(
+        "SELECT t.user_id, t.id FROM device_tokens t JOIN users u ON u.id = t.user_id"
+        " WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.active",
+        digest(token),
+    )
+    return (row["user_id"], row["id"]) if row is not None else None
 
 
 async def device_user(conn: asyncpg.Pool, token: str) -> int | None:

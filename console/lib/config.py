@@ -41,10 +41,14 @@ class Settings:
     poll_seconds: float = 1.0
     redis_prefix: str = "seus"
     booking_hold: timedelta = timedelta(minutes=30)  # a held booking expires after this
+    pairing_code_ttl: timedelta = timedelta(minutes=10)  # a tablet's pairing code lives this long
     log_level: str = "INFO"
     log_format: str = "auto"  # "json" | "text" | "auto" (text at a terminal, else JSON)
     road_factor: float = _RANKING.road_factor  # unit ranking: road km per straight km
     average_speed_kmh: float = _RANKING.speed_kmh
+    position_max_age: timedelta = _RANKING.position_max_age  # older positions are not used
+    position_interval_seconds: int = 60  # the tablet's position while assigned, this often
+    position_history: timedelta = timedelta(hours=24)  # positions kept beyond the last one
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -62,7 +66,11 @@ class Settings:
 
     @property
     def ranking_policy(self) -> RankingPolicy:
-        return RankingPolicy(road_factor=self.road_factor, speed_kmh=self.average_speed_kmh)
+        return RankingPolicy(
+            road_factor=self.road_factor,
+            speed_kmh=self.average_speed_kmh,
+            position_max_age=self.position_max_age,
+        )
 
     @property
     def session_policy(self) -> SessionPolicy:
@@ -140,8 +148,14 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         poll_seconds=_float(env, "SEUS_POLL_SECONDS", 1.0),
         redis_prefix=env.get("SEUS_REDIS_PREFIX", "seus"),
         booking_hold=timedelta(minutes=_int(env, "SEUS_HOLD_MINUTES", 30, minimum=1)),
+        pairing_code_ttl=timedelta(minutes=_int(env, "SEUS_PAIRING_CODE_MINUTES", 10, minimum=1)),
         log_level=env.get("SEUS_LOG_LEVEL", "INFO").upper(),
         log_format=_choice(env, "SEUS_LOG_FORMAT", ("auto", "json", "text")),
         road_factor=_float(env, "SEUS_ROAD_FACTOR", _RANKING.road_factor),
         average_speed_kmh=_float(env, "SEUS_AVERAGE_SPEED_KMH", _RANKING.speed_kmh),
+        position_max_age=timedelta(
+            minutes=_int(env, "SEUS_POSITION_MAX_AGE_MINUTES", 30, minimum=1)
+        ),
+        position_interval_seconds=_int(env, "SEUS_POSITION_INTERVAL_SECONDS", 60, minimum=10),
+        position_history=timedelta(hours=_int(env, "SEUS_POSITION_HISTORY_HOURS", 24, minimum=1)),
     )

@@ -168,6 +168,11 @@ class Hub:
             for sub in list(self.subscribers):
                 if session and sub.principal.session_id == session:
                     sub.end(CLOSE_SESSION_ENDED)
+        if event.type == "device.revoked":  # a unit's tablets revoked: its token sockets end
+            unit = event.payload.get("unit_id")  # (those with a live token connect again)
+            for sub in list(self.subscribers):
+                if unit and sub.principal.unit_id == unit and sub.principal.session_id is None:
+                    sub.end(CLOSE_SESSION_ENDED)
         for watcher in self.watchers:
             try:
                 watcher((event,))

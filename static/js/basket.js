@@ -17,6 +17,7 @@ const EDITABLE = [
   ["max_duration", 200, true],
   ["contact_hours", 200, true],
   ["phone", 50, true],
+  ["address", 300, true],
 ];
 
 const root = document.getElementById("basket");
@@ -105,6 +106,12 @@ function availabilityCell(resource) {
   return cell;
 }
 
+function nameCell(resource) {
+  const cell = text("td", resource.name);
+  if (resource.address) cell.append(text("span", resource.address, "resource-address"));
+  return cell;
+}
+
 function viewRow(resource) {
   const row = document.createElement("tr");
   row.className = "basket-row";
@@ -118,7 +125,7 @@ function viewRow(resource) {
   }
   row.append(
     text("td", resource.type_label),
-    text("td", resource.name),
+    nameCell(resource),
     text("td", resource.provider),
     text("td", resource.capacity, "num"),
     availabilityCell(resource),

@@ -8,8 +8,9 @@ import { LiveStream } from "./lib/live.js";
 import { api as callApi } from "./lib/api.js";
 import { ClockFeed, ClockSet, badge, refreshBadges } from "./lib/clocks.js";
 import { Follow, resumeAt } from "./lib/follow.js";
-import { TIME_ZONE, announce as say, el } from "./lib/format.js";
+import { TIME_ZONE, announce as say, crewText, el } from "./lib/format.js";
 import { LIVE_STATUS_LABELS } from "./lib/labels.js";
+import { unitMessages } from "./case-messages.js";
 
 const REFRESH_DELAY_MS = 120;
 const RETRY_MS = 3000;
@@ -23,6 +24,7 @@ const $ = (id) => document.getElementById(id);
 const page = $("case-page");
 const caseId = Number(page.dataset.caseId);
 const canManage = page.dataset.canManage === "true";
+const messages = unitMessages({ caseId, canManage }); // the room's messages to the units (case-messages.js)
 const user = page.dataset.user || "";
 const labels = JSON.parse($("case-labels")?.textContent || "{}");
 const seqKey = `seus.case.lastSeq:${caseId}:${user}`;
@@ -212,6 +214,8 @@ function renderAssignments(list) {
     }
     if (a.dispatched_by) line.append(`· da ${a.dispatched_by.name}`);
     item.append(line);
+    const crew = crewText(a.unit_crew, a.unit_phone);
+    if (crew) item.append(el("p", "item-meta unit-crew", crew));
     if (canManage && a.active) {
       item.append(button("Richiama", "button-quiet", () => recall(a)));
     }
@@ -479,6 +483,7 @@ function render(c) {
   renderReferral(c.referral);
   renderAssessment(c.assessment);
   renderAssignments(c.assignments);
+  messages.units(c.assignments);
   renderBookings(c);
   renderNotes(c.notes);
   renderHandovers(c);
@@ -789,6 +794,8 @@ async function loadRecommendations(focus = false) {
     for (const reason of unit.reasons ?? []) reasons.append(el("li", "", reason));
     item.append(reasons);
     if (unit.base_label) item.append(el("p", "item-meta", `Sede: ${unit.base_label}${unit.base_note ? ` (${unit.base_note})` : ""}`));
+    const crew = crewText(unit.crew, unit.phone);
+    if (crew) item.append(el("p", "item-meta unit-crew", crew));
     const send = button(`Invia ${unit.name}`, "button-primary", () => dispatchUnit(unit, send));
     send.disabled = !unit.eligible;
     item.append(send);
@@ -1038,6 +1045,7 @@ function showStatus(status) {
 
 async function start() {
   const loaded = await file.read();
+  await messages.reload(); // before the stream: its events after this read update it
   await feed.read(); // after the file: clock events after its as_of wait for this read
   await loadTimeline(true);
   initialised = true;
@@ -1047,6 +1055,7 @@ async function start() {
     url: "/ws",
     storageKey: seqKey,
     onSnapshot(snapshot) {
+      messages.reload();
       resetTimeline = true;
       file.resync(snapshot);
       feed.resync(snapshot);
@@ -1056,6 +1065,7 @@ async function start() {
       if (String(event.type).startsWith("clock.")) feed.receive(event);
       else if (event.type === "resource.availability_changed" && bookOpen()) updateAvailability(event.payload ?? {});
       else if (event.type === "resource.changed" && bookOpen()) loadResources();
+      else if (event.type.startsWith("unit.message_")) messages.apply(event);
       file.receive(event);
     },
     onStatus: showStatus,

@@ -5,6 +5,11 @@
 // The assignment's SLA clocks (on scene, then the safety check-in) come with GET /api/v1/tablet
 // and the clock.* events sent to the unit; the countdowns run here from each deadline, so they
 // keep moving without a signal.
+// Without signal the page itself comes from the service worker's copy (console/areas/tablet/worker.js)
+// and what it shows from the last answer kept in localStorage, with "Senza rete dal …".
+// Messages from the room are shown first, with a sound, until the crew acknowledges them (an
+// outbox action like the others). With the crew's consent the tablet sends its position at
+// each status change and every `data-position-interval` seconds while assigned.
 import { LiveStream, backoffDelay } from "./lib/live.js";
 import { api } from "./lib/api.js";
 import { ClockSet, badge, describe, refreshBadges } from "./lib/clocks.js";
@@ -31,7 +36,9 @@ const PATHS = {
   "check-in": "/api/v1/tablet/check-in",
   note: "/api/v1/tablet/notes",
   request: "/api/v1/tablet/resource-requests",
+  ack: "/api/v1/tablet/messages/{id}/acknowledge",
 };
+const pathOf = (item) => PATHS[item.kind].replace("{id}", encodeURIComponent(String(item.body.message_id ?? "")));
 const FINAL = new Set([400, 404, 409, 413, 415, 422]); // the server said no: do not resend
 const CLOCK_TICK_MS = 1000;
 // Where each of the assignment's clocks shows, what it says ahead of and past its time, and the
@@ -49,6 +56,7 @@ const CLOCK_LINES = {
 
 const root = document.getElementById("tablet");
 const unitId = root.dataset.unitId;
+const POSITION_EVERY_MS = Math.max(10, Number(root.dataset.positionInterval) || 60) * 1000;
 const $ = (id) => document.getElementById(id);
 
 // ---- small helpers ----
@@ -104,7 +112,7 @@ let blocked = null; // "session" when only a new login can help
 
 /** One send of an outbox item: status 0 when the network is down or there is no answer in time. */
 function send(item) {
-  return api("POST", PATHS[item.kind], item.body, {
+  return api("POST", pathOf(item), item.kind === "ack" ? undefined : item.body, {
     headers: { "Idempotency-Key": item.key },
     timeoutMs: SEND_TIMEOUT_MS,
     fallback: (status) => `errore ${status}`,
@@ -122,6 +130,8 @@ async function pump() {
       const item = outbox[0];
       const result = await send(item);
       const answered = result.status !== 0; // 0: network down, or no answer in time
+      if (answered) reached();
+      else unreachable();
       if (answered && result.ok) {
         outbox = outbox.filter((i) => i.key !== item.key);
         saveOutbox();
@@ -168,7 +178,10 @@ function applyAnswer(item, data) {
     state.notes = [...state.notes.filter((n) => n.id !== data.id), data];
   } else if (item.kind === "request" && state.assignment) {
     state.requests = [...state.requests.filter((r) => r.id !== data.id), data];
+  } else if (item.kind === "ack") {
+    state.messages = (state.messages ?? []).map((m) => (m.id === data.id ? { ...m, acknowledged_at: data.acknowledged_at } : m));
   }
+  keep();
 }
 
 function retryNow() {
@@ -180,6 +193,60 @@ function retryNow() {
 // ---- the state shown: the server's, plus what is still in the outbox ----
 
 let state = null; // GET /api/v1/tablet
+
+// ---- what is kept for a reload without signal ----
+
+const stateKey = `seus.tablet.state:${unitId}`;
+const contactKey = `seus.tablet.contact:${unitId}`;
+let lastContact = Number(localStorage.getItem(contactKey)) || null; // ms: the server last answered
+let offline = false;
+
+/** Keep the last state shown (the assignment, its people, messages), for a reload offline. */
+function keep() {
+  if (!state) return;
+  try { localStorage.setItem(stateKey, JSON.stringify(state)); } catch { /* full: the page still works */ }
+}
+
+function restore() {
+  try {
+    const kept = JSON.parse(localStorage.getItem(stateKey) ?? "null");
+    return kept && kept.unit ? kept : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The server answered: the network is back (or never went). */
+function reached() {
+  lastContact = Date.now();
+  try { localStorage.setItem(contactKey, String(lastContact)); } catch { /* ignore */ }
+  if (offline) {
+    offline = false;
+    renderOffline();
+  }
+}
+
+function unreachable() {
+  if (!offline) {
+    offline = true;
+    renderOffline();
+  }
+}
+
+function since(ms) {
+  const at = new Date(ms);
+  const today = new Date().toDateString() === at.toDateString();
+  const time = at.toLocaleTimeString("it-IT", { hour: "2-digit", minute: "2-digit", timeZone: "Europe/Rome" });
+  return today ? `dalle ${time}` : `dal ${at.toLocaleDateString("it-IT", { timeZone: "Europe/Rome" })} alle ${time}`;
+}
+
+function renderOffline() {
+  const banner = $("offline-since");
+  banner.hidden = !offline;
+  if (!offline) return;
+  banner.textContent = `Senza rete ${lastContact ? since(lastContact) : ""}: si vede l'ultima situazione ricevuta; `
+    + "le azioni restano sul tablet e partono in ordine appena torna il segnale.";
+}
 
 function pendingStatus() {
   const statuses = outbox.filter((i) => i.kind === "status");
@@ -241,6 +308,76 @@ function renderAssignment() {
   $("a-needs").textContent = a.need_labels.length ? a.need_labels.join(", ") : "—";
   $("a-dispatched").textContent = romeTime(a.dispatched_at);
   $("a-check-in").textContent = romeTime(a.last_check_in_at);
+  const team = state.team ?? [];
+  $("a-team").replaceChildren(...(team.length ? team.map((u, i) => {
+    const span = el("span", null, `${i ? " · " : ""}${u.name}: ${UNIT_STATUS_LABELS[u.status] ?? u.status_label}`);
+    if (u.phone) span.append(" ", telLink(u.phone));
+    return span;
+  }) : [document.createTextNode("nessuna")]));
+  const resources = state.resources ?? [];
+  $("a-resources-none").hidden = resources.length > 0;
+  $("a-resources").replaceChildren(...resources.map((r) => {
+    const li = el("li");
+    li.append(el("strong", null, `${r.resource_name}`), ` — ${r.type_label} × ${r.quantity}`);
+    const facts = el("span", "tablet-meta");
+    facts.append(r.address ? `${r.address}` : "indirizzo non indicato");
+    if (r.contact_hours) facts.append(` · orari: ${r.contact_hours}`);
+    if (r.phone) facts.append(" · ", telLink(r.phone));
+    li.append(el("br"), facts);
+    return li;
+  }));
+}
+
+function telLink(phone) {
+  const tel = el("a", "tel-link", phone);
+  tel.href = `tel:${phone.replace(/[^+\d]/g, "")}`;
+  return tel;
+}
+
+// ---- messages from the room ----
+
+const announced = new Set(); // message ids already rung for on this page
+
+function pendingAck(id) {
+  return outbox.some((item) => item.kind === "ack" && item.body.message_id === id);
+}
+
+function renderMessages() {
+  const all = state?.messages ?? [];
+  const open = all.filter((m) => !m.acknowledged_at);
+  const read = all.filter((m) => m.acknowledged_at).slice(-3);
+  $("messages").hidden = all.length === 0;
+  $("messages-list").replaceChildren(...[...open, ...read].map((m) => {
+    const li = el("li", m.acknowledged_at ? "tablet-message is-read" : "tablet-message");
+    li.dataset.messageId = String(m.id);
+    li.append(el("p", "tablet-message-body free-text", m.body));
+    if (!m.acknowledged_at) {
+      const waiting = pendingAck(m.id);
+      const button = el("button", "big-button", waiting ? "Letto (da inviare)" : "Ho letto");
+      button.type = "button";
+      button.disabled = waiting;
+      button.addEventListener("click", () => acknowledge(m));
+      li.append(button);
+    }
+    li.append(el("p", "tablet-meta", `${romeTime(m.sent_at)} · ${m.author_name}${m.case_number ? ` · ${m.case_number}` : ""}`
+      + (m.acknowledged_at ? ` · letto alle ${romeTime(m.acknowledged_at)}` : "")));
+    return li;
+  }));
+}
+
+function acknowledge(message) {
+  if (pendingAck(message.id)) return;
+  enqueue("ack", { message_id: message.id }, `Messaggio letto: ${message.body.slice(0, 40)}`);
+  announce("Messaggio segnato come letto");
+}
+
+/** Ring once for each message not yet acknowledged that this page has not rung for. */
+function ringForNewMessages() {
+  const fresh = (state?.messages ?? []).filter((m) => !m.acknowledged_at && !announced.has(m.id));
+  for (const m of fresh) announced.add(m.id);
+  if (!fresh.length) return;
+  sound.play();
+  announce(`Messaggio dalla centrale: ${fresh[fresh.length - 1].body}`);
 }
 
 function listItem(text, meta, pending) {
@@ -313,8 +450,10 @@ function render() {
   }
   renderStatus();
   renderAssignment();
+  renderMessages();
   renderClocks();
   renderLists();
+  renderSharing();
 }
 
 // ---- reading the server ----
@@ -324,6 +463,7 @@ let refreshTimer = null;
 async function refresh() {
   try {
     const response = await fetch("/api/v1/tablet", { credentials: "same-origin", headers: { Accept: "application/json" } });
+    reached();
     if (response.status === 401) {
       location.assign("/tablet/login");
       return;
@@ -334,11 +474,16 @@ async function refresh() {
     const first = state === null;
     const previous = state?.assignment?.id ?? null;
     state = await response.json();
+    keep();
     clocks.load(state.clocks ?? []);
     render();
+    ringForNewMessages();
     const current = state.assignment?.id ?? null;
     if (!first && current !== null && current !== previous) newAssignment(state.assignment);
-  } catch { /* offline: keep what is shown */ }
+    if (current !== previous) schedulePosition(0);
+  } catch {
+    unreachable(); // offline: keep what is shown
+  }
 }
 
 function scheduleRefresh(delay = 150) {
@@ -389,6 +534,7 @@ for (const button of root.querySelectorAll(".tablet-actions [data-status]")) {
     const name = button.textContent.trim(); // the button's own words (console/templates/tablet.html)
     enqueue("status", body, name);
     announce(`${name}: registrato`);
+    sendPosition(); // with the crew's consent: where the unit is at this step
   });
 }
 
@@ -431,6 +577,13 @@ const live = new LiveStream({
   onEvent(event, { live: isLive }) {
     // A new assignment is noticed by the refresh (also one assigned while the tablet was off).
     if (event.type === "unit.recalled" && isLive) showAlert(`Intervento ${event.payload.case_number} revocato dalla centrale.`, true);
+    if (event.type === "unit.message_sent" && state) { // at once, with its sound; the refresh confirms it
+      const m = event.payload;
+      state.messages = [...(state.messages ?? []).filter((x) => x.id !== m.id), m];
+      renderMessages();
+      ringForNewMessages();
+      keep();
+    }
     clocks.apply(event); // a clock.* event moves its countdown at once; the refresh confirms it
     scheduleRefresh();
   },
@@ -438,7 +591,12 @@ const live = new LiveStream({
     const el_ = $("live-status");
     el_.dataset.status = status;
     el_.textContent = LIVE_STATUS_LABELS[status] ?? status;
-    if (status === "live") pump(); // the server is reachable again
+    if (status === "live") {
+      reached();
+      pump(); // the server is reachable again
+    } else if (status === "offline") {
+      unreachable();
+    }
   },
 });
 
@@ -456,7 +614,80 @@ document.addEventListener("visibilitychange", () => {
   }
 });
 
+// ---- the position, with the crew's consent ----
+
+let positionTimer = null;
+let sharingBusy = false;
+
+function renderSharing() {
+  const box = $("share-position");
+  box.checked = Boolean(state?.unit?.share_position);
+  box.disabled = sharingBusy || !state;
+  const status = $("position-status");
+  if (!navigator.geolocation) status.textContent = "Questo dispositivo non fornisce la posizione.";
+  else if (!state?.unit?.share_position) status.textContent = "Posizione non condivisa: i tempi di arrivo si stimano dalla sede.";
+  else status.textContent = state.unit.last_position_at
+    ? `Posizione condivisa · ultima inviata alle ${romeTime(state.unit.last_position_at)}` : "Posizione condivisa";
+}
+
+$("share-position").addEventListener("change", async (event) => {
+  const wanted = event.target.checked;
+  sharingBusy = true;
+  renderSharing();
+  event.target.checked = wanted;
+  const result = await api("PUT", "/api/v1/tablet/position-sharing", { share_position: wanted }, { timeoutMs: SEND_TIMEOUT_MS });
+  sharingBusy = false;
+  if (result.ok && state) {
+    state.unit = { ...state.unit, ...result.data };
+    keep();
+    if (wanted) sendPosition();
+  } else {
+    showAlert(result.status === 0 ? "Senza rete: la scelta sulla posizione si può cambiare quando torna il segnale." : result.detail);
+  }
+  renderSharing();
+});
+
+/** One position to the server, if the crew shares it (no outbox: the next one replaces it). */
+function sendPosition() {
+  if (!state?.unit?.share_position || !navigator.geolocation) return;
+  navigator.geolocation.getCurrentPosition(async (found) => {
+    const body = {
+      lat: found.coords.latitude,
+      lon: found.coords.longitude,
+      accuracy_m: Number.isFinite(found.coords.accuracy) ? Math.min(found.coords.accuracy, 100000) : null,
+      at: new Date(found.timestamp || Date.now()).toISOString(),
+    };
+    const result = await api("POST", "/api/v1/tablet/position", body, { timeoutMs: SEND_TIMEOUT_MS });
+    if (result.ok && state && result.data.kept) {
+      state.unit = { ...state.unit, last_position_at: result.data.last_position_at };
+      renderSharing();
+    }
+  }, () => { $("position-status").textContent = "Posizione non disponibile (permesso negato o nessun segnale GPS)."; },
+  { enableHighAccuracy: true, timeout: 20000, maximumAge: 30000 });
+}
+
+/** While assigned, a position every POSITION_EVERY_MS. */
+function schedulePosition(delay = POSITION_EVERY_MS) {
+  clearTimeout(positionTimer);
+  if (!state?.assignment) return;
+  positionTimer = setTimeout(() => {
+    sendPosition();
+    schedulePosition();
+  }, delay);
+}
+
+// ---- start: what was kept first (a reload without signal), then the server ----
+
+state = restore();
+if (state) {
+  clocks.load(state.clocks ?? []);
+  for (const m of state.messages ?? []) if (!m.acknowledged_at) announced.delete(m.id);
+}
 render();
+renderOffline();
 refresh().then(pump);
 live.start();
 setInterval(tickClocks, CLOCK_TICK_MS);
+if ("serviceWorker" in navigator) {
+  navigator.serviceWorker.register("/tablet-sw.js", { scope: "/tablet", type: "classic" }).catch(() => { /* no offline copy */ });
+}

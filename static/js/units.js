@@ -1,6 +1,7 @@
 // The units board (/unita): every unit by zone and status, its case and time in status, live.
 import { LiveStream } from "./lib/live.js";
-import { el, romeTime } from "./lib/format.js";
+import { crewText, el, romeTime } from "./lib/format.js";
+import { api } from "./lib/api.js";
 import { LANGUAGE_LABELS, LIVE_STATUS_LABELS, SKILL_LABELS, URGENCY_LABELS } from "./lib/labels.js";
 
 const REFRESH_DEBOUNCE_MS = 250;
@@ -102,6 +103,15 @@ function row(unit, zoneNames) {
   name.scope = "row";
   name.append(el("span", null, unit.name));
   if (unit.vehicle) name.append(el("span", "unit-sub", unit.vehicle));
+  const crew = crewText(unit.crew, unit.phone);
+  if (crew) name.append(el("span", "unit-sub unit-crew", crew));
+  if (crewDialog) {
+    const edit = el("button", "button button-quiet crew-edit", "Equipaggio");
+    edit.type = "button";
+    edit.setAttribute("aria-label", `Modifica equipaggio e telefono di ${unit.name}`);
+    edit.addEventListener("click", () => startCrewEdit(unit.id));
+    name.append(edit);
+  }
   const status = el("td");
   status.append(el("span", `unit-status unit-status-${unit.status}`, unit.status_label));
   const since = el("td", "unit-since");
@@ -207,6 +217,129 @@ function announce(event) {
     announcer.textContent = `${payload.unit_name ?? "Unità"}: ${payload.status_label ?? payload.status ?? ""}`;
   }, 50);
 }
+
+// ---- crew and phone (admins): a dialog, each refusal in Italian next to its field ----
+
+const crewDialog = document.getElementById("crew-dialog");
+const crewForm = document.getElementById("crew-form");
+const crewMembers = document.getElementById("crew-members");
+const crewUsers = document.getElementById("crew-users");
+let crewUnit = null;
+let candidates = [];
+
+function crewRow(value = "") {
+  const index = crewMembers.children.length;
+  const row = el("div", "crew-member");
+  const id = `crew-${index}`;
+  const field = el("div", "field");
+  const label = el("label", null, `Persona ${index + 1}`);
+  label.htmlFor = id;
+  const input = el("input");
+  input.id = id;
+  input.name = "member";
+  input.maxLength = 120;
+  input.value = value;
+  input.setAttribute("list", "crew-users");
+  input.setAttribute("aria-describedby", `${id}-error`);
+  field.append(label, input);
+  const remove = el("button", "button button-quiet", "Togli");
+  remove.type = "button";
+  remove.setAttribute("aria-label", `Togli persona ${index + 1}`);
+  remove.addEventListener("click", () => { row.remove(); renumber(); });
+  const error = el("p", "field-error");
+  error.id = `${id}-error`;
+  error.hidden = true;
+  row.append(field, remove, error);
+  crewMembers.append(row);
+  return input;
+}
+
+function renumber() {
+  const values = [...crewMembers.querySelectorAll("input")].map((i) => i.value);
+  crewMembers.replaceChildren();
+  for (const value of values) crewRow(value);
+}
+
+function crewError(id, message) {
+  const box = document.getElementById(`${id}-error`);
+  const input = document.getElementById(id);
+  if (box) { box.textContent = message; box.hidden = !message; }
+  input?.setAttribute("aria-invalid", message ? "true" : "false");
+}
+
+function clearCrewErrors() {
+  for (const input of crewForm.querySelectorAll("input")) crewError(input.id, "");
+  const general = document.getElementById("crew-error");
+  general.textContent = "";
+  general.hidden = true;
+}
+
+async function startCrewEdit(id) {
+  const unit = board.units.find((u) => u.id === id);
+  if (!unit || !crewDialog) return;
+  crewUnit = unit;
+  if (!candidates.length) {
+    const result = await api("GET", "/api/v1/units/crew-candidates");
+    candidates = result.ok ? result.data.users : [];
+    crewUsers.replaceChildren(...candidates.map((u) => {
+      const option = el("option");
+      option.value = u.name;
+      option.label = u.role_label;
+      return option;
+    }));
+  }
+  document.getElementById("crew-title").textContent = `Equipaggio e telefono: ${unit.name}`;
+  crewMembers.replaceChildren();
+  for (const member of unit.crew ?? []) crewRow(member.name);
+  if (!crewMembers.children.length) crewRow();
+  crewForm.elements.phone.value = unit.phone ?? "";
+  clearCrewErrors();
+  crewDialog.showModal();
+  crewMembers.querySelector("input")?.focus();
+}
+
+/** A typed name that is exactly one user's name is that user; anything else a volunteer. */
+function memberOf(text) {
+  const same = candidates.filter((u) => u.name === text);
+  return same.length === 1 ? { user_id: same[0].id } : { name: text };
+}
+
+async function saveCrew() {
+  const unit = crewUnit;
+  if (!unit) return;
+  clearCrewErrors();
+  const inputs = [...crewMembers.querySelectorAll("input")];
+  const kept = inputs.filter((i) => i.value.trim());
+  const body = { crew: kept.map((i) => memberOf(i.value.trim())), phone: crewForm.elements.phone.value.trim() };
+  const general = document.getElementById("crew-error");
+  const result = await api("PUT", `/api/v1/units/${unit.id}/crew`, body, { fieldErrors: "none" });
+  if (result.status === 0) {
+    general.textContent = "Server non raggiungibile: modifiche non salvate.";
+    general.hidden = false;
+    return;
+  }
+  if (!result.ok) {
+    let placed = 0;
+    for (const problem of result.errors) {
+      const message = problem.type === "crew_rule" ? problem.message : "Valore non accettato.";
+      const member = /^crew\.(\d+)/.exec(problem.field);
+      if (problem.field === "phone") { crewError("crew-phone", message); placed += 1; }
+      else if (member && kept[Number(member[1])]) { crewError(kept[Number(member[1])].id, message); placed += 1; }
+      else { general.textContent = message; general.hidden = false; }
+    }
+    if (!placed && general.hidden) { general.textContent = result.detail; general.hidden = false; }
+    crewForm.querySelector('[aria-invalid="true"]')?.focus();
+    return;
+  }
+  Object.assign(unit, { crew: result.data.crew, phone: result.data.phone });
+  crewDialog.close();
+  render();
+}
+
+crewForm?.addEventListener("submit", (submit) => { submit.preventDefault(); saveCrew(); });
+document.getElementById("crew-add")?.addEventListener("click", () => crewRow().focus());
+document.getElementById("crew-cancel")?.addEventListener("click", () => crewDialog.close());
+crewDialog?.addEventListener("close", () => { crewUnit = null; });
 
 // ---- start ----
 

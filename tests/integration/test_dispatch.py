@@ -8,13 +8,16 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
 import pytest
 
+from console.areas.basket import actions as basket_actions
+from console.areas.cases import reads as cases_reads
 from console.areas.tablet import actions as tablet_actions
+from console.areas.tablet import reads as tablet_reads
 from console.areas.tablet import schemas as tablet_schemas
 from console.areas.units import actions as units_actions
 from console.areas.units import reads as units_reads
@@ -27,6 +30,7 @@ from dispatch.units import RankingPolicy
 from tests import fleet_support, support
 
 SHELTER_BED = basket.ResourceType.SHELTER_BED
+NOW = datetime.now(UTC)
 BRIEF_KEYS = {
     "assignment_id", "case_id", "case_number", "urgency", "place", "people", "description",
     "callback", "needs", "dispatched_at", "unit_id", "by", "reason",
@@ -326,6 +330,7 @@ async def test_on_scene_moves_the_case_records_the_tablets_time_and_tells_the_re
     await world.status({"status": "en_route", "at": (hour_ago + timedelta(minutes=2)).isoformat()})
     head = await eventlog.head(world.conn)
     arrived = hour_ago + timedelta(minutes=20)
+    await world.conn.execute("UPDATE units SET share_position = true WHERE id = $1", world.unit1)
 
     answer = await world.status(
         {"status": "on_scene", "at": arrived.isoformat(), "lat": 43.77, "lon": 11.25}
@@ -336,10 +341,14 @@ async def test_on_scene_moves_the_case_records_the_tablets_time_and_tells_the_re
     assert case["status"] == "on_scene"
     row = await world.row("SELECT on_scene_at FROM assignments WHERE id = $1", sent.assignment_id)
     assert row["on_scene_at"] == arrived
-    unit = await world.row("SELECT last_lat, last_lon FROM units WHERE id = $1", world.unit1)
-    assert (unit["last_lat"], unit["last_lon"]) == (43.77, 11.25)
+    unit = await world.row(
+        "SELECT last_lat, last_lon, last_position_at FROM units WHERE id = $1", world.unit1
+    )
+    assert (unit["last_lat"], unit["last_lon"], unit["last_position_at"]) == (43.77, 11.25, arrived)
     logged = {e.type: e for e in await world.events(head)}
     assert logged["unit.status_changed"].payload["at"] == arrived.isoformat()
+    assert logged["unit.status_changed"].payload["position_at"] == arrived.isoformat()
+    assert "43.77" not in json.dumps([e.payload for e in logged.values()])  # no coordinates
     assert logged["case.unit_on_scene"].payload["status"] == "on_scene"
     assert logged["referral.progressed"].payload["status"] == "unit_on_scene"
 
@@ -522,7 +531,7 @@ async def test_a_unit_never_receives_events_of_another_units_case(world):
 async def test_recommendations_rank_the_nearest_available_unit_first_and_explain(world):
     _, case_id = await world.case(language="ar")  # Firenze
 
-    ranked = await units_reads.recommend(world.conn, case_id, RankingPolicy())
+    ranked = await units_reads.recommend(world.conn, case_id, RankingPolicy(), NOW)
 
     assert [u.unit_id for u in ranked.units] == [world.unit1, world.unit2]
     best, other = ranked.units
@@ -533,7 +542,7 @@ async def test_recommendations_rank_the_nearest_available_unit_first_and_explain
     assert ranked.origin.source == "municipality" and ranked.language == "ar"
 
     await world.conn.execute("UPDATE units SET status = 'en_route' WHERE id = $1", world.unit1)
-    ranked = await units_reads.recommend(world.conn, case_id, RankingPolicy())
+    ranked = await units_reads.recommend(world.conn, case_id, RankingPolicy(), NOW)
     assert [u.unit_id for u in ranked.units] == [world.unit2, world.unit1]
     assert ranked.units[1].reasons[0] == "non disponibile (in viaggio)"
 
@@ -548,11 +557,208 @@ async def test_recommendations_start_from_the_referrals_coordinates_and_read_the
         prato["lon"],
     )
 
-    slow = await units_reads.recommend(world.conn, case_id, RankingPolicy(speed_kmh=10))
-    fast = await units_reads.recommend(world.conn, case_id, RankingPolicy(speed_kmh=100))
+    slow = await units_reads.recommend(world.conn, case_id, RankingPolicy(speed_kmh=10), NOW)
+    fast = await units_reads.recommend(world.conn, case_id, RankingPolicy(speed_kmh=100), NOW)
 
     assert slow.origin.source == "referral"
     assert slow.units[0].unit_id == world.unit2  # at Prato, though out of zone
     eta = {u.unit_id: u.eta_minutes for u in slow.units}
-    assert eta[world.unit2] == 0
+    assert eta[world.unit2] == 1  # at the door: never "~0 min"
     assert eta[world.unit1] > {u.unit_id: u.eta_minutes for u in fast.units}[world.unit1]
+
+
+# ---- messages from the room --------------------------------------------------------------------
+
+
+async def test_a_message_to_one_unit_reaches_that_unit_and_the_room_only(world):
+    _, case_id = await world.case()
+    await units_actions.dispatch_unit(world.db, world.operator, case_id, world.unit1)
+    head = await eventlog.head(world.conn)
+
+    batch, rows = await units_actions.send_message(
+        world.db, world.operator, "  Aspettate la figlia.  ", unit_id=world.unit1
+    )
+
+    [row] = rows
+    assert (row["unit_id"], row["case_id"], row["body"]) == (
+        world.unit1,
+        case_id,
+        "Aspettate la figlia.",
+    )
+    [sent] = [e for e in await world.events(head) if e.type == "unit.message_sent"]
+    assert sent.audience == frozenset({access.ROOM, access.unit_tag(world.unit1)})
+    assert sent.payload["batch"] == batch and sent.payload["case_id"] == case_id
+    for crew, sees in ((world.crew1, True), (world.crew2, False)):
+        seen = await eventlog.read_visible(world.conn, head, access.read_tags(crew), 100)
+        assert ("unit.message_sent" in {e.type for e in seen}) is sees
+    timeline = await cases_reads.timeline(world.conn, case_id, 0, access.read_tags(world.operator))
+    assert any(
+        t["what"] == "Messaggio della sala all'unità" and t["detail"] == "Aspettate la figlia."
+        for t in timeline
+    )
+
+
+async def test_a_message_to_a_case_goes_to_every_unit_on_it_and_each_acknowledges_its_own(world):
+    await fleet_support.place_unit(world.conn, world.unit2)  # both in Firenze
+    _, case_id = await world.case()
+    await units_actions.dispatch_unit(world.db, world.operator, case_id, world.unit1)
+    await units_actions.dispatch_unit(world.db, world.operator, case_id, world.unit2)
+
+    batch, rows = await units_actions.send_message(
+        world.db, world.operator, "Entrate insieme.", case_id=case_id
+    )
+    assert sorted(r["unit_id"] for r in rows) == [world.unit1, world.unit2]
+    assert {r["batch"] for r in rows} == {batch}
+    mine = {r["unit_id"]: r["id"] for r in rows}
+    with pytest.raises(errors.NotFound):  # not its own message
+        await tablet_actions.acknowledge_message(
+            world.db, world.crew2, mine[world.unit1], uuid.uuid4().hex
+        )
+    head = await eventlog.head(world.conn)
+
+    first = await tablet_actions.acknowledge_message(
+        world.db, world.crew1, mine[world.unit1], uuid.uuid4().hex
+    )
+    again = await tablet_actions.acknowledge_message(
+        world.db, world.crew1, mine[world.unit1], uuid.uuid4().hex
+    )
+
+    assert first.body["acknowledged_at"] == again.body["acknowledged_at"]
+    acks = [e for e in await world.events(head) if e.type == "unit.message_acknowledged"]
+    assert len(acks) == 1 and acks[0].audience == frozenset(
+        {access.ROOM, access.unit_tag(world.unit1)}
+    )
+    listed = {m.unit_id: m for m in await units_reads.messages_of_case(world.conn, case_id)}
+    assert listed[world.unit1].acknowledged_at is not None
+    assert listed[world.unit2].acknowledged_at is None
+    view = await tablet_reads.view(world.conn, world.unit2)
+    assert [m.body for m in view.messages if m.acknowledged_at is None] == ["Entrate insieme."]
+    assert [t.id for t in view.team] == [world.unit1]
+
+
+@pytest.mark.parametrize(
+    ("text", "target", "field"),
+    [("   ", {"unit_id": 1}, "body"), ("x" * 1001, {"unit_id": 1}, "body"),
+     ("ciao", {}, "unit_id"), ("ciao", {"unit_id": 1, "case_id": 1}, "unit_id")],
+)  # fmt: skip
+async def test_a_message_nobody_can_read_is_refused_at_its_field(world, text, target, field):
+    with pytest.raises(errors.ValidationFailed) as refused:
+        await units_actions.send_message(world.db, world.operator, text, **target)
+    assert [p.field for p in refused.value.problems] == [field]
+    assert await world.conn.fetchval("SELECT count(*) FROM unit_messages") == 0
+
+
+# ---- positions ---------------------------------------------------------------------------------
+
+
+async def position(world: World, lat: float, lon: float, at: datetime | None = None) -> Any:
+    body = tablet_schemas.PositionIn(lat=lat, lon=lon, accuracy_m=20, at=at)
+    return await tablet_actions.report_position(world.db, world.crew2, body)
+
+
+async def test_the_ranking_starts_from_a_fresh_position_and_falls_back_to_the_base(world):
+    _, case_id = await world.case()  # Firenze; unit2's base is in Prato
+    await tablet_actions.set_sharing(
+        world.db, world.crew2, tablet_schemas.SharingIn(share_position=True)
+    )
+    firenze = await world.row("SELECT lat, lon FROM municipalities WHERE istat_code = '048017'")
+    now = datetime.now(UTC)
+    kept = await position(world, firenze["lat"], firenze["lon"], now - timedelta(minutes=4))
+    assert kept.kept
+
+    fresh = await units_reads.recommend(world.conn, case_id, RankingPolicy(), now)
+    by_id = {u.unit_id: u for u in fresh.units}
+    assert by_id[world.unit2].position_source == "position"
+    assert by_id[world.unit2].position_label == "dalla posizione di 4 min fa"
+    assert by_id[world.unit2].eta_minutes == 1
+    assert by_id[world.unit1].position_label == "dalla sede"
+
+    later = now + timedelta(minutes=40)  # older than the 30 minutes allowed
+    stale = await units_reads.recommend(world.conn, case_id, RankingPolicy(), later)
+    unit2 = {u.unit_id: u for u in stale.units}[world.unit2]
+    assert unit2.position_source == "base" and unit2.eta_minutes > 10
+    assert unit2.reasons[0].endswith("(dalla sede)")
+
+
+async def test_a_unit_with_no_position_at_all_has_no_estimate(world):
+    _, case_id = await world.case()
+    await world.conn.execute(
+        "UPDATE units SET base_lat = NULL, base_lon = NULL, base_municipality_code = NULL"
+        " WHERE id = $1",
+        world.unit2,
+    )
+    ranked = await units_reads.recommend(world.conn, case_id, RankingPolicy(), NOW)
+    unit2 = {u.unit_id: u for u in ranked.units}[world.unit2]
+    assert unit2.eta_minutes is None and unit2.position_label == "posizione sconosciuta"
+    assert unit2.reasons[0].startswith("posizione sconosciuta")
+
+
+async def test_without_consent_no_position_is_kept_and_turning_it_off_forgets_it(world):
+    assert not (await position(world, 43.8, 11.2)).kept
+    assert await world.conn.fetchval("SELECT count(*) FROM unit_positions") == 0
+
+    on = tablet_schemas.SharingIn(share_position=True)
+    await tablet_actions.set_sharing(world.db, world.crew2, on)
+    assert (await position(world, 43.8, 11.2)).kept
+    assert await world.conn.fetchval("SELECT count(*) FROM unit_positions") == 1
+
+    off = tablet_schemas.SharingIn(share_position=False)
+    state = await tablet_actions.set_sharing(world.db, world.crew2, off)
+    assert state.share_position is False and state.last_position_at is None
+    row = await world.row("SELECT last_lat, last_position_at FROM units WHERE id = $1", world.unit2)
+    assert tuple(row) == (None, None)
+    assert await world.conn.fetchval("SELECT count(*) FROM unit_positions") == 0
+
+
+async def test_the_history_is_pruned_but_the_last_position_stays(world):
+    await tablet_actions.set_sharing(
+        world.db, world.crew2, tablet_schemas.SharingIn(share_position=True)
+    )
+    now = datetime.now(UTC)
+    for minutes, lat in ((60 * 30, 43.70), (60 * 25, 43.71), (5, 43.72)):
+        await position(world, lat, 11.2, now - timedelta(minutes=minutes))
+
+    pruned = await units_actions.prune_positions(world.db, timedelta(hours=24), now)
+
+    assert pruned == 2
+    assert [r["lat"] for r in await world.conn.fetch("SELECT lat FROM unit_positions")] == [43.72]
+    assert (
+        await world.conn.fetchval("SELECT last_lat FROM units WHERE id = $1", world.unit2) == 43.72
+    )
+
+
+# ---- the case's resources on the tablet ---------------------------------------------------------
+
+
+async def test_a_confirmed_request_reaches_the_unit_live_with_the_resources_address(world):
+    resource_id = await fleet_support.add_resource(world.conn)
+    await world.conn.execute(
+        "UPDATE resources SET address = 'Via dei Pepi 12, Firenze', phone = '055 000 000',"
+        " contact_hours = 'h24' WHERE id = $1",
+        resource_id,
+    )
+    _, case_id = await world.case()
+    await units_actions.dispatch_unit(world.db, world.operator, case_id, world.unit1)
+    body = tablet_schemas.ResourceRequestIn(type=SHELTER_BED)
+    asked = await tablet_actions.request_resource(world.db, world.crew1, body, uuid.uuid4().hex)
+    head = await eventlog.head(world.conn)
+
+    for target in (basket.Status.HELD, basket.Status.CONFIRMED):
+        await basket_actions.step(
+            world.db, asked.body["id"], target, actor="user:1", ttl=timedelta(minutes=30)
+        )
+
+    seen = await eventlog.read_visible(world.conn, head, access.read_tags(world.crew1), 100)
+    assert ["booking.held", "booking.confirmed"] == [
+        e.type for e in seen if e.type.startswith("booking.")
+    ]
+    other = await eventlog.read_visible(world.conn, head, access.read_tags(world.crew2), 100)
+    assert not [e for e in other if e.type.startswith("booking.")]
+    view = await tablet_reads.view(world.conn, world.unit1)
+    assert [r.status for r in view.requests] == ["confirmed"]
+    [place] = view.resources
+    assert (place.address, place.phone, place.contact_hours) == (
+        "Via dei Pepi 12, Firenze",
+        "055 000 000",
+        "h24",
+    )

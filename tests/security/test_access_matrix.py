@@ -55,13 +55,21 @@ SENT_BY_REFERRER_A = frozenset(
 )
 
 # The routes open to anyone, pinned: a new public route must be added here on purpose.
-PUBLIC_OPERATIONS = {("POST", "/api/v1/session"), ("GET", "/healthz"), ("GET", "/readyz")}
+PUBLIC_OPERATIONS = {
+    ("POST", "/api/v1/session"),
+    ("POST", "/api/v1/tablet/pairing"),  # a tablet's pairing code is its credential
+    ("GET", "/healthz"),
+    ("GET", "/readyz"),
+}
 PUBLIC_PAGES = {
     ("GET", "/login"),
     ("POST", "/login"),
     ("GET", "/tablet/login"),
     ("POST", "/tablet/login"),
+    ("GET", "/tablet/abbina"),
+    ("POST", "/tablet/abbina"),
     ("POST", "/logout"),
+    ("GET", "/tablet-sw.js"),  # the tablet's service worker: a script with no data in it
 }
 INFRASTRUCTURE = {("GET", "/metrics"), ("GET", "/api/openapi.json")}
 
@@ -277,6 +285,8 @@ OBJECTS: dict[str, tuple[str, dict[Role, tuple[str, str]]]] = {
     "/api/v1/escalations/": ("", {}),  # none is raised here: refused before any lookup
     "/api/v1/shift-notes/": ("shift_note", {}),
     "/api/v1/sla/policies/": ("milestone", {}),  # fill() names a real one
+    "/api/v1/units/": ("unit", {}),  # crews, pairing codes, revoking tablets
+    "/api/v1/tablet/messages/": ("", {}),  # none is written here: a unit meets no message
     "/casi/": ("caseA", {}),
     "/coda/": ("refA", {}),
     "/segnalazioni/": ("refA", {Role.REFERRER: ("refA", "refB")}),

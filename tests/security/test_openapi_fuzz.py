@@ -166,7 +166,11 @@ def caller_for(op: api.Operation, demo: Demo, sessions: dict[str, Caller]) -> Ca
 
 def modes(op: api.Operation) -> list[GenerationMode]:
     """Invalid data needs something to break: a body, a query, a path, a header."""
-    breakable = op.body or op.query or "{" in op.path or op.idempotency_key
+    # A path whose only placeholder is a named value ({milestone}, an enum) gives schemathesis
+    # nothing it can make invalid and still send (it filters every candidate out); the refusal
+    # of an unknown milestone is tested in tests/e2e/test_policies.py.
+    by_id = "{" in op.path.replace("{milestone}", "")
+    breakable = op.body or op.query or by_id or op.idempotency_key
     return (
         [GenerationMode.POSITIVE, GenerationMode.NEGATIVE]
         if breakable

@@ -28,7 +28,10 @@ PRINCIPALS = {
     ("role", "allowed"),
     [
         (Role.OPERATOR, ROOM_WORK),
-        (Role.SUPERVISOR, ROOM_WORK | {P.REASSIGN, P.SUPERVISE, P.VIEW_INDICATORS}),
+        (
+            Role.SUPERVISOR,
+            ROOM_WORK | {P.REASSIGN, P.SUPERVISE, P.VIEW_INDICATORS, P.PAIR_DEVICES},
+        ),
         (
             Role.ADMIN,
             {
@@ -41,6 +44,8 @@ PRINCIPALS = {
                 P.EDIT_BASKET,
                 P.VIEW_INDICATORS,
                 P.EDIT_POLICIES,
+                P.EDIT_UNITS,
+                P.PAIR_DEVICES,
             },
         ),
         (Role.UNIT, {P.VIEW_OWN, P.UNIT_TABLET}),

@@ -14,12 +14,18 @@ from dispatch.units import (
     BUSY,
     TRANSITIONS,
     Candidate,
+    Fix,
     RankingPolicy,
+    Source,
     Status,
     advance,
+    age_words,
     assign,
     base_note,
+    estimate,
+    fix_phrase,
     language_label,
+    locate,
     needed_language,
     position,
     rank,
@@ -168,7 +174,7 @@ def ranked(*units: Candidate, skills: frozenset[str] = frozenset(), language: st
 def test_the_nearest_available_unit_comes_first():
     result = ranked(unit(1, AREZZO), unit(2, FIRENZE), unit(3, PRATO))
     assert [r.unit_id for r in result] == [2, 3, 1]
-    assert result[0].eta_minutes == 0
+    assert result[0].eta_minutes == 1  # at the door: never "~0 min"
     assert result[1].eta_minutes < result[2].eta_minutes
 
 
@@ -206,8 +212,10 @@ def test_the_ranking_and_a_dispatch_estimate_the_same_arrival_from_the_same_posi
     policy = RankingPolicy(road_factor=1.5, speed_kmh=40)
     unit = Candidate(1, "A", Status.AVAILABLE, *LAST, frozenset({"z"}), frozenset())
     [ranked] = rank(*BASE, "z", frozenset(), None, [unit], policy)
+    assert ranked.eta_minutes == estimate(*LAST, *BASE, policy)
     assert ranked.eta_minutes == round(travel_minutes(*LAST, *BASE, policy))
     assert travel_minutes(*LAST, *LAST, policy) == 0
+    assert estimate(*LAST, *LAST, policy) == 1
 
 
 def test_a_unit_covering_the_zone_beats_a_slightly_nearer_one_from_another_zone():
@@ -336,7 +344,7 @@ def test_room_events_go_to_the_room_and_unit_events_to_the_unit_as_well():
     released = assignments.case_unit_released(
         CASE, UNIT, 5, C.UNIT_DISPATCHED, C.OPEN, OPERATOR, "no", recalled=True
     )
-    checked = assignments.unit_checked_in(CASE, UNIT, 5, NOW, CREW, lat=None, lon=None, note="")
+    checked = assignments.unit_checked_in(CASE, UNIT, 5, NOW, CREW, position_at=None, note="")
     recalled = assignments.unit_recalled(UNIT, 5, CASE, OPERATOR, "no")
     note = assignments.case_note_added(CASE, 1, "testo", "UTES 7", NOW, CREW, [7, 8])
 
@@ -352,3 +360,55 @@ def test_room_events_go_to_the_room_and_unit_events_to_the_unit_as_well():
         assert event.zone == "firenze" and event.actor in ("user:3", "user:9")
         assert event.payload["case_id"] == 41  # the case timeline finds it
         assert "by" in event.payload or "author_name" in event.payload
+
+
+# ---- positions: fresh, stale, none -------------------------------------------------------------
+
+T0 = datetime(2026, 12, 5, 21, 0, tzinfo=UTC)
+MAX_AGE = timedelta(minutes=30)
+
+
+def located(last_at: datetime | None, *, last=LAST, base=BASE, town=CENTRE) -> Fix:
+    return locate(last, last_at, base, town, now=T0, max_age=MAX_AGE)
+
+
+def test_a_fresh_position_is_used_with_its_age():
+    fix = located(T0 - timedelta(minutes=3, seconds=20))
+    assert (fix.lat, fix.lon, fix.source, fix.age_seconds) == (*LAST, Source.POSITION, 200)
+    assert fix_phrase(fix) == "dalla posizione di 3 min fa"
+
+
+@pytest.mark.parametrize(
+    "last_at",
+    [
+        T0 - timedelta(minutes=30, seconds=1),  # older than the configured age
+        None,  # a position with no time cannot be judged fresh
+        T0 + timedelta(minutes=10),  # from the future, beyond clock skew
+    ],
+)
+def test_a_stale_or_undated_position_falls_back_to_the_base(last_at):
+    fix = located(last_at)
+    assert (fix.lat, fix.lon, fix.source) == (*BASE, Source.BASE)
+    assert fix_phrase(fix) == "dalla sede"
+
+
+def test_with_no_base_the_towns_centre_and_with_nothing_an_unknown_place():
+    assert located(None, base=(None, None)).source is Source.TOWN
+    nowhere = located(None, last=(None, None), base=(None, None), town=(None, None))
+    assert not nowhere.known and fix_phrase(nowhere) == "posizione sconosciuta"
+
+
+@pytest.mark.parametrize(
+    ("seconds", "words"),
+    [(0, "meno di un minuto"), (59, "meno di un minuto"), (60, "1 min"), (3900, "1 h 05 min")],
+)
+def test_ages_are_said_in_italian(seconds, words):
+    assert age_words(seconds) == words
+
+
+def test_the_ranking_says_where_each_estimate_starts_from():
+    near_stale = unit(1, FIRENZE, where="dalla sede")
+    moving = unit(2, (43.80, 11.22), where="dalla posizione di 2 min fa")
+    result = ranked(near_stale, moving)
+    assert result[0].reasons[0].endswith("(dalla sede)")
+    assert result[1].reasons[0].endswith("(dalla posizione di 2 min fa)")

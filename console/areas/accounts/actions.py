@@ -27,8 +27,10 @@ async def log_in(
     wait = await svc.limiter.attempt(account, address)
     if wait is not None:
         raise errors.RateLimited(retry_after=wait)
+    token_id = None
     if device_token is not None:
-        user_id = await auth.device_user(svc.db.pool, device_token)
+        found = await auth.device_login(svc.db.pool, device_token)
+        user_id, token_id = found if found is not None else (None, None)
     else:
         user_id = await auth.check_password(svc.db.pool, username, password or "")
     if user_id is None:
@@ -43,7 +45,12 @@ async def log_in(
                     )
                 )
         cookie, session = await auth.open_session(
-            tx.conn, user_id, tx.now, addr=address, agent=conn.headers.get("user-agent", "")
+            tx.conn,
+            user_id,
+            tx.now,
+            addr=address,
+            agent=conn.headers.get("user-agent", ""),
+            device_token_id=token_id,
         )
         tx.emit(events.user_logged_in(session.principal))
     await svc.limiter.succeeded(account, address)

@@ -75,6 +75,20 @@ async def _lock_resource(conn: asyncpg.Connection, resource_id: int) -> asyncpg.
     return row
 
 
+async def units_told(conn: asyncpg.Connection, out: BookingOut) -> list[int]:
+    """The units whose tablets follow this booking: the one that asked for it (even after its
+    assignment ended) and those still working on the case."""
+    rows = await conn.fetch(
+        "SELECT unit_id FROM assignments WHERE case_id = $1 AND done_at IS NULL"
+        " AND cancelled_at IS NULL",
+        out.case_id,
+    )
+    told = {r["unit_id"] for r in rows}
+    if out.requested_by.startswith("unit:"):
+        told.add(int(out.requested_by.removeprefix("unit:")))
+    return sorted(told)
+
+
 async def _recorded(
     tx: Tx,
     booking_ids: list[int],
@@ -88,7 +102,12 @@ async def _recorded(
     for out in outs:
         tx.emit(
             basket.booking_event(
-                _facts(out), previous=previous, available=out.available, actor=actor, reason=reason
+                _facts(out),
+                previous=previous,
+                available=out.available,
+                actor=actor,
+                reason=reason,
+                unit_ids=await units_told(tx.conn, out),
             )
         )
     if outs and basket.changes_availability(previous, outs[0].status):
@@ -209,7 +228,12 @@ async def record_request(
     assert out is not None
     tx.emit(
         basket.booking_event(
-            _facts(out), previous=None, available=out.available, actor=actor, unit_id=unit_id
+            _facts(out),
+            previous=None,
+            available=out.available,
+            actor=actor,
+            unit_id=unit_id,
+            unit_ids=await units_told(tx.conn, out),
         )
     )
     return out
@@ -339,8 +363,8 @@ async def add_resource(db: Database, principal: access.Principal, body: Resource
             )
         resource_id: int = await tx.conn.fetchval(
             "INSERT INTO resources (zone_id, type, name, provider, capacity, conditions,"
-            " max_duration, contact_hours, phone, active, updated_at)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+            " max_duration, contact_hours, phone, active, updated_at, address)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
             body.zone_id,
             body.type.value,
             body.name,
@@ -352,6 +376,7 @@ async def add_resource(db: Database, principal: access.Principal, body: Resource
             body.phone,
             body.active,
             tx.now,
+            body.address,
         )
         out = await read_resource(tx.conn, resource_id)
         assert out is not None
@@ -379,6 +404,7 @@ EDITABLE = (
     "max_duration",
     "contact_hours",
     "phone",
+    "address",
     "active",
 )
 
@@ -390,7 +416,7 @@ async def change_resource(
     async with db.action() as tx:
         row = await tx.conn.fetchrow(
             "SELECT id, name, provider, capacity, conditions, max_duration, contact_hours, phone,"
-            " active FROM resources WHERE id = $1 FOR UPDATE",
+            " address, active FROM resources WHERE id = $1 FOR UPDATE",
             resource_id,
         )
         if row is None:

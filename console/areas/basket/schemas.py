@@ -63,6 +63,7 @@ class ResourceOut(BaseModel):
     max_duration: str
     contact_hours: str
     phone: str
+    address: str = Field(description="Where it is (shown to the units of a case it serves)")
     active: bool
     updated_at: datetime
 
@@ -88,6 +89,7 @@ class ResourceIn(schemas.Request):
     max_duration: Text = Field(default="", max_length=200)
     contact_hours: Text = Field(default="", max_length=200)
     phone: Text = Field(default="", max_length=50)
+    address: Text = Field(default="", max_length=300)
     active: bool = True
 
 
@@ -101,5 +103,6 @@ class ResourcePatch(schemas.Request):
     max_duration: Text | None = Field(default=None, max_length=200)
     contact_hours: Text | None = Field(default=None, max_length=200)
     phone: Text | None = Field(default=None, max_length=50)
+    address: Text | None = Field(default=None, max_length=300)
     active: bool | None = None
     reason: Text | None = Field(default=None, max_length=500, description="Why (for the log)")

@@ -234,6 +234,7 @@ async def load_referral(conn: asyncpg.Connection, referral_id: int) -> dict[str,
 async def load_assignments(conn: asyncpg.Connection, case_id: int) -> list[dict[str, Any]]:
     rows = await conn.fetch(
         "SELECT a.id, a.unit_id, u.name AS unit_name, u.status AS unit_status,"
+        " u.crew AS unit_crew, u.phone AS unit_phone,"
         " a.dispatched_by, d.display_name AS dispatched_by_name, a.dispatched_at,"
         " a.acknowledged_at, a.en_route_at, a.on_scene_at, a.last_check_in_at, a.done_at,"
         " a.cancelled_at FROM assignments a JOIN units u ON u.id = a.unit_id"

@@ -18,21 +18,27 @@ from pydantic import BaseModel
 from console.areas.basket import actions as basket_actions
 from console.areas.tablet.reads import type_label, unit_of, unit_state
 from console.areas.tablet.schemas import (
+    AcknowledgedOut,
+    AcknowledgeIn,
     Answer,
     CheckedIn,
     CheckInIn,
     NoteIn,
     NoteView,
+    PositionIn,
+    PositionOut,
     RequestView,
     ResourceRequestIn,
+    SharingIn,
     StatusIn,
     StatusOut,
+    UnitState,
 )
 from console.areas.units import actions as units_actions
 from console.areas.units import reads as units_reads
 from console.lib import errors, idempotency
 from console.lib.db import Database, Tx
-from dispatch import access, assignments, basket, cases, units
+from dispatch import access, assignments, basket, cases, messages, units
 
 REASON = "dichiarato dall'unità"
 
@@ -115,15 +121,13 @@ async def report_status(
         previous = units.Status(unit["status"])
         status = units.report(previous, units.Status(body.status))
         at = units.reported_at(utc(body.at), tx.now, unit["status_since"])
+        kept = await keep_position(tx.conn, unit, body.lat, body.lon, None, at)
         row = await tx.conn.fetchrow(
-            "UPDATE units SET status = $2, status_since = $3, last_lat = COALESCE($4, last_lat),"
-            " last_lon = COALESCE($5, last_lon) WHERE id = $1"
-            " RETURNING id, name, status, status_since, vehicle, base_label, synthetic",
+            "UPDATE units SET status = $2, status_since = $3 WHERE id = $1"
+            f" RETURNING {UNIT_STATE_COLUMNS}",
             unit["id"],
             status.value,
             at,
-            body.lat,
-            body.lon,
         )
         case = (
             await units_actions.lock_case(tx.conn, current["case_id"])
@@ -140,8 +144,7 @@ async def report_status(
                 REASON,
                 case=units_actions.case_ref(case) if case is not None else None,
                 assignment_id=current["id"] if current is not None else None,
-                lat=body.lat,
-                lon=body.lon,
+                position_at=at if kept else None,
             )
         )
         if current is not None and case is not None:
@@ -190,6 +193,131 @@ async def _case_follows(
         )
 
 
+UNIT_STATE_COLUMNS = (
+    "id, name, status, status_since, vehicle, base_label, synthetic, share_position,"
+    " last_position_at"
+)
+
+
+async def keep_position(
+    conn: asyncpg.Connection,
+    unit: asyncpg.Record,
+    lat: float | None,
+    lon: float | None,
+    accuracy_m: float | None,
+    at: datetime,
+) -> bool:
+    """Keep a position the tablet sent, when the unit shares it: as the unit's last one (unless
+    a newer one is there already) and in the short history the retention job prunes. False when
+    nothing was kept (no position, or the crew's consent is off)."""
+    if lat is None or lon is None or not unit["share_position"]:
+        return False
+    await conn.execute(
+        "UPDATE units SET last_lat = $2, last_lon = $3, last_accuracy_m = $4,"
+        " last_position_at = $5 WHERE id = $1"
+        " AND (last_position_at IS NULL OR last_position_at <= $5)",
+        unit["id"],
+        lat,
+        lon,
+        accuracy_m,
+        at,
+    )
+    await conn.execute(
+        "INSERT INTO unit_positions (unit_id, at, lat, lon, accuracy_m)"
+        " VALUES ($1, $2, $3, $4, $5)",
+        unit["id"],
+        at,
+        lat,
+        lon,
+        accuracy_m,
+    )
+    return True
+
+
+async def report_position(
+    db: Database, by: access.Principal, body: PositionIn, *, now: datetime | None = None
+) -> PositionOut:
+    """The tablet's position at its interval while assigned (no outbox: a stale position is
+    worth nothing, the next one replaces it)."""
+    unit_id = unit_of(by)
+    async with db.action(now) as tx:
+        unit = await units_actions.lock_unit(tx.conn, unit_id)
+        if unit is None:
+            raise errors.NotFound("Unità non trovata.")
+        at = min(utc(body.at) or tx.now, tx.now)  # never in the future
+        kept = await keep_position(tx.conn, unit, body.lat, body.lon, body.accuracy_m, at)
+        if kept:
+            tx.emit(assignments.unit_position_reported(units_actions.unit_ref(unit), at, by))
+        last = await tx.conn.fetchval("SELECT last_position_at FROM units WHERE id = $1", unit_id)
+    return PositionOut(kept=kept, last_position_at=last)
+
+
+async def set_sharing(
+    db: Database, by: access.Principal, body: SharingIn, *, now: datetime | None = None
+) -> UnitState:
+    """The crew's consent to send the unit's position. Turning it off forgets the last position
+    and the history at once."""
+    unit_id = unit_of(by)
+    async with db.action(now) as tx:
+        unit = await units_actions.lock_unit(tx.conn, unit_id)
+        if unit is None:
+            raise errors.NotFound("Unità non trovata.")
+        if body.share_position:
+            row = await tx.conn.fetchrow(
+                "UPDATE units SET share_position = true WHERE id = $1"
+                f" RETURNING {UNIT_STATE_COLUMNS}",
+                unit_id,
+            )
+        else:
+            row = await tx.conn.fetchrow(
+                "UPDATE units SET share_position = false, last_lat = NULL, last_lon = NULL,"
+                " last_accuracy_m = NULL, last_position_at = NULL WHERE id = $1"
+                f" RETURNING {UNIT_STATE_COLUMNS}",
+                unit_id,
+            )
+            await tx.conn.execute("DELETE FROM unit_positions WHERE unit_id = $1", unit_id)
+        if unit["share_position"] != body.share_position:
+            tx.emit(
+                assignments.unit_sharing_changed(
+                    units_actions.unit_ref(unit), body.share_position, by
+                )
+            )
+    return unit_state(row)
+
+
+async def acknowledge_message(
+    db: Database, by: access.Principal, message_id: int, key: str, *, now: datetime | None = None
+) -> Answer:
+    """The crew has read a message from the room: the room sees it at once. Acknowledging it
+    again answers the first acknowledgement."""
+
+    async def action(
+        tx: Tx, unit: asyncpg.Record, current: asyncpg.Record | None
+    ) -> tuple[int, BaseModel]:
+        row = await tx.conn.fetchrow(
+            "SELECT id, acknowledged_at FROM unit_messages WHERE id = $1 AND unit_id = $2"
+            " FOR UPDATE",
+            message_id,
+            unit["id"],
+        )
+        if row is None:
+            raise errors.NotFound("Messaggio non trovato.")
+        if row["acknowledged_at"] is not None:
+            return 200, AcknowledgedOut(id=message_id, acknowledged_at=row["acknowledged_at"])
+        await tx.conn.execute(
+            "UPDATE unit_messages SET acknowledged_at = $2, acknowledged_by = $3 WHERE id = $1",
+            message_id,
+            tx.now,
+            access.unit_tag(unit["id"]),
+        )
+        found = await tx.conn.fetchrow(units_reads.MESSAGES + " WHERE m.id = $1", message_id)
+        tx.emit(messages.message_acknowledged(units_reads.sent_of(found), by))
+        return 200, AcknowledgedOut(id=message_id, acknowledged_at=tx.now)
+
+    body = AcknowledgeIn(message_id=message_id)
+    return await once(db, by, key, "message-ack", body, action, ended_ok=True, now=now)
+
+
 def _working(current: asyncpg.Record | None) -> asyncpg.Record:
     if current is None:
         raise refused("Nessun intervento in corso.")
@@ -211,13 +339,7 @@ async def check_in(
         await tx.conn.execute(
             "UPDATE assignments SET last_check_in_at = $2 WHERE id = $1", work["id"], at
         )
-        await tx.conn.execute(
-            "UPDATE units SET last_lat = COALESCE($2, last_lat), last_lon = COALESCE($3, last_lon)"
-            " WHERE id = $1",
-            unit["id"],
-            body.lat,
-            body.lon,
-        )
+        kept = await keep_position(tx.conn, unit, body.lat, body.lon, None, at)
         case = await units_reads.case(tx.conn, work["case_id"])
         tx.emit(
             assignments.unit_checked_in(
@@ -226,8 +348,7 @@ async def check_in(
                 work["id"],
                 at,
                 by,
-                lat=body.lat,
-                lon=body.lon,
+                position_at=at if kept else None,
                 note=body.note,
             )
         )

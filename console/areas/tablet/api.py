@@ -10,26 +10,34 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from console.areas.tablet.actions import (
+    acknowledge_message,
     add_note,
     check_in,
+    report_position,
     report_status,
     request_resource,
+    set_sharing,
 )
 from console.areas.tablet.reads import unit_of, view
 from console.areas.tablet.schemas import (
+    AcknowledgedOut,
     Answer,
     CheckedIn,
     CheckInIn,
     NoteIn,
     NoteView,
+    PositionIn,
+    PositionOut,
     RequestView,
     ResourceRequestIn,
+    SharingIn,
     StatusIn,
     StatusOut,
     TabletView,
+    UnitState,
 )
 from console.lib import audit, idempotency, services
-from console.lib.api import operation
+from console.lib.api import operation, path_id
 from console.lib.db import Database
 from dispatch import access
 
@@ -146,6 +154,70 @@ async def post_resource_request(
     request: Request, principal: access.Principal, body: ResourceRequestIn, _: None
 ) -> Response:
     return await keyed(request, principal, body, request_resource)
+
+
+@operation(
+    "POST",
+    "/api/v1/tablet/messages/{id}/acknowledge",
+    summary="The crew has read a message from the room",
+    response=AcknowledgedOut,
+    auth=AUTH,
+    permission=TABLET,
+    errors=(404,),
+    tag="tablet",
+    idempotency_key=True,
+    description=KEY_NOTE + " Only the unit's own messages (404 otherwise); a second"
+    " acknowledgement answers the first one's time. Event `unit.message_acknowledged` to the"
+    " room and the unit.",
+)
+async def post_message_acknowledgement(
+    request: Request, principal: access.Principal, _: None, __: None
+) -> Response:
+    key = idempotency.key_of(request)
+    assert key is not None
+    db = services.of(request).db
+    return respond(await acknowledge_message(db, principal, path_id(request), key))
+
+
+@operation(
+    "POST",
+    "/api/v1/tablet/position",
+    summary="The unit's position (Geolocation), while the crew shares it",
+    body=PositionIn,
+    response=PositionOut,
+    auth=AUTH,
+    permission=TABLET,
+    tag="tablet",
+    example={"lat": 43.7712, "lon": 11.2486, "accuracy_m": 25, "at": "2026-01-15T21:04:00+01:00"},
+    description="Kept as the unit's last position (and in a short history, see"
+    " SEUS_POSITION_HISTORY_HOURS) only when `share_position` is on; `kept` says so. Sent by"
+    " the tablet every SEUS_POSITION_INTERVAL_SECONDS while assigned; not queued offline (a"
+    " stale position is replaced by the next). Event `unit.position_reported` to the room,"
+    " without coordinates.",
+)
+async def post_position(
+    request: Request, principal: access.Principal, body: PositionIn, _: None
+) -> PositionOut:
+    return await report_position(services.of(request).db, principal, body)
+
+
+@operation(
+    "PUT",
+    "/api/v1/tablet/position-sharing",
+    summary="The crew's consent to send the unit's position",
+    body=SharingIn,
+    response=UnitState,
+    auth=AUTH,
+    permission=TABLET,
+    tag="tablet",
+    example={"share_position": True},
+    description="Off forgets the unit's last position and its history at once. Event"
+    " `unit.position_sharing_changed` to the room and the unit.",
+)
+async def put_position_sharing(
+    request: Request, principal: access.Principal, body: SharingIn, _: None
+) -> UnitState:
+    return await set_sharing(services.of(request).db, principal, body)
 
 
 Body = TypeVar("Body", bound=BaseModel)

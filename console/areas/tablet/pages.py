@@ -1,13 +1,18 @@
-"""The tablet page (/tablet)."""
+"""The tablet page (/tablet) and its offline app shell (/tablet-sw.js)."""
 
 from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from pathlib import Path
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from console.lib import auth, errors
-from console.lib.render import page, render
+from console.lib import auth, errors, services
+from console.lib.render import page, public_page, render
 from dispatch import access, basket
 
 
@@ -22,10 +27,43 @@ async def tablet_page(request: Request, session: auth.Session) -> Response:
         csrf_token=session.csrf_token,
         page_title="Intervento",
         unit_id=principal.unit_id,
+        position_interval=services.of(request).settings.position_interval_seconds,
         resource_types=[(t.value, basket.TYPE_LABELS[t]) for t in basket.ResourceType],
     )
 
 
+STATIC = Path(__file__).resolve().parents[3] / "static"
+
+
+@functools.cache
+def worker_source() -> bytes:
+    """The service worker (worker.js, beside this module) with its manifest: what the tablet
+    page needs offline (its script, the shared modules, the styles) and a version that changes
+    with any of them."""
+    files = sorted(
+        [*STATIC.glob("css/*.css"), *STATIC.glob("js/lib/*.js"), STATIC / "js/tablet.js"]
+    )
+    source = (Path(__file__).parent / "worker.js").read_text(encoding="utf-8")
+    digest = hashlib.sha256(source.encode())
+    for file in files:
+        digest.update(file.read_bytes())
+    manifest = {
+        "version": digest.hexdigest()[:16],
+        "files": ["/" + str(f.relative_to(STATIC.parent)) for f in files],
+    }
+    return source.replace('"__MANIFEST__"', json.dumps(manifest)).encode()
+
+
+async def service_worker(request: Request) -> Response:
+    """Public like any script: it holds no data, only the list of static files."""
+    return Response(
+        worker_source(),
+        media_type="text/javascript",
+        headers={"Service-Worker-Allowed": "/tablet"},
+    )
+
+
 ROUTES: list[BaseRoute] = [
-    page("/tablet", tablet_page, access.Permission.UNIT_TABLET, login="/tablet/login")
+    page("/tablet", tablet_page, access.Permission.UNIT_TABLET, login="/tablet/login"),
+    public_page("GET", "/tablet-sw.js", service_worker),
 ]

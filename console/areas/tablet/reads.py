@@ -7,9 +7,12 @@ import asyncpg
 from console.areas.clocks import reads as clocks_reads
 from console.areas.tablet.schemas import (
     AssignmentView,
+    CaseResourceView,
+    MessageView,
     NoteView,
     RequestView,
     TabletView,
+    TeamUnitView,
     UnitState,
 )
 from console.areas.units import reads as units_reads
@@ -28,6 +31,8 @@ def unit_state(row: asyncpg.Record) -> UnitState:
         vehicle=row["vehicle"],
         base_label=row["base_label"],
         base_note=units.base_note(row["synthetic"]),
+        share_position=row["share_position"],
+        last_position_at=row["last_position_at"],
     )
 
 
@@ -43,8 +48,11 @@ async def view(conn: asyncpg.Connection, unit_id: int) -> TabletView:
     if unit is None:
         raise errors.NotFound("Unità non trovata.")
     current = await units_reads.current_assignment(conn, unit_id)
+    messages = await messages_of(conn, unit_id)
     if current is None:
-        return TabletView(unit=unit_state(unit), assignment=None, notes=[], requests=[])
+        return TabletView(
+            unit=unit_state(unit), assignment=None, notes=[], requests=[], messages=messages
+        )
     brief = (await units_reads.brief(conn, current["id"])).payload()
     assignment = AssignmentView(
         id=current["id"],
@@ -79,6 +87,9 @@ async def view(conn: asyncpg.Connection, unit_id: int) -> TabletView:
         assignment=assignment,
         clocks=await clocks_reads.open_clocks_of_assignment(conn, current["id"]),
         notes=[NoteView(**dict(n)) for n in notes],
+        messages=messages,
+        team=await team_of(conn, current["case_id"], unit_id),
+        resources=await resources_of(conn, current["case_id"]),
         requests=[
             RequestView(
                 id=r["id"],
@@ -93,6 +104,66 @@ async def view(conn: asyncpg.Connection, unit_id: int) -> TabletView:
             for r in requests
         ],
     )
+
+
+def message_view(row: asyncpg.Record) -> MessageView:
+    return MessageView(**{k: row[k] for k in MessageView.model_fields})
+
+
+async def messages_of(conn: asyncpg.Connection, unit_id: int) -> list[MessageView]:
+    """The room's messages to the unit: all not yet acknowledged, and the last day's."""
+    rows = await conn.fetch(
+        units_reads.MESSAGES + " WHERE m.unit_id = $1 AND (m.acknowledged_at IS NULL"
+        " OR m.sent_at > now() - interval '1 day') ORDER BY m.sent_at, m.id",
+        unit_id,
+    )
+    return [message_view(r) for r in rows]
+
+
+async def team_of(conn: asyncpg.Connection, case_id: int, unit_id: int) -> list[TeamUnitView]:
+    """The other units working on the case."""
+    rows = await conn.fetch(
+        "SELECT u.id, u.name, u.status, u.status_since, u.phone FROM assignments a"
+        " JOIN units u ON u.id = a.unit_id WHERE a.case_id = $1 AND a.unit_id <> $2"
+        " AND a.done_at IS NULL AND a.cancelled_at IS NULL ORDER BY a.dispatched_at, a.id",
+        case_id,
+        unit_id,
+    )
+    return [
+        TeamUnitView(
+            id=r["id"],
+            name=r["name"],
+            status=r["status"],
+            status_label=units.STATUS_LABELS[units.Status(r["status"])],
+            status_since=r["status_since"],
+            phone=r["phone"],
+        )
+        for r in rows
+    ]
+
+
+async def resources_of(conn: asyncpg.Connection, case_id: int) -> list[CaseResourceView]:
+    """The case's confirmed or in-use resources, with where they are and whom to call."""
+    rows = await conn.fetch(
+        "SELECT b.id, b.status, b.quantity, r.name, r.type, r.provider, r.address, r.phone,"
+        " r.contact_hours FROM bookings b JOIN resources r ON r.id = b.resource_id"
+        " WHERE b.case_id = $1 AND b.status IN ('confirmed', 'in_use') ORDER BY b.id",
+        case_id,
+    )
+    return [
+        CaseResourceView(
+            booking_id=r["id"],
+            status=r["status"],
+            resource_name=r["name"],
+            type_label=type_label(r["type"]),
+            quantity=r["quantity"],
+            provider=r["provider"],
+            address=r["address"],
+            phone=r["phone"],
+            contact_hours=r["contact_hours"],
+        )
+        for r in rows
+    ]
 
 
 def unit_of(principal: access.Principal) -> int:

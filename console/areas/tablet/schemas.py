@@ -29,6 +29,10 @@ class UnitState(BaseModel):
     vehicle: str
     base_label: str
     base_note: str | None
+    share_position: bool = Field(
+        default=False, description="The crew's consent: the tablet sends its position"
+    )
+    last_position_at: datetime | None = None
 
 
 class AssignmentView(BaseModel):
@@ -66,11 +70,61 @@ class RequestView(BaseModel):
     created_at: datetime
 
 
+class MessageView(BaseModel):
+    """A message from the room to this unit (`unit.message_sent` carries the same fields)."""
+
+    id: int
+    batch: int
+    unit_id: int
+    unit_name: str
+    case_id: int | None
+    case_number: str | None
+    body: str
+    author_name: str
+    sent_at: datetime
+    acknowledged_at: datetime | None
+
+
+class TeamUnitView(BaseModel):
+    """Another unit working on the same case, and where it is in its work."""
+
+    id: int
+    name: str
+    status: str
+    status_label: str
+    status_since: datetime
+    phone: str = ""
+
+
+class CaseResourceView(BaseModel):
+    """A resource confirmed (or in use) for the case: where it is, whom to call, when."""
+
+    booking_id: int
+    status: str
+    resource_name: str
+    type_label: str
+    quantity: int
+    provider: str
+    address: str
+    phone: str
+    contact_hours: str
+
+
 class TabletView(BaseModel):
     unit: UnitState
     assignment: AssignmentView | None
     notes: list[NoteView]
     requests: list[RequestView]
+    messages: list[MessageView] = Field(
+        default_factory=list,
+        description="The room's messages: every one not yet acknowledged, and the last day's",
+    )
+    team: list[TeamUnitView] = Field(
+        default_factory=list, description="The other units working on the assignment's case"
+    )
+    resources: list[CaseResourceView] = Field(
+        default_factory=list, description="The case's confirmed resources (address, phone, hours)"
+    )
     clocks: list[ClockView] = Field(
         default_factory=list,
         description="The open SLA clocks of the current assignment (on scene, safety check-in):"
@@ -122,3 +176,30 @@ class ResourceRequestIn(RequestBody):
     quantity: int = Field(default=1, ge=1, le=100)
     note: str = Field(default="", max_length=500)
     assignment_id: int | None = AssignmentField
+
+
+class PositionIn(RequestBody):
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    accuracy_m: float | None = Field(default=None, ge=0, le=100_000)
+    at: AwareDatetime | None = Field(default=None, description="When it was taken (tablet clock)")
+
+
+class PositionOut(BaseModel):
+    kept: bool = Field(description="False when the unit does not share its position")
+    last_position_at: datetime | None
+
+
+class SharingIn(RequestBody):
+    share_position: bool
+
+
+class AcknowledgedOut(BaseModel):
+    id: int
+    acknowledged_at: datetime
+
+
+class AcknowledgeIn(RequestBody):
+    """What an acknowledgement is, for its Idempotency-Key's fingerprint (no body is sent)."""
+
+    message_id: int

@@ -3,27 +3,30 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
 
 from console.areas.units import reads
-from console.areas.units.reads import CASE_PLACE_SQL, origin_of, position_of
+from console.areas.units.reads import CASE_PLACE_SQL, fix_of, origin_of
 from console.areas.units.schemas import Dispatched, Origin, Recalled
 from console.areas.units.store import ACTIVE, ASSIGNMENT_COLUMNS, CASE_COLUMNS, UNIT_COLUMNS
 from console.lib import errors
 from console.lib.db import Database
-from dispatch import access, assignments, cases, units
+from dispatch import access, assignments, cases, messages, units
 from dispatch.errors import Refused
+from dispatch.events import actor_of
 
 
-def _eta(unit: asyncpg.Record, origin: Origin, policy: units.RankingPolicy) -> int | None:
-    """The same estimate as the recommendation's, from the same position."""
-    lat, lon = position_of(unit)
-    if lat is None or lon is None:
+def _eta(
+    unit: asyncpg.Record, origin: Origin, policy: units.RankingPolicy, now: datetime
+) -> int | None:
+    """The same estimate as the recommendation's, from the same position (None: unknown)."""
+    fix = fix_of(unit, now, policy)
+    if fix.lat is None or fix.lon is None:
         return None
-    return round(units.travel_minutes(lat, lon, origin.lat, origin.lon, policy))
+    return units.estimate(fix.lat, fix.lon, origin.lat, origin.lon, policy)
 
 
 async def dispatch_unit(
@@ -77,7 +80,7 @@ async def dispatch_unit(
             await set_case_status(tx.conn, case_id, moved, tx.now)
         brief = await reads.brief(tx.conn, assignment_id)
         ref, uref = case_ref(case), unit_ref(unit)
-        eta = _eta(unit, origin_of(place), policy)
+        eta = _eta(unit, origin_of(place), policy, tx.now)
         tx.emit(
             assignments.unit_assigned(brief, uref, ref.zone, by, reason),
             assignments.unit_status_changed(
@@ -229,3 +232,72 @@ async def end_assignment(
     if moved is not None:
         await set_case_status(conn, row["case_id"], moved, now)
     return case, before, moved
+
+
+async def send_message(
+    db: Database,
+    by: access.Principal,
+    text: str,
+    *,
+    unit_id: int | None = None,
+    case_id: int | None = None,
+    now: datetime | None = None,
+) -> tuple[int, list[asyncpg.Record]]:
+    """A message from the room to one unit, or to every unit working on a case: one row and one
+    `unit.message_sent` per unit. A unit's message is about its current case, if it has one."""
+    if (unit_id is None) == (case_id is None):
+        problem = errors.FieldProblem("unit_id", "indica un'unità oppure un caso", "missing")
+        raise errors.ValidationFailed("Indica a chi va il messaggio.", problems=[problem])
+    try:
+        body = messages.body_of(text)
+    except messages.Problem as problem:
+        raise errors.ValidationFailed(
+            problem.text, problems=[errors.FieldProblem(problem.field, problem.text)]
+        ) from None
+    async with db.action(now) as tx:
+        if unit_id is not None:
+            exists = await tx.conn.fetchval("SELECT id FROM units WHERE id = $1", unit_id)
+            if exists is None:
+                problem = errors.FieldProblem("unit_id", "unità inesistente", "not_found")
+                raise errors.ValidationFailed("Unità inesistente.", problems=[problem])
+            current = await active_assignment(tx.conn, unit_id)
+            targets = [(unit_id, current["case_id"] if current is not None else None)]
+        else:
+            assert case_id is not None
+            if await tx.conn.fetchval("SELECT id FROM cases WHERE id = $1", case_id) is None:
+                raise errors.NotFound("Caso non trovato.")
+            on_case = await active_units_of_case(tx.conn, case_id)
+            if not on_case:
+                raise Refused("nessuna unità al lavoro su questo caso")
+            targets = [(u, case_id) for u in on_case]
+        batch: int = await tx.conn.fetchval("SELECT nextval('unit_message_batches')")
+        ids = []
+        for target_unit, target_case in targets:
+            ids.append(
+                await tx.conn.fetchval(
+                    "INSERT INTO unit_messages (batch, unit_id, case_id, body, author,"
+                    " author_name, sent_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                    batch,
+                    target_unit,
+                    target_case,
+                    body,
+                    actor_of(by),
+                    by.name,
+                    tx.now,
+                )
+            )
+        rows = await tx.conn.fetch(
+            reads.MESSAGES + " WHERE m.id = ANY($1::bigint[]) ORDER BY m.id", ids
+        )
+        for row in rows:
+            tx.emit(messages.message_sent(reads.sent_of(row), by))
+    return batch, list(rows)
+
+
+async def prune_positions(db: Database, history: timedelta, now: datetime | None = None) -> int:
+    """Forget positions older than `history` (a unit's last position stays in `units` while it
+    shares it). No event: nothing anyone sees changes."""
+    status: str = await db.pool.execute(
+        "DELETE FROM unit_positions WHERE at < $1", (now or datetime.now(UTC)) - history
+    )
+    return int(status.split()[-1])

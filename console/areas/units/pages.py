@@ -25,6 +25,8 @@ async def units_page(request: Request, session: auth.Session) -> Response:
         zones=zones,
         statuses=statuses,
         demo_note=units.DEMO_BASE_NOTE,
+        can_edit_crew=access.can(principal, access.Permission.EDIT_UNITS),
+        can_pair=access.can(principal, access.Permission.PAIR_DEVICES),
     )
 
 

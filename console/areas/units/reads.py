@@ -3,6 +3,7 @@ language and load (dispatch/units.py decides; this module gathers and answers)."
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -10,14 +11,16 @@ import asyncpg
 from console.areas.units import store
 from console.areas.units.schemas import (
     CaseSummary,
+    CrewMemberOut,
     Origin,
     RecommendationOut,
     Recommendations,
+    UnitMessageOut,
     UnitOut,
 )
 from console.areas.units.store import ACTIVE, UNIT_COLUMNS
 from console.lib import errors
-from dispatch import assignments, units
+from dispatch import assignments, messages, units
 
 BOARD_SQL = f"""
 SELECT {store.UNIT_COLUMNS}, m.name AS base_municipality, z.id AS home_zone, z.name AS zone_name,
@@ -65,7 +68,19 @@ def unit_out(row: asyncpg.Record) -> UnitOut:
         last_lon=row["last_lon"],
         assignment_id=row["assignment_id"],
         current_case=case,
+        crew=crew_of(row),
+        phone=row["phone"],
     )
+
+
+def crew_of(row: asyncpg.Record) -> list[CrewMemberOut]:
+    """The crew column (jsonb) as the API answers it."""
+    found = row["crew"] if isinstance(row["crew"], list) else []
+    return [
+        CrewMemberOut(name=str(m.get("name", "")), user_id=m.get("user_id"))
+        for m in found
+        if isinstance(m, dict)
+    ]
 
 
 def _count(value: Any) -> int | None:
@@ -112,44 +127,48 @@ async def brief(conn: asyncpg.Connection, assignment_id: int) -> assignments.Bri
     )
 
 
-def position_of(unit: asyncpg.Record) -> units.Point:
-    """Where the unit is taken to be (dispatch.units.position); `m_lat`, `m_lon`: its base
-    municipality's centre, where the query has them."""
-    return units.position(
+def fix_of(unit: asyncpg.Record, now: datetime, policy: units.RankingPolicy) -> units.Fix:
+    """Where the unit is taken to be now (dispatch.units.locate): its last position while fresh,
+    else its base; `m_lat`, `m_lon`: its base municipality's centre, where the query has them."""
+    return units.locate(
         (unit["last_lat"], unit["last_lon"]),
+        unit["last_position_at"],
         (unit["base_lat"], unit["base_lon"]),
         (unit.get("m_lat"), unit.get("m_lon")),
+        now=now,
+        max_age=policy.position_max_age,
     )
 
 
 async def candidates(
-    conn: asyncpg.Connection,
-) -> list[tuple[asyncpg.Record, units.Candidate | None]]:
-    """Every unit with its position (dispatch.units.position) and its load (active
-    assignments); no candidate for a unit with no position at all."""
+    conn: asyncpg.Connection, now: datetime, policy: units.RankingPolicy
+) -> list[tuple[asyncpg.Record, units.Fix, units.Candidate | None]]:
+    """Every unit with where it is taken to be and its load (active assignments); no candidate
+    for a unit with no position at all."""
     rows = await conn.fetch(
         f"SELECT {UNIT_COLUMNS}, m.lat AS m_lat, m.lon AS m_lon,"
         f" (SELECT count(*) FROM assignments a WHERE a.unit_id = u.id AND a.{ACTIVE}) AS load"
         " FROM units u LEFT JOIN municipalities m ON m.istat_code = u.base_municipality_code"
         " ORDER BY u.id"
     )
-    found: list[tuple[asyncpg.Record, units.Candidate | None]] = []
+    found: list[tuple[asyncpg.Record, units.Fix, units.Candidate | None]] = []
     for row in rows:
         candidate = None
-        lat, lon = position_of(row)
-        if lat is not None and lon is not None:
+        fix = fix_of(row, now, policy)
+        if fix.lat is not None and fix.lon is not None:
             candidate = units.Candidate(
                 id=row["id"],
                 name=row["name"],
                 status=units.Status(row["status"]),
-                lat=lat,
-                lon=lon,
+                lat=fix.lat,
+                lon=fix.lon,
                 zones=frozenset(row["zones"]),
                 skills=frozenset(row["skills"]),
                 languages=frozenset(row["languages"]),
                 load=row["load"],
+                where=units.fix_phrase(fix),
             )
-        found.append((row, candidate))
+        found.append((row, fix, candidate))
     return found
 
 
@@ -181,27 +200,29 @@ def _language(case: asyncpg.Record) -> str | None:
 
 
 async def recommend(
-    conn: asyncpg.Connection, case_id: int, policy: units.RankingPolicy
+    conn: asyncpg.Connection, case_id: int, policy: units.RankingPolicy, now: datetime
 ) -> Recommendations:
     case = await conn.fetchrow(CASE_PLACE_SQL, case_id)
     if case is None:
         raise errors.NotFound("Caso non trovato.")
     origin, language = origin_of(case), _language(case)
-    found = await candidates(conn)
-    rows = {row["id"]: row for row, _ in found}
+    found = await candidates(conn, now, policy)
+    rows = {row["id"]: (row, fix) for row, fix, _ in found}
     ranked = units.rank(
         origin.lat,
         origin.lon,
         case["zone_id"],
         frozenset(case["skills"]),
         language,
-        [c for _, c in found if c is not None],
+        [c for _, _, c in found if c is not None],
         policy,
     )
-    out = [_recommendation(rows[r.unit_id], r.eligible, r.eta_minutes, r.reasons) for r in ranked]
+    out = [_recommendation(*rows[r.unit_id], r.eligible, r.eta_minutes, r.reasons) for r in ranked]
     out += [
-        _recommendation(row, False, None, ("posizione sconosciuta: né sede né ultima posizione",))
-        for row, c in found
+        _recommendation(
+            row, fix, False, None, (f"{units.UNKNOWN_PLACE}: né sede né ultima posizione",)
+        )
+        for row, fix, c in found
         if c is None
     ]
     return Recommendations(
@@ -219,7 +240,11 @@ async def recommend(
 
 
 def _recommendation(
-    row: asyncpg.Record, eligible: bool, eta: int | None, reasons: tuple[str, ...]
+    row: asyncpg.Record,
+    fix: units.Fix,
+    eligible: bool,
+    eta: int | None,
+    reasons: tuple[str, ...],
 ) -> RecommendationOut:
     status = units.Status(row["status"])
     return RecommendationOut(
@@ -229,6 +254,9 @@ def _recommendation(
         status_label=units.STATUS_LABELS[status],
         eligible=eligible,
         eta_minutes=eta,
+        position_source=fix.source.value,
+        position_age_seconds=fix.age_seconds,
+        position_label=units.fix_phrase(fix),
         reasons=list(reasons),
         load=row["load"],
         zones=list(row["zones"]),
@@ -236,6 +264,8 @@ def _recommendation(
         languages=list(row["languages"]),
         base_label=row["base_label"],
         base_note=units.base_note(row["synthetic"]),
+        crew=crew_of(row),
+        phone=row["phone"],
     )
 
 
@@ -262,3 +292,37 @@ async def case(conn: asyncpg.Connection, case_id: int) -> asyncpg.Record:
         f"SELECT {store.CASE_COLUMNS} FROM cases WHERE id = $1", case_id
     )
     return row
+
+
+MESSAGES = (
+    "SELECT m.id, m.batch, m.unit_id, u.name AS unit_name, m.case_id, c.case_number, c.zone_id,"
+    " m.body, m.author_name, m.sent_at, m.acknowledged_at FROM unit_messages m"
+    " JOIN units u ON u.id = m.unit_id LEFT JOIN cases c ON c.id = m.case_id"
+)
+
+
+def sent_of(row: asyncpg.Record) -> messages.Sent:
+    """A stored message (a MESSAGES row) for its events."""
+    return messages.Sent(
+        id=row["id"],
+        batch=row["batch"],
+        unit_id=row["unit_id"],
+        unit_name=row["unit_name"],
+        case_id=row["case_id"],
+        case_number=row["case_number"],
+        zone=row["zone_id"],
+        body=row["body"],
+        author_name=row["author_name"],
+        sent_at=row["sent_at"],
+        acknowledged_at=row["acknowledged_at"],
+    )
+
+
+def message_out(row: asyncpg.Record) -> UnitMessageOut:
+    return UnitMessageOut(**{k: row[k] for k in UnitMessageOut.model_fields})
+
+
+async def messages_of_case(conn: asyncpg.Connection, case_id: int) -> list[UnitMessageOut]:
+    """The room's messages to the units of a case, oldest first."""
+    rows = await conn.fetch(MESSAGES + " WHERE m.case_id = $1 ORDER BY m.sent_at, m.id", case_id)
+    return [message_out(r) for r in rows]

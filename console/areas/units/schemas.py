@@ -17,6 +17,11 @@ class CaseSummary(BaseModel):
     municipality: str | None
 
 
+class CrewMemberOut(BaseModel):
+    name: str
+    user_id: int | None = Field(description="The console's user; none: a volunteer's name")
+
+
 class UnitOut(BaseModel):
     id: int
     name: str
@@ -37,6 +42,8 @@ class UnitOut(BaseModel):
     last_lon: float | None
     assignment_id: int | None
     current_case: CaseSummary | None
+    crew: list[CrewMemberOut] = Field(default_factory=list, description="Who is on board")
+    phone: str = Field(default="", description="The unit's phone ('' when none)")
 
 
 class ZoneOut(BaseModel):
@@ -93,7 +100,13 @@ class RecommendationOut(BaseModel):
     status: str
     status_label: str
     eligible: bool
-    eta_minutes: int | None
+    eta_minutes: int | None = Field(description="None when the unit's position is unknown")
+    position_source: str = Field(
+        description='Where the estimate starts: "position" (the last one the tablet sent, fresh'
+        ' enough), "base", "town" (the base municipality\'s centre) or "unknown"'
+    )
+    position_age_seconds: int | None = Field(description="The age of a reported position")
+    position_label: str = Field(description='In Italian: "dalla posizione di 3 min fa", ...')
     reasons: list[str] = Field(description="Why, in Italian, for the operator")
     load: int = Field(description="Active assignments")
     zones: list[str]
@@ -101,6 +114,8 @@ class RecommendationOut(BaseModel):
     languages: list[str]
     base_label: str
     base_note: str | None
+    crew: list[CrewMemberOut] = Field(default_factory=list)
+    phone: str = ""
 
 
 class Recommendations(BaseModel):
@@ -114,3 +129,35 @@ class Recommendations(BaseModel):
     road_factor: float
     speed_kmh: float
     units: list[RecommendationOut] = Field(description="Eligible first, best first")
+
+
+class UnitMessageIn(RequestBody):
+    """A message from the room: to one unit (`unit_id`) or to every unit working on a case
+    (`case_id`); exactly one of the two."""
+
+    body: str = Field(max_length=4000, description="Free text, shown escaped; 1 to 1000 chars")
+    unit_id: int | None = Field(default=None, ge=1)
+    case_id: int | None = Field(default=None, ge=1)
+
+
+class UnitMessageOut(BaseModel):
+    id: int
+    batch: int
+    unit_id: int
+    unit_name: str
+    case_id: int | None
+    case_number: str | None
+    body: str
+    author_name: str
+    sent_at: datetime
+    acknowledged_at: datetime | None
+
+
+class UnitMessagesSent(BaseModel):
+    batch: int
+    messages: list[UnitMessageOut] = Field(description="One per unit it went to")
+
+
+class UnitMessageList(BaseModel):
+    messages: list[UnitMessageOut]
+    as_of: int = Field(description="Follow /ws?after=as_of for unit.message_* events")

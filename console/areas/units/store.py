@@ -5,7 +5,7 @@ from __future__ import annotations
 UNIT_COLUMNS = (
     "u.id, u.name, u.status, u.status_since, u.current_case_id, u.zones, u.skills, u.languages,"
     " u.vehicle, u.base_label, u.base_municipality_code, u.base_lat, u.base_lon, u.last_lat,"
-    " u.last_lon, u.synthetic"
+    " u.last_lon, u.last_position_at, u.share_position, u.synthetic, u.crew, u.phone"
 )
 
 

@@ -25,3 +25,12 @@ export function romeTime(iso, withDate = false) {
     ? date.toLocaleString("it-IT", { timeZone: TIME_ZONE, dateStyle: "short", timeStyle: "short" })
     : date.toLocaleTimeString("it-IT", { timeZone: TIME_ZONE, hour: "2-digit", minute: "2-digit" });
 }
+
+/** "Equipaggio: Anna Neri, Luca Bruni · Tel. +39 333 000 0001", or "" when neither is known. */
+export function crewText(crew, phone) {
+  const names = (crew ?? []).map((m) => m.name).filter(Boolean);
+  const parts = [];
+  if (names.length) parts.push(`Equipaggio: ${names.join(", ")}`);
+  if (phone) parts.push(`Tel. ${phone}`);
+  return parts.join(" · ");
+}

@@ -111,4 +111,5 @@ export const LOGOUT_REASON_LABELS = Object.freeze({
   expired: "sessione scaduta",
   idle: "inattività",
   revoked: "sessione revocata",
+  device_revoked: "tablet revocato",
 });

@@ -32,6 +32,11 @@ const SAY = {
     : `${p.unit_name} ha concluso l'intervento per ${p.case_number}`,
   "unit.status_changed": (p) => (p.case_number ? null : `${p.unit_name}: ${lower(p.status_label)}`),
   "unit.checked_in": (p) => `${p.unit_name} ha fatto il check-in per ${p.case_number}`,
+  "unit.message_sent": (p) => `${p.author_name} ha scritto a ${p.unit_name}`
+    + (p.case_number ? ` per ${p.case_number}` : ""),
+  "unit.message_acknowledged": (p) => `${p.unit_name} ha letto il messaggio della sala`
+    + (p.case_number ? ` per ${p.case_number}` : ""),
+  "unit.position_reported": () => null,
   "case.status_changed": (p) => (p.status === "resources_in_place"
     ? `${p.case_number}: risorse attivate` : null),
   "case.handover_sent": (p) => `${p.case_number} passata al servizio territoriale`
@@ -54,8 +59,17 @@ const SAY = {
   "user.logged_in": (p) => `${p.username} è entrato`,
   "user.logged_out": (p) => `${p.username} è uscito`
     + (p.reason && p.reason !== "logout" ? ` (${LOGOUT_REASON_LABELS[p.reason] ?? p.reason})` : ""),
-  "sla.policy_changed": (p) => `Tempi di servizio cambiati: ${lower(p.label ?? p.milestone ?? "")}`,
+  "unit.crew_changed": (p) => `${p.unit_name}: equipaggio aggiornato da ${p.by}`,
+  "device.pairing_code_issued": (p) => `${p.unit_name}: codice di abbinamento del tablet generato da ${p.by}`,
+  "device.paired": (p) => `${p.unit_name}: tablet abbinato`,
+  "device.pairing_refused": (p) => `Abbinamento di un tablet rifiutato`
+    + (p.unit_name ? ` (${p.unit_name})` : "") + ` · ${PAIRING_REFUSALS[p.reason] ?? "codice non valido"}`,
+  "device.revoked": (p) => `${p.unit_name}: ${p.every ? "tutti i tablet revocati" : "un tablet revocato"} da ${p.by}`,
+  "sla.policy_changed": (p) => `Tempi di servizio ${p.restored_from ? "ripristinati a una versione precedente" : "cambiati"}: `
+    + lower(p.label ?? p.milestone ?? ""),
 };
+
+const PAIRING_REFUSALS = { unknown: "codice inesistente", expired: "codice scaduto", used: "codice già usato" };
 
 function bookingSentence(type, p) {
   const step = REQUEST_STATUS_LABELS[p.status] ?? p.status;
