@@ -325,7 +325,10 @@ async def test_a_referral_goes_from_intake_to_an_accepted_handover_live_on_every
     assert set(referrer_feed.types()) == {"referral.progressed"}
     for event in referrer_feed.events:
         assert set(event["payload"]) == {"id", "case_number", "status", "reason"}
-    assert not any(t.startswith(("handover.", "booking.", "referral.")) for t in unit_feed.types())
+    assert not any(t.startswith(("handover.", "referral.")) for t in unit_feed.types())
+    # the unit follows its own case's bookings (its tablet shows the confirmed resources), only
+    bookings = [e for e in unit_feed.events if e["type"].startswith("booking.")]
+    assert bookings and {e["payload"]["case_id"] for e in bookings} == {case_id}
     assert "case.note_added" not in unit_feed.types()
     assert all(e["payload"].get("unit_id") != unit_id for e in unit2_feed.events)
     assert pistoia_feed.events == []
