@@ -54,6 +54,7 @@ from console.areas.tablet import actions as tablet
 from console.areas.tablet.schemas import CheckInIn, StatusIn
 from console.areas.units import actions as units
 from console.demo import room as demo_room
+from console.demo import spots
 from console.lib import auth
 from console.lib.db import BeforeCommit, Database, Tx, create_pool
 from dispatch import access, demo_year
@@ -394,14 +395,15 @@ async def _cast(conn: asyncpg.Connection, referrer_ids: Mapping[str, int],
 
 
 def _referral(story: demo_year.Story, place: asyncpg.Record) -> ReferralIn:
+    point = spots.spot(place["istat_code"], place["lat"], place["lon"], story.reference)
     body = {
         "trigger": story.trigger,
         "urgency": story.urgency,
         "place": {
             "municipality": story.place.municipality,
             "address": f"{_STREETS[story.number % len(_STREETS)]} {story.number % 97 + 1}",
-            "lat": place["lat"],
-            "lon": place["lon"],
+            "lat": point[0],
+            "lon": point[1],
         },
         "people": {"count": story.people, "minors": story.minors},
         "description": _description(story),

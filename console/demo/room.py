@@ -25,6 +25,7 @@ from console.areas.intake.schemas import ReferralIn
 from console.areas.tablet import actions as tablet
 from console.areas.tablet.schemas import CheckInIn, StatusIn
 from console.areas.units import actions as units
+from console.demo import spots
 from console.lib import auth
 from console.lib.db import Database
 from console.lib.geography import DATA_DIR
@@ -184,14 +185,15 @@ async def _story(
 
 def _referral(spec: dict[str, Any], place: asyncpg.Record) -> ReferralIn:
     """The referral as the referrer's system sends it (JSON, validated as the API does)."""
+    point = spots.spot(spec["municipality"], place["lat"], place["lon"], spec["reference"])
     body = {
         "trigger": spec["trigger"],
         "urgency": spec["urgency"],
         "place": {
             "municipality": spec["municipality"],
             "address": spec["address"],
-            "lat": place["lat"],
-            "lon": place["lon"],
+            "lat": point[0],
+            "lon": point[1],
         },
         "people": spec["people"],
         "description": spec["description"],

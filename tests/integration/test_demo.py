@@ -21,7 +21,7 @@ from console.areas.search.schemas import SearchQuery
 from console.demo import history as demo_history
 from console.demo import room as demo_room
 from console.demo import seed as demo
-from console.lib import auth
+from console.lib import auth, geo
 from console.lib.db import Database, create_pool
 from dispatch import access, demo_year
 from dispatch import units as units_core
@@ -516,3 +516,19 @@ async def test_each_history_referral_comes_from_the_nearest_referrer_of_its_kind
         assert units_core.distance_km(*here, lat, lon) == nearest, dict(row)
     used = {r["name"] for r in rows}
     assert len(used) >= 8, "referrers from across the region"
+
+
+async def test_demo_referrals_are_spread_on_the_map_each_inside_its_own_municipality(seeded):
+    """A map of the demo shows referrals where they are, not one pin per town centre."""
+    db, _ = seeded
+    rows = await db.pool.fetch(
+        "SELECT municipality_code, lat, lon FROM referrals WHERE lat IS NOT NULL"
+    )
+    assert len(rows) > 30
+    locator = geo.locator()
+    outside = [
+        r for r in rows if locator.municipality(r["lat"], r["lon"]) != r["municipality_code"]
+    ]
+    assert outside == []
+    points = {(r["lat"], r["lon"]) for r in rows}
+    assert len(points) > len(rows) * 0.9, "a point of their own, not their town's centre"
