@@ -27,6 +27,8 @@ from bench import (
     e2e,
     fanout,
     intake,
+    map_page,
+    point_zone,
     queue_page,
     resume,
     search,
@@ -50,6 +52,9 @@ FIGURES: dict[str, Callable[[Run], Awaitable[list[Figure]]]] = {
     "resume": resume.measure,
     "queue_page": queue_page.measure,
     "search": search.measure,
+    "point_zone": point_zone.measure,
+    "map_paint": map_page.measure_paint,
+    "map_fps": map_page.measure_fps,
     "timers": timers.measure,
 }
 # The figures whose baseline is a bare `websockets` server, and that server's name.
@@ -70,6 +75,9 @@ NAMES = {
     "resume": ["resume_ms"],
     "queue_page": ["queue_page_p95_ms"],
     "search": ["search_p95_ms"],
+    "point_zone": ["point_to_zone_p99_us"],
+    "map_paint": ["map_first_paint_ms"],
+    "map_fps": ["map_fps"],
     "timers": ["timer_lateness_p99_ms"],
 }
 LINE = re.compile(r"^figure: [a-z0-9_]+ ours=\S+ baseline=\S+ unit=\S+ ratio=\S+$")
@@ -210,6 +218,8 @@ async def _measure(run: Run, selected: list[str], profile: bool) -> None:
         run.figures.extend(found)
         for figure in found:
             print(line(figure), flush=True)
+            if figure.note:
+                print(f"bench: {figure.name}: {figure.note}", file=sys.stderr, flush=True)
         print(f"bench: {name} took {time.monotonic() - began:.1f} s", file=sys.stderr, flush=True)
 
 

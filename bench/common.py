@@ -37,6 +37,11 @@ class Sizes:
     writers: int = 8  # concurrent producers in the fan-out figure
     search_referrals: int = 5_000  # referrals searched over (open and closed)
     search_requests: int = 60
+    zone_points: int = 2_000  # random points looked up (plus the 273 municipalities')
+    map_referrals: int = 500  # open referrals with a point on /mappa
+    map_units: int = 200  # units moving once a second on /mappa
+    map_loads: int = 5  # page loads timed (median) for the first paint
+    map_seconds: float = 4  # the frame-rate trace, each of ours and the floor
 
     @property
     def operators(self) -> int:
@@ -77,6 +82,9 @@ FULL = Sizes(
     queue_requests=200,
     search_referrals=100_000,
     search_requests=300,
+    zone_points=20_000,
+    map_loads=15,
+    map_seconds=10,
 )
 
 

@@ -1,7 +1,8 @@
 """Referral intake: the domain's rules on what a referral may say, and the event it records.
 
 Types and ranges are the schema's business (console/intake_schemas.py); the rules here are the
-domain's: places are Tuscan municipalities, coordinates fall in Tuscany, minors are among the
+domain's: places are Tuscan municipalities, coordinates are a point on Earth (whether it lies in
+Tuscany and in the stated municipality is a warning: dispatch/places.py), minors are among the
 people counted, a phone number is a phone number, free text carries no control characters.
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import enum
+import math
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -83,9 +85,9 @@ STATUS_LABELS = {
     "withdrawn": "Ritirata dal segnalante",
 }
 
-# Tuscany's bounding box, roughly (the islands included).
-LAT_RANGE = (42.2, 44.5)
-LON_RANGE = (9.6, 12.4)
+# What a WGS84 point can be at all; whether it lies in Tuscany is dispatch.places' warning.
+LAT_RANGE = (-90.0, 90.0)
+LON_RANGE = (-180.0, 180.0)
 
 PEOPLE_MAX = 500
 DESCRIPTION_MAX = 4000
@@ -180,17 +182,17 @@ class Municipalities:
 
 
 def coordinate_problems(lat: float | None, lon: float | None) -> list[Problem]:
-    """Both coordinates or neither, and within Tuscany (fields: lat, lon)."""
+    """Both coordinates or neither, each a finite number within its range (fields: lat, lon).
+    A point outside Tuscany is no problem here: it is kept, with a warning (dispatch.places)."""
     if lat is None and lon is None:
         return []
     if lat is None or lon is None:
         missing = "lat" if lat is None else "lon"
         return [Problem(missing, "give both lat and lon, or neither", "missing")]
     found = []
-    if not LAT_RANGE[0] <= lat <= LAT_RANGE[1]:
-        found.append(Problem("lat", f"latitude outside Tuscany ({LAT_RANGE[0]}-{LAT_RANGE[1]} N)"))
-    if not LON_RANGE[0] <= lon <= LON_RANGE[1]:
-        found.append(Problem("lon", f"longitude outside Tuscany ({LON_RANGE[0]}-{LON_RANGE[1]} E)"))
+    for field, value, (low, high) in (("lat", lat, LAT_RANGE), ("lon", lon, LON_RANGE)):
+        if not (math.isfinite(value) and low <= value <= high):
+            found.append(Problem(field, f"{field} must be a number from {low:g} to {high:g}"))
     return found
 
 

@@ -18,6 +18,7 @@ import contextlib
 import csv
 import json
 import logging
+import math
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +27,7 @@ from typing import Any
 import asyncpg
 
 from console.demo import history as demo_history
-from console.lib import auth
+from console.lib import auth, geo, geography
 from console.lib.db import Database, Tx
 from console.lib.geography import DATA_DIR
 from dispatch import access, events, units
@@ -175,21 +176,52 @@ def demo_units() -> list[DemoUnit]:
     return found
 
 
+# Protected housing (a women's shelter) gets no point: its address is kept secret.
+UNPLACED_TYPES = frozenset({"protected_housing"})
+
+
+def capitals() -> dict[str, str]:
+    """Each zone's most populous municipality (ISTAT code), as shipped."""
+    best: dict[str, geography.Municipality] = {}
+    for m in geography.municipalities():
+        if m.zone_id not in best or (m.population or 0) > (best[m.zone_id].population or 0):
+            best[m.zone_id] = m
+    return {zone: m.istat_code for zone, m in best.items()}
+
+
+def resource_point(istat_code: str, index: int) -> tuple[float, float]:
+    """A demo resource's point: inside the municipality, a few hundred metres from a point
+    surely inside it, each resource (`index`) in its own direction; nearer when that would
+    leave the municipality."""
+    locator = geo.locator()
+    lat, lon = locator.surface_point(istat_code)
+    angle = math.radians(index * 137.5)  # the golden angle: no two resources on one line
+    for radius in (0.006, 0.003, 0.0015, 0.0007):
+        here = (lat + radius * math.sin(angle), lon + radius * 1.4 * math.cos(angle))
+        if locator.municipality(*here) == istat_code:
+            return round(here[0], 6), round(here[1], 6)
+    return round(lat, 6), round(lon, 6)
+
+
 def basket_rows(zones: list[asyncpg.Record]) -> list[tuple[Any, ...]]:
     """Each zone's basket from the template, capacities scaled by population."""
     cities = {b["zona_id"]: b["comune"] for b in _csv("demo_unit_bases_SYNTHETIC.csv")}
     cities["pistoiese"] = "Pistoia"
     rows = []
+    towns = capitals()
     for zone in zones:
         city = cities.get(zone["id"], zone["name"])
-        for t in _csv("demo_basket.csv"):
+        for i, t in enumerate(_csv("demo_basket.csv")):
             scaled = round((zone["population"] or 0) * float(t["per_100k"]) / 100_000)
             capacity = max(int(t["min"]), min(int(t["max"]), scaled))
             provider = t["provider"].format(city=city, zone=zone["name"])
+            lat, lon = (None, None)
+            if t["type"] not in UNPLACED_TYPES and zone["id"] in towns:
+                lat, lon = resource_point(towns[zone["id"]], i)
             rows.append(
                 (zone["id"], t["type"], t["name"], provider, capacity, t["conditions"],
                  t["max_duration"], t["contact_hours"], "+39 000 0000000",
-                 f"{city} (indirizzo demo, da verificare)")
+                 f"{city} (indirizzo demo, da verificare)", lat, lon)
             )  # fmt: skip
     return rows
 
@@ -413,12 +445,19 @@ async def _units(
 async def _basket(conn: asyncpg.Connection) -> None:
     """Each zone's basket: rows missing by (zone, name) are added; edits are kept."""
     zones = await conn.fetch("SELECT id, name, population FROM zones ORDER BY id")
+    rows = basket_rows(zones)
     await conn.executemany(
         "INSERT INTO resources (zone_id, type, name, provider, capacity, conditions,"
-        " max_duration, contact_hours, phone, address)"
-        " SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10"
+        " max_duration, contact_hours, phone, address, lat, lon)"
+        " SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12"
         " WHERE NOT EXISTS (SELECT 1 FROM resources WHERE zone_id = $1 AND name = $3)",
-        basket_rows(zones),
+        rows,
+    )
+    # a demo resource seeded before resources had a point gets one (an admin's point is kept)
+    await conn.executemany(
+        "UPDATE resources SET lat = $3, lon = $4 WHERE zone_id = $1 AND name = $2"
+        " AND lat IS NULL AND type <> 'protected_housing'",
+        [(r[0], r[2], r[10], r[11]) for r in rows if r[10] is not None],
     )
 
 

@@ -1,8 +1,10 @@
 """Tuscany's zones and municipalities: shipped as CSV (console/data), loaded at start-up.
 
-Loading inserts what is missing and never overwrites a row: the zone of a municipality is
+Loading inserts what is missing and never overwrites an edit: the zone of a municipality is
 editable data (part of the mapping is of medium confidence), and an admin's edit must survive
-restarts.
+restarts. The one correction it makes: a municipality's centre, where the shipped centroid lies
+outside its own shape (a concave one) and nobody changed it, becomes a point inside the shape
+(console.lib.geo), so that whatever starts from a municipality's centre starts inside it.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
+
+from console.lib import geo
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 
@@ -60,8 +64,21 @@ def municipalities() -> list[Municipality]:
     ]
 
 
+def centres_moved() -> list[tuple[str, float, float, float, float]]:
+    """(code, lat, lon inside, shipped lat, shipped lon) for each municipality whose shipped
+    centroid lies outside its own shape."""
+    locator = geo.locator()
+    moved = []
+    for m in municipalities():
+        if not locator.contains(m.istat_code, m.lat, m.lon):
+            lat, lon = locator.surface_point(m.istat_code)
+            moved.append((m.istat_code, lat, lon, m.lat, m.lon))
+    return moved
+
+
 async def ensure_loaded(conn: asyncpg.Connection) -> int:
-    """Insert the zones and municipalities that are missing; returns how many were added."""
+    """Insert the zones and municipalities that are missing, move the shipped centres that lie
+    outside their municipality inside it (unless edited); returns how many rows were added."""
     async with conn.transaction():
         before: int = await conn.fetchval(
             "SELECT (SELECT count(*) FROM zones) + (SELECT count(*) FROM municipalities)"
@@ -78,6 +95,11 @@ async def ensure_loaded(conn: asyncpg.Connection) -> int:
                 (m.istat_code, m.name, m.province_code, m.zone_id, m.population, m.lat, m.lon)
                 for m in municipalities()
             ],
+        )
+        await conn.executemany(
+            "UPDATE municipalities SET lat = $2, lon = $3"
+            " WHERE istat_code = $1 AND lat = $4 AND lon = $5",
+            centres_moved(),
         )
         after: int = await conn.fetchval(
             "SELECT (SELECT count(*) FROM zones) + (SELECT count(*) FROM municipalities)"

@@ -21,6 +21,7 @@ NAV: list[tuple[str, str, frozenset[access.Permission]]] = [
     ("/supervisione", "Supervisione", frozenset({_P.SUPERVISE})),
     ("/indicatori", "Indicatori", frozenset({_P.VIEW_INDICATORS})),
     ("/unita", "Unità operative", frozenset({_P.VIEW_UNITS})),
+    ("/mappa", "Mappa", frozenset({_P.VIEW_REFERRALS, _P.VIEW_UNITS, _P.ASSESS})),
     ("/risorse", "Paniere risorse", frozenset({_P.VIEW_BASKET})),
     ("/tempi", "Tempi di servizio", frozenset({_P.EDIT_POLICIES})),
     ("/tablet", "Intervento", frozenset({_P.UNIT_TABLET})),

@@ -115,3 +115,13 @@ class PersonRef(BaseModel):
 class ReassignIn(Request):
     operator_id: int = Field(ge=1, description="An active operator or supervisor")
     reason: Text | None = Field(None, max_length=500)
+
+
+class PlaceWarningOut(BaseModel):
+    """A doubt about a place, kept with it, never a refusal: a 422 field error's shape, plus
+    the sentence the pages show (the rules: dispatch/places.py)."""
+
+    field: str = Field(description="The field it concerns, e.g. place.lat or place.municipality")
+    message: str = Field(description="In English, e.g. 'the point lies outside Tuscany'")
+    type: str = Field(description="outside_tuscany or outside_municipality")
+    message_it: str = Field(description="The same in Italian, as the pages show it")

@@ -18,7 +18,19 @@ const EDITABLE = [
   ["contact_hours", 200, true],
   ["phone", 50, true],
   ["address", 300, true],
+  ["lat", null, true],
+  ["lon", null, true],
 ];
+// A resource's point on the map (/mappa): both coordinates or neither, within range.
+const POINT_RANGE = { lat: [-90, 90, "latitudine"], lon: [-180, 180, "longitudine"] };
+const POINT_WHOLE = "Indica sia la latitudine sia la longitudine, oppure nessuna delle due.";
+
+/** A coordinate as typed ("43,7712" or "43.7712"): a number, null when empty, NaN when not one. */
+export function coordinate(text) {
+  const value = String(text ?? "").trim().replace(",", ".");
+  if (!value) return null;
+  return /^[-+]?\d{1,3}(\.\d+)?$/.test(value) ? Number(value) : NaN;
+}
 
 const root = document.getElementById("basket");
 const canEdit = root.dataset.canEdit === "true";
@@ -115,6 +127,7 @@ function nameCell(resource) {
 function viewRow(resource) {
   const row = document.createElement("tr");
   row.className = "basket-row";
+  row.id = `risorsa-${resource.id}`; // /risorse?zona=…#risorsa-12 (the map's links)
   row.dataset.id = String(resource.id);
   row.dataset.active = String(resource.active);
   const phone = document.createElement("td");
@@ -178,6 +191,17 @@ const editForm = document.getElementById("edit-form");
 /** What is wrong with a field's value, in Italian, or "" (the API's own rules, checked first). */
 function problem(field, value) {
   const [, max, optional] = EDITABLE.find(([name]) => name === field) ?? [];
+  if (field in POINT_RANGE) {
+    const [low, high, name] = POINT_RANGE[field];
+    const number = coordinate(value);
+    if (number === null) {
+      const other = editForm.elements[field === "lat" ? "lon" : "lat"].value.trim();
+      return other ? POINT_WHOLE : "";
+    }
+    if (Number.isNaN(number)) return `Scrivi la ${name} in gradi decimali (per esempio ${field === "lat" ? "43,7712" : "11,2486"}).`;
+    if (number < low || number > high) return `La ${name} va da ${low} a ${high}.`;
+    return "";
+  }
   if (field === "capacity") {
     if (!/^\d+$/.test(value)) return "Scrivi un numero intero, senza decimali (per esempio 12).";
     if (Number(value) > 100000) return "Al massimo 100000.";
@@ -215,7 +239,10 @@ function startEdit(id) {
   clearEditErrors();
   document.getElementById("edit-title").textContent = `Modifica: ${resource.name}`;
   document.getElementById("edit-type").textContent = `${resource.type_label} · disponibili ${resource.available} su ${resource.capacity}`;
-  for (const [field] of EDITABLE) editForm.elements[field].value = String(resource[field] ?? "");
+  for (const [field] of EDITABLE) {
+    const value = resource[field] ?? "";
+    editForm.elements[field].value = field in POINT_RANGE && value !== "" ? String(value).replace(".", ",") : String(value);
+  }
   editForm.elements.active.checked = resource.active;
   dialog.showModal();
   editForm.elements.name.focus();
@@ -243,10 +270,14 @@ async function saveEdit() {
       first ??= field;
       continue;
     }
+    if (field in POINT_RANGE) continue;
     const value = field === "capacity" ? Number(raw) : raw;
     if (value !== current[field]) changes[field] = value;
   }
   if (first) { editForm.elements[first].focus(); return; }
+  const lat = coordinate(editForm.elements.lat.value);
+  const lon = coordinate(editForm.elements.lon.value);
+  if (lat !== (current.lat ?? null) || lon !== (current.lon ?? null)) Object.assign(changes, { lat, lon });
   const active = editForm.elements.active.checked;
   if (active !== current.active) changes.active = active;
   if (!Object.keys(changes).length) { stopEdit(); return; }
@@ -256,10 +287,11 @@ async function saveEdit() {
     if (result.status === 0) throw new Error("unreachable");
     if (!result.ok) {
       // each field the API refused gets its message next to it; the rest above the buttons
-      const placed = result.errors.filter((e) => EDITABLE.some(([f]) => e.field === `body.${f}`));
+      const fieldOf = (e) => String(e.field).replace(/^body\./, "");
+      const placed = result.errors.filter((e) => EDITABLE.some(([f]) => fieldOf(e) === f));
       for (const e of placed) {
-        const field = e.field.slice("body.".length);
-        showFieldError(field, refusal(field, editForm.elements[field].value.trim()));
+        const field = fieldOf(e);
+        showFieldError(field, e.type === "point_incomplete" ? e.message : refusal(field, editForm.elements[field].value.trim()));
       }
       if (result.data?.error === "capacity_below_counted") {
         showFieldError("capacity", failure(result));
@@ -305,6 +337,20 @@ newForm?.addEventListener("submit", async (submit) => {
 
 // ---- loading and live events ----
 
+let anchored = false;
+
+/** Once, after the first read: the row the address names (#risorsa-12, from the map) is shown. */
+function showAnchored() {
+  if (anchored || !location.hash.startsWith("#risorsa-")) return;
+  anchored = true;
+  const row = document.getElementById(location.hash.slice(1));
+  if (!row) return;
+  row.classList.add("is-anchored");
+  row.tabIndex = -1;
+  row.scrollIntoView({ block: "center" });
+  row.focus();
+}
+
 async function load() {
   loading = true;
   loadingEl.hidden = false;
@@ -331,6 +377,7 @@ const follow = new Follow({
     if (editing !== null && !resources.has(editing)) stopEdit();
     loaded();
     render();
+    showAnchored();
   },
   apply(event, { live: isLive, buffered } = {}) {
     const payload = event.payload ?? {};

@@ -11,6 +11,8 @@ import { Follow, resumeAt } from "./lib/follow.js";
 import { TIME_ZONE, announce as say, crewText, el } from "./lib/format.js";
 import { LIVE_STATUS_LABELS } from "./lib/labels.js";
 import { unitMessages } from "./case-messages.js";
+import { caseMap } from "./case-map.js";
+import { placePicker } from "./lib/mappick.js";
 
 const REFRESH_DELAY_MS = 120;
 const RETRY_MS = 3000;
@@ -27,6 +29,13 @@ const canManage = page.dataset.canManage === "true";
 const messages = unitMessages({ caseId, canManage }); // the room's messages to the units (case-messages.js)
 const user = page.dataset.user || "";
 const labels = JSON.parse($("case-labels")?.textContent || "{}");
+// The small map of the place and the units offered (case-map.js); the municipality's point
+// for a referral without coordinates comes with the page.
+const placeMap = caseMap({
+  element: $("case-map"),
+  caption: $("case-map-caption"),
+  centre: page.dataset.centreLat ? { lat: Number(page.dataset.centreLat), lon: Number(page.dataset.centreLon) } : null,
+});
 const seqKey = `seus.case.lastSeq:${caseId}:${user}`;
 
 let detail = null; // the last GET /api/v1/cases/{id}
@@ -143,6 +152,9 @@ function renderReferral(r) {
   fact(list, "Luogo", `${r.municipality.name} (${r.municipality.code}), zona ${r.zone.name}`);
   fact(list, "Indirizzo", r.address);
   if (r.lat !== null && r.lon !== null) fact(list, "Coordinate", `${r.lat}, ${r.lon}`);
+  for (const warning of r.place_warnings ?? []) {
+    fact(list, "Attenzione", el("span", "place-warning", String(warning.message_it ?? warning.message)));
+  }
   if (r.residence_municipality) {
     fact(list, "Residenza", `${r.residence_municipality.name} (${r.residence_municipality.code})`);
   }
@@ -498,6 +510,7 @@ function render(c) {
   }
   $("case-loading").hidden = true;
   $("case-body").hidden = false;
+  placeMap.show(c); // once laid out: Leaflet measures its box
 }
 
 async function loadCase() {
@@ -761,6 +774,18 @@ function toggleDispatch(open = $("dispatch-panel").hidden) {
 const TOP_UNITS = 5;
 let showAllUnits = false;
 
+function topUnits(list) {
+  const eligible = list.filter((unit) => unit.eligible).length;
+  return list.slice(0, Math.max(1, Math.min(TOP_UNITS, eligible)));
+}
+
+/** The units offered, for the map only, while "Invia unità" is closed (it reads them itself). */
+async function loadMapUnits() {
+  if (!canManage || dispatchOpen()) return;
+  const result = await api("GET", `/api/v1/cases/${caseId}/recommendations`);
+  if (result.ok) placeMap.units(topUnits(result.data.units ?? []));
+}
+
 async function loadRecommendations(focus = false) {
   const status = $("dispatch-status");
   const host = $("recommendations");
@@ -774,7 +799,8 @@ async function loadRecommendations(focus = false) {
   }
   const list = result.data.units ?? [];
   const eligible = list.filter((unit) => unit.eligible).length;
-  const shown = showAllUnits ? list : list.slice(0, Math.max(1, Math.min(TOP_UNITS, eligible)));
+  const shown = showAllUnits ? list : topUnits(list);
+  placeMap.units(shown);
   status.textContent = list.length
     ? (shown.length < list.length
       ? `Le ${shown.length} più adatte tra le ${eligible} disponibili.`
@@ -979,6 +1005,8 @@ if (canManage) {
   for (const radio of document.querySelectorAll('input[name="competence-field"]')) {
     radio.addEventListener("change", showCompetenceField);
   }
+  // The residence picked on the map (lib/mappick.js): the municipality, and its zone shown.
+  placePicker({ root: $("residence-pick"), municipality: $("competence-residence") });
   $("case-flag-go").addEventListener("click", (event) => {
     event.preventDefault();
     $("rework").scrollIntoView({ block: "center" });
@@ -1048,6 +1076,7 @@ async function start() {
   await messages.reload(); // before the stream: its events after this read update it
   await feed.read(); // after the file: clock events after its as_of wait for this read
   await loadTimeline(true);
+  loadMapUnits();
   initialised = true;
   // Follow the log from the seq the file was read at: nothing between is lost.
   if (loaded) resumeAt(seqKey, file.seq);

@@ -4,12 +4,26 @@ import { LiveStream } from "./lib/live.js";
 import { api } from "./lib/api.js";
 import { TIME_ZONE } from "./lib/format.js";
 import { LIVE_STATUS_LABELS } from "./lib/labels.js";
+import { placePicker } from "./lib/mappick.js";
 
 const page = document.getElementById("intake-page");
 const form = document.getElementById("referral-form");
 const errorBox = document.getElementById("referral-errors");
 const done = document.getElementById("referral-done");
 const announcer = document.getElementById("referral-announcer");
+
+// The phone intake's place picked on a map (lib/mappick.js): fills the municipality and the
+// hidden place.lat / place.lon this form sends.
+const pickRoot = document.getElementById("place-pick");
+if (pickRoot) {
+  placePicker({
+    root: pickRoot,
+    municipality: form.elements.namedItem("place.municipality"),
+    lat: form.elements.namedItem("place.lat"),
+    lon: form.elements.namedItem("place.lon"),
+    testHook: "__seusPick",
+  });
+}
 
 // ---- Idempotency-Key: one per form fill, kept until the referral is received ----
 
@@ -111,7 +125,7 @@ function italian(problem) {
       ? "Con fascia d'età «minorenne» indicare almeno un minore."
       : "I minori non possono essere più delle persone coinvolte.";
   }
-  if (type === "value_error" && message.includes("outside Tuscany")) return "Coordinata fuori dalla Toscana.";
+  if (type === "value_error" && message.includes("must be a number from")) return "Coordinata impossibile: latitudine tra -90 e 90, longitudine tra -180 e 180.";
   return TYPE_MESSAGES[type] ?? message;
 }
 
@@ -192,6 +206,19 @@ function describeFailure(result) {
 
 let pending = false;
 
+/** The place's doubts the API answered with (kept, not refused), in Italian, by the case number. */
+function showPlaceWarnings(warnings) {
+  const box = document.getElementById("referral-done-warnings");
+  if (!box) return;
+  box.replaceChildren(...warnings.map((warning) => {
+    const line = document.createElement("p");
+    line.className = "place-warning";
+    line.textContent = `Luogo: ${warning.message_it ?? warning.message}`;
+    return line;
+  }));
+  box.hidden = warnings.length === 0;
+}
+
 function showDone(answer) {
   const number = document.getElementById("referral-done-number");
   number.textContent = String(answer.case_number ?? "");
@@ -199,6 +226,7 @@ function showDone(answer) {
   const when = Number.isNaN(received.getTime()) ? "" : received.toLocaleString("it-IT", { timeZone: TIME_ZONE });
   document.getElementById("referral-done-detail").textContent =
     `Ricevuta${when ? ` il ${when}` : ""}${answer.reference ? ` · vostro riferimento ${answer.reference}` : ""}.`;
+  showPlaceWarnings(answer.warnings ?? []);
   form.hidden = true;
   done.hidden = false;
   done.focus();

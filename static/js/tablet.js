@@ -16,6 +16,9 @@ import { ClockSet, badge, describe, refreshBadges } from "./lib/clocks.js";
 import { announce as say, el, romeTime } from "./lib/format.js";
 import { LIVE_STATUS_LABELS, REQUEST_STATUS_LABELS, UNIT_STATUS_LABELS, URGENCY_LABELS } from "./lib/labels.js";
 import { createSound } from "./lib/sound.js";
+import {
+  STILL, addBoundaries, createMap, mapUnavailable, mapsLink, mapsSearchLink, quietMarker, referralIcon, unitIcon,
+} from "./lib/map.js";
 
 const SEND_TIMEOUT_MS = 15000;
 const RETRY_MIN_MS = 1000;
@@ -283,14 +286,22 @@ function renderAssignment() {
   urgency.className = `urgency-badge urgency-${a.urgency}`;
   $("a-number").textContent = a.case_number;
   const place = $("a-place");
-  place.replaceChildren(el("span", null, [a.place.address, a.place.municipality].filter(Boolean).join(", ")));
-  if (a.place.lat != null && a.place.lon != null) {
-    const map = el("a", "map-link", "Apri nella mappa");
-    map.href = `https://www.openstreetmap.org/?mlat=${a.place.lat}&mlon=${a.place.lon}#map=17/${a.place.lat}/${a.place.lon}`;
-    map.target = "_blank";
-    map.rel = "noopener noreferrer";
-    place.append(" ", map);
+  const where = [a.place.address, a.place.municipality].filter(Boolean).join(", ");
+  place.replaceChildren(el("span", null, where));
+  // The device's own maps app (a geo: link), to the point or, without one, to the address;
+  // the web map for a device with no app for geo: links.
+  const exact = a.place.lat != null && a.place.lon != null;
+  const app = el("a", "map-link", "Apri nella mappa");
+  app.href = exact ? mapsLink(a.place.lat, a.place.lon) : mapsSearchLink(where);
+  place.append(" ", app);
+  if (exact) {
+    const web = el("a", "map-link-web", "OpenStreetMap");
+    web.href = `https://www.openstreetmap.org/?mlat=${a.place.lat}&mlon=${a.place.lon}#map=17/${a.place.lat}/${a.place.lon}`;
+    web.target = "_blank";
+    web.rel = "noopener noreferrer";
+    place.append(" · ", web);
   }
+  renderDestination(a);
   const people = a.people ?? {};
   const parts = [];
   if (people.count != null) parts.push(`${people.count} ${people.count === 1 ? "persona" : "persone"}`);
@@ -326,6 +337,52 @@ function renderAssignment() {
     li.append(el("br"), facts);
     return li;
   }));
+}
+
+// ---- the destination on a small map: no tiles, cached for a reload without signal ----
+
+const destination = { map: null, layer: null, starting: null, failed: false, drawn: "" };
+
+async function renderDestination(a) {
+  const box = $("a-map");
+  const exact = a.place.lat != null && a.place.lon != null;
+  const target = exact ? { lat: a.place.lat, lon: a.place.lon } : a.place.centre ?? null;
+  const unit = state?.unit ?? {};
+  const own = unit.last_lat != null && unit.last_lon != null ? { lat: unit.last_lat, lon: unit.last_lon } : null;
+  const key = JSON.stringify([a.id, target, own, unit.status, a.urgency]);
+  if (destination.failed || key === destination.drawn || !target) return;
+  destination.drawn = key;
+  try {
+    destination.starting ??= (async () => {
+      destination.map = createMap(box, { ...STILL, zoomControl: true });
+      await addBoundaries(destination.map);
+      destination.layer = globalThis.L.layerGroup().addTo(destination.map);
+    })();
+    await destination.starting;
+    if (destination.drawn !== key) return; // a newer drawing is on its way
+    const { map, layer } = destination;
+    map.invalidateSize(); // the panel may have been hidden meanwhile
+    layer.clearLayers();
+    const centreNote = `${a.place.municipality}: centro del comune (indirizzo senza coordinate)`;
+    const goal = quietMarker(target.lat, target.lon, referralIcon(a.urgency), exact ? `Destinazione: ${[a.place.address, a.place.municipality].filter(Boolean).join(", ")}` : centreNote);
+    layer.addLayer(goal);
+    goal.getElement()?.classList.add("map-the-place", exact ? "is-exact" : "is-centre");
+    if (own) {
+      const me = quietMarker(own.lat, own.lon, unitIcon(unit.status, false), `${unit.name}: ultima posizione inviata`);
+      layer.addLayer(me);
+      me.getElement()?.classList.add("map-the-unit");
+      map.fitBounds([[target.lat, target.lon], [own.lat, own.lon]], { animate: false, padding: [24, 24], maxZoom: 15 });
+    } else {
+      map.setView([target.lat, target.lon], exact ? 14 : 12, { animate: false });
+    }
+    $("a-map-caption").textContent = `${exact ? "Destinazione: coordinate della segnalazione" : `Destinazione: ${centreNote}`}` +
+      `${own ? "; il quadrato è l'ultima posizione del mezzo" : ""}.`;
+  } catch (error) {
+    console.warn("mappa della destinazione:", error);
+    destination.failed = true;
+    try { destination.map?.remove(); } catch { /* half made */ }
+    mapUnavailable(box);
+  }
 }
 
 function telLink(phone) {
@@ -659,8 +716,9 @@ function sendPosition() {
     };
     const result = await api("POST", "/api/v1/tablet/position", body, { timeoutMs: SEND_TIMEOUT_MS });
     if (result.ok && state && result.data.kept) {
-      state.unit = { ...state.unit, last_position_at: result.data.last_position_at };
+      state.unit = { ...state.unit, last_position_at: result.data.last_position_at, last_lat: body.lat, last_lon: body.lon };
       renderSharing();
+      if (state.assignment) renderDestination(state.assignment); // the crew's own square moves
     }
   }, () => { $("position-status").textContent = "Posizione non disponibile (permesso negato o nessun segnale GPS)."; },
   { enableHighAccuracy: true, timeout: 20000, maximumAge: 30000 });

@@ -315,6 +315,9 @@ def test_the_tablet_shows_a_new_assignment_live_and_keeps_an_unsent_report_until
         page.reload()  # nothing is lost with the page
         expect(page.locator("#outbox-count")).to_have_text("Da inviare: 1")
         expect(page.locator("#a-number")).to_have_text(scene.number1)
+        # live again (which tries the outbox once more, still refused) before the way opens
+        expect(page.locator("#live-status")).to_have_text("In linea")
+        expect(page.locator("#outbox-count")).to_have_text("Da inviare: 1")
         page.unroute("**/api/v1/tablet/status")
         page.get_by_role("button", name="Invia ora").click()
         expect(page.locator("#outbox-count")).to_have_text("Tutto inviato")

@@ -49,27 +49,34 @@ def test_an_unknown_municipality_is_named_in_the_problem_with_the_closest_names(
 
 
 @pytest.mark.parametrize(
-    ("lat", "lon", "expected"),
+    ("lat", "lon", "fields"),
     [
         (None, None, []),
         (43.93, 10.91, []),
-        (42.2, 9.6, []),  # the box's corners are inside
-        (44.5, 12.4, []),
-        (43.93, None, [Problem("lon", "give both lat and lon, or neither", "missing")]),
-        (None, 10.91, [Problem("lat", "give both lat and lon, or neither", "missing")]),
-        (45.46, 10.91, ["lat"]),  # Milan's latitude
-        (43.93, 12.5, ["lon"]),
-        (41.9, 12.5, ["lat", "lon"]),  # Rome
-        (0.0, 0.0, ["lat", "lon"]),
+        (45.4642, 9.19, []),  # Milan: outside Tuscany is a warning (dispatch.places), not a refusal
+        (0.0, 0.0, []),
+        (-90.0, -180.0, []),  # the ranges' ends are points
+        (90.0, 180.0, []),
+        (95.0, 10.91, ["lat"]),
+        (43.93, -181.0, ["lon"]),
+        (-91.0, 181.0, ["lat", "lon"]),
+        (float("nan"), 10.91, ["lat"]),
+        (43.93, float("inf"), ["lon"]),
     ],
 )
-def test_coordinates_come_both_or_neither_and_within_tuscany(lat, lon, expected):
+def test_coordinates_are_refused_only_when_they_are_no_point_on_earth(lat, lon, fields):
     found = intake.coordinate_problems(lat, lon)
-    if expected and isinstance(expected[0], str):
-        assert [p.field for p in found] == expected
-        assert all("outside Tuscany" in p.message for p in found)
-    else:
-        assert found == expected
+    assert [p.field for p in found] == fields
+    assert all(p.type == "value_error" and "must be a number from" in p.message for p in found)
+
+
+@pytest.mark.parametrize(
+    ("lat", "lon", "missing"), [(43.93, None, "lon"), (None, 10.91, "lat"), (95.0, None, "lon")]
+)
+def test_coordinates_come_both_or_neither(lat, lon, missing):
+    assert intake.coordinate_problems(lat, lon) == [
+        Problem(missing, "give both lat and lon, or neither", "missing")
+    ]
 
 
 @pytest.mark.parametrize(

@@ -116,12 +116,13 @@ async def read_queue(pool: asyncpg.Pool, now: datetime | None = None) -> QueueOu
 async def read_referral(pool: asyncpg.Pool, referral_id: int) -> tuple[dict[str, Any], int]:
     """Everything the room sees of one referral, and the log head it agrees with: with
     `addenda`, what its referrer (and those of referrals merged into it) added since, oldest
-    first, and `withdrawn_at` / `withdrawal_reason` once its referrer withdrew it."""
+    first, `withdrawn_at` / `withdrawal_reason` once its referrer withdrew it, and
+    `place_warnings`: the doubts about its point found at intake (dispatch/places.py)."""
     async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
         as_of = await eventlog.head(conn)
         row = await conn.fetchrow(
             f"SELECT {_REFERRAL_COLUMNS}, r.assessment, r.decision_reason, r.merged_into,"
-            " r.withdrawn_at, r.withdrawal_reason,"
+            " r.withdrawn_at, r.withdrawal_reason, r.point_municipality_code, r.place_warnings,"
             " t.case_number AS merged_into_number, c.id AS case_id,"
             " rm.name AS residence_name, e.display_name AS entered_by_name"
             f"{_REFERRAL_JOINS} LEFT JOIN referrals t ON t.id = r.merged_into"

@@ -356,6 +356,7 @@ async def expire_holds(db: Database, now: datetime | None = None, limit: int = 5
 
 async def add_resource(db: Database, principal: access.Principal, body: ResourceIn) -> ResourceOut:
     """A new resource in a zone's basket."""
+    check_point(body.lat, body.lon)
     async with db.action() as tx:
         if not await tx.conn.fetchval("SELECT true FROM zones WHERE id = $1", body.zone_id):
             raise errors.ValidationFailed(
@@ -363,8 +364,8 @@ async def add_resource(db: Database, principal: access.Principal, body: Resource
             )
         resource_id: int = await tx.conn.fetchval(
             "INSERT INTO resources (zone_id, type, name, provider, capacity, conditions,"
-            " max_duration, contact_hours, phone, active, updated_at, address)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+            " max_duration, contact_hours, phone, active, updated_at, address, lat, lon)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
             body.zone_id,
             body.type.value,
             body.name,
@@ -377,6 +378,8 @@ async def add_resource(db: Database, principal: access.Principal, body: Resource
             body.active,
             tx.now,
             body.address,
+            body.lat,
+            body.lon,
         )
         out = await read_resource(tx.conn, resource_id)
         assert out is not None
@@ -416,12 +419,15 @@ async def change_resource(
     async with db.action() as tx:
         row = await tx.conn.fetchrow(
             "SELECT id, name, provider, capacity, conditions, max_duration, contact_hours, phone,"
-            " address, active FROM resources WHERE id = $1 FOR UPDATE",
+            " address, lat, lon, active FROM resources WHERE id = $1 FOR UPDATE",
             resource_id,
         )
         if row is None:
             raise errors.NotFound()
         wanted = {f: getattr(body, f) for f in EDITABLE if getattr(body, f) is not None}
+        if POINT & body.model_fields_set:  # the point goes whole: both numbers, or both null
+            check_point(body.lat, body.lon, sent=POINT & body.model_fields_set)
+            wanted |= {"lat": body.lat, "lon": body.lon}
         changes = {f: (row[f], v) for f, v in wanted.items() if row[f] != v}
         if "capacity" in changes:
             counted = await taken(tx.conn, resource_id)
@@ -442,6 +448,39 @@ async def change_resource(
     return out
 
 
+POINT = frozenset({"lat", "lon"})
+
+POINT_WHOLE = "Indica sia la latitudine sia la longitudine, oppure nessuna delle due."
+
+
+def check_point(lat: float | None, lon: float | None, sent: frozenset[str] = POINT) -> None:
+    """A resource's point is both coordinates or neither: 422 in Italian at the missing one.
+    `sent`: the coordinates the request named (an edit naming one must name both). The ranges
+    are the schema's."""
+    if sent != POINT:
+        missing = sorted(POINT - sent)
+    elif (lat is None) != (lon is None):
+        missing = ["lat"] if lat is None else ["lon"]
+    else:
+        return
+    raise errors.ValidationFailed(
+        POINT_WHOLE,
+        problems=[errors.FieldProblem(n, POINT_WHOLE, "point_incomplete") for n in missing],
+    )
+
+
+def _event_view(
+    out: ResourceOut, changes: dict[str, tuple[Any, Any]]
+) -> tuple[dict[str, Any], dict[str, tuple[Any, Any]]]:
+    """What the log keeps of a change: protected housing's point (an address kept secret)
+    never goes into the log, which is kept for ever."""
+    view = out.model_dump(mode="json")
+    if out.type is basket.ResourceType.PROTECTED_HOUSING:
+        view |= {"lat": None, "lon": None}
+        changes = {name: change for name, change in changes.items() if name not in POINT}
+    return view, changes
+
+
 def _emit_changed(
     tx: Tx,
     out: ResourceOut,
@@ -452,8 +491,8 @@ def _emit_changed(
     reason: str | None,
 ) -> None:
     actor = actor_of(principal)
-    view = out.model_dump(mode="json")
-    tx.emit(basket.resource_changed(view, changes, created=created, actor=actor, reason=reason))
+    view, logged = _event_view(out, changes)
+    tx.emit(basket.resource_changed(view, logged, created=created, actor=actor, reason=reason))
     if created or "capacity" in changes:
         tx.emit(
             basket.availability_changed(out.id, out.zone_id, out.capacity, out.available, actor)

@@ -46,7 +46,8 @@ TYPE_ORDER = [t.value for t in basket.ResourceType]
 
 _RESOURCES = (
     "SELECT r.id, r.zone_id, z.name AS zone_name, r.type, r.name, r.provider, r.capacity,"
-    " r.conditions, r.max_duration, r.contact_hours, r.phone, r.address, r.active, r.updated_at,"
+    " r.conditions, r.max_duration, r.contact_hours, r.phone, r.address, r.lat, r.lon, r.active,"
+    " r.updated_at,"
     " coalesce(c.held, 0) AS held, coalesce(c.confirmed, 0) AS confirmed,"
     " coalesce(c.in_use, 0) AS in_use"
     " FROM resources r JOIN zones z ON z.id = r.zone_id"
@@ -78,6 +79,8 @@ def to_out(row: asyncpg.Record | dict[str, Any]) -> ResourceOut:
         max_duration=row["max_duration"],
         contact_hours=row["contact_hours"],
         address=row["address"],
+        lat=row["lat"],
+        lon=row["lon"],
         phone=row["phone"],
         active=row["active"],
         updated_at=row["updated_at"],

@@ -64,6 +64,8 @@ class ResourceOut(BaseModel):
     contact_hours: str
     phone: str
     address: str = Field(description="Where it is (shown to the units of a case it serves)")
+    lat: float | None = Field(default=None, description="Its point on the map (with lon)")
+    lon: float | None = None
     active: bool
     updated_at: datetime
 
@@ -90,6 +92,8 @@ class ResourceIn(schemas.Request):
     contact_hours: Text = Field(default="", max_length=200)
     phone: Text = Field(default="", max_length=50)
     address: Text = Field(default="", max_length=300)
+    lat: float | None = Field(default=None, ge=-90, le=90, description="Both or neither")
+    lon: float | None = Field(default=None, ge=-180, le=180, description="Both or neither")
     active: bool = True
 
 
@@ -104,5 +108,9 @@ class ResourcePatch(schemas.Request):
     contact_hours: Text | None = Field(default=None, max_length=200)
     phone: Text | None = Field(default=None, max_length=50)
     address: Text | None = Field(default=None, max_length=300)
+    lat: float | None = Field(
+        default=None, ge=-90, le=90, description="With lon: both numbers, or both null to clear"
+    )
+    lon: float | None = Field(default=None, ge=-180, le=180)
     active: bool | None = None
     reason: Text | None = Field(default=None, max_length=500, description="Why (for the log)")

@@ -17,7 +17,13 @@ async def case_page(request: Request, session: auth.Session) -> Response:
     principal = session.principal
     case_id = path_id(request)
     pool = services.of(request).db.pool
-    row = await pool.fetchrow("SELECT case_number, zone_id FROM cases WHERE id = $1", case_id)
+    # The place's municipality's point: the mini-map's place when the referral has no coordinates.
+    row = await pool.fetchrow(
+        "SELECT c.case_number, c.zone_id, m.lat AS centre_lat, m.lon AS centre_lon FROM cases c"
+        " JOIN referrals r ON r.id = c.referral_id"
+        " JOIN municipalities m ON m.istat_code = r.municipality_code WHERE c.id = $1",
+        case_id,
+    )
     if row is None:
         raise errors.NotFound("Caso non trovato.")
     zones = await pool.fetch("SELECT id, name FROM zones ORDER BY name")
@@ -37,6 +43,7 @@ async def case_page(request: Request, session: auth.Session) -> Response:
         case_id=case_id,
         case_number=row["case_number"],
         case_zone=row["zone_id"],
+        centre=(row["centre_lat"], row["centre_lon"]),
         zones=zones,
         municipalities=municipalities,
         labels=reads.labels(),

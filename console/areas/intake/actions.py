@@ -8,6 +8,7 @@ from typing import Any
 
 import asyncpg
 
+from console.areas.geo import reads as geo_reads
 from console.areas.intake import reads, store
 from console.areas.intake.schemas import (
     Addendum,
@@ -95,6 +96,8 @@ async def submit(
     referrer_id, channel = _who_refers(principal, body)
     scope = f"referrer:{referrer_id}"
     request_hash = idempotency.fingerprint(body.model_dump(mode="json"))
+    stated = geo_reads.stated_town(body.place.municipality, "place.municipality")
+    check = await geo_reads.check_place(body.place.lat, body.place.lon, stated)
     async with db.action(now) as tx:
         replay = await idempotency.claim(tx.conn, scope, key, request_hash, tx.now)
         if replay is not None:
@@ -122,7 +125,16 @@ async def submit(
         by_phone = channel is intake.Channel.PHONE
         entered_by = principal.user_id if by_phone else None
         await store.insert(
-            tx.conn, referral_id, number, referrer_id, body, place, residence, entered_by, tx.now
+            tx.conn,
+            referral_id,
+            number,
+            referrer_id,
+            body,
+            place,
+            residence,
+            entered_by,
+            tx.now,
+            check,
         )
         received = _received(referral_id, number, body, place, referrer, channel, principal, tx.now)
         tx.emit(intake.referral_received(received, events.actor_of(principal)))
@@ -134,6 +146,7 @@ async def submit(
             status=current,
             status_label=referrals.PROGRESS_LABELS[current],
             received_at=tx.now,
+            warnings=check.warnings_json("place."),
         ).model_dump(mode="json")
         await idempotency.record(tx.conn, scope, key, 201, response)
     return Submitted(response, replayed=False)

@@ -20,7 +20,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from console.lib import geography
-from console.lib.schemas import Line, Request, Text, single_line
+from console.lib.schemas import Line, PlaceWarningOut, Request, Text, single_line
 from dispatch import intake
 from dispatch.intake import AgeBand, Sex
 from dispatch.referrals import Progress, Status, Trigger, Urgency
@@ -82,8 +82,12 @@ MunicipalityRef = Annotated[
 class PlaceIn(Request):
     municipality: MunicipalityRef
     address: Line = Field(min_length=1, max_length=300, description="Street and number, or place")
-    lat: float | None = Field(default=None, description="WGS84 latitude, within Tuscany")
-    lon: float | None = Field(default=None, description="WGS84 longitude, within Tuscany")
+    lat: float | None = Field(
+        default=None,
+        description="WGS84 latitude (-90 to 90). A point outside Tuscany or outside the stated"
+        " municipality is kept, with a warning in the answer",
+    )
+    lon: float | None = Field(default=None, description="WGS84 longitude (-180 to 180)")
 
     @model_validator(mode="after")
     def coordinates(self) -> PlaceIn:
@@ -173,6 +177,13 @@ class ReferralReceived(BaseModel):
     status: Progress
     status_label: str
     received_at: datetime
+    warnings: list[PlaceWarningOut] = Field(
+        default_factory=list,
+        description="Doubts about the place, kept with the referral (never a refusal): the"
+        " point lies outside Tuscany (`outside_tuscany`, field place.lat) or in another"
+        " municipality than the one stated (`outside_municipality`, field place.municipality)."
+        " Empty when the point agrees, or there is no point. A replay answers the same.",
+    )
 
 
 class ReferralStatus(BaseModel):
@@ -213,7 +224,13 @@ class ReferralView(ReferralStatus):
     place: dict[str, Any] | None = Field(
         default=None,
         description=f"{_ROOM_ONLY}: municipality_code, municipality, zone_id, zone, address,"
-        " lat, lon",
+        " lat, lon, point_municipality_code (where the point lies; null without a point or"
+        " outside Tuscany)",
+    )
+    place_warnings: list[PlaceWarningOut] | None = Field(
+        default=None,
+        description=f"{_ROOM_ONLY}: the warnings the place was received with (outside_tuscany,"
+        " outside_municipality)",
     )
     residence: dict[str, Any] | None = Field(default=None, description=_ROOM_ONLY)
     people: dict[str, Any] | None = Field(default=None, description=_ROOM_ONLY)

@@ -6,6 +6,7 @@ from datetime import datetime
 
 import asyncpg
 
+from console.areas.geo.reads import PlaceCheck
 from console.areas.intake.schemas import ReferralIn, municipalities
 from console.lib import errors
 from dispatch import access, intake, referrals
@@ -57,15 +58,18 @@ async def insert(
     residence: asyncpg.Record | None,
     entered_by: int | None,
     now: datetime,
+    check: PlaceCheck,
 ) -> None:
-    """The referral row, as received; the same reference at the same moment is a 409."""
+    """The referral row, as received, with its place's check; the same reference at the same
+    moment is a 409."""
     try:
         await conn.execute(
             "INSERT INTO referrals (id, case_number, referrer_id, referrer_reference, status,"
             " trigger, urgency_proposed, municipality_code, zone_id, address, lat, lon,"
             " residence_municipality_code, people, description, callback, entered_by,"
-            " received_at, updated_at) VALUES ($1, $2, $3, $4, 'received', $5, $6, $7, $8,"
-            " $9, $10, $11, $12, $13, $14, $15, $16, $17, $17)",
+            " received_at, updated_at, point_municipality_code, place_warnings) VALUES ($1, $2,"
+            " $3, $4, 'received', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,"
+            " $17, $18, $19)",
             referral_id,
             number,
             referrer_id,
@@ -83,6 +87,8 @@ async def insert(
             body.callback.model_dump(mode="json"),
             entered_by,
             now,
+            check.point.istat_code if check.point else None,
+            check.warnings_json("place."),
         )
     except asyncpg.UniqueViolationError as exc:
         if exc.constraint_name != "referrals_referrer_id_referrer_reference_key":

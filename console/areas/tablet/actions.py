@@ -195,7 +195,7 @@ async def _case_follows(
 
 UNIT_STATE_COLUMNS = (
     "id, name, status, status_since, vehicle, base_label, synthetic, share_position,"
-    " last_position_at"
+    " last_position_at, last_lat, last_lon"
 )
 
 

@@ -33,15 +33,28 @@ async def tablet_page(request: Request, session: auth.Session) -> Response:
 
 
 STATIC = Path(__file__).resolve().parents[3] / "static"
+# The destination map without signal (static/js/lib/map.js, static/css/map.css are globbed):
+# Leaflet, the zones, and the municipalities it draws from zoom 10 on.
+OFFLINE_MAP = [
+    STATIC / "vendor/leaflet/dist/leaflet.js",
+    STATIC / "vendor/leaflet/dist/leaflet.css",
+    STATIC / "geo/zones.geojson",
+    STATIC / "geo/municipalities.geojson",
+]
 
 
 @functools.cache
 def worker_source() -> bytes:
     """The service worker (worker.js, beside this module) with its manifest: what the tablet
-    page needs offline (its script, the shared modules, the styles) and a version that changes
-    with any of them."""
+    page needs offline (its script, the shared modules, the styles, and its small map's Leaflet
+    and boundaries) and a version that changes with any of them."""
     files = sorted(
-        [*STATIC.glob("css/*.css"), *STATIC.glob("js/lib/*.js"), STATIC / "js/tablet.js"]
+        [
+            *STATIC.glob("css/*.css"),
+            *STATIC.glob("js/lib/*.js"),
+            STATIC / "js/tablet.js",
+            *OFFLINE_MAP,
+        ]
     )
     source = (Path(__file__).parent / "worker.js").read_text(encoding="utf-8")
     digest = hashlib.sha256(source.encode())

@@ -33,6 +33,8 @@ def unit_state(row: asyncpg.Record) -> UnitState:
         base_note=units.base_note(row["synthetic"]),
         share_position=row["share_position"],
         last_position_at=row["last_position_at"],
+        last_lat=row["last_lat"],
+        last_lon=row["last_lon"],
     )
 
 
@@ -54,11 +56,16 @@ async def view(conn: asyncpg.Connection, unit_id: int) -> TabletView:
             unit=unit_state(unit), assignment=None, notes=[], requests=[], messages=messages
         )
     brief = (await units_reads.brief(conn, current["id"])).payload()
+    centre = await conn.fetchrow(
+        "SELECT m.lat, m.lon FROM cases c JOIN referrals r ON r.id = c.referral_id"
+        " JOIN municipalities m ON m.istat_code = r.municipality_code WHERE c.id = $1",
+        current["case_id"],
+    )
     assignment = AssignmentView(
         id=current["id"],
         case_number=brief["case_number"],
         urgency=brief["urgency"],
-        place=brief["place"],
+        place={**brief["place"], "centre": dict(centre) if centre else None},
         people=brief["people"],
         description=brief["description"],
         callback=brief["callback"],

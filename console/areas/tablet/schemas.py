@@ -33,13 +33,18 @@ class UnitState(BaseModel):
         default=False, description="The crew's consent: the tablet sends its position"
     )
     last_position_at: datetime | None = None
+    last_lat: float | None = Field(default=None, description="The unit's own last position")
+    last_lon: float | None = None
 
 
 class AssignmentView(BaseModel):
     id: int
     case_number: str
     urgency: str
-    place: dict[str, Any]
+    place: dict[str, Any] = Field(
+        description="municipality, address, lat, lon (null when the referral gave none) and"
+        " `centre`: the municipality's point {lat, lon}, for the map when there are none"
+    )
     people: dict[str, Any]
     description: str
     callback: dict[str, str]

@@ -257,6 +257,8 @@ def _recommendation(
         position_source=fix.source.value,
         position_age_seconds=fix.age_seconds,
         position_label=units.fix_phrase(fix),
+        lat=fix.lat,
+        lon=fix.lon,
         reasons=list(reasons),
         load=row["load"],
         zones=list(row["zones"]),

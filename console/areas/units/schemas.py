@@ -107,6 +107,8 @@ class RecommendationOut(BaseModel):
     )
     position_age_seconds: int | None = Field(description="The age of a reported position")
     position_label: str = Field(description='In Italian: "dalla posizione di 3 min fa", ...')
+    lat: float | None = Field(default=None, description="Where the estimate starts (the map)")
+    lon: float | None = Field(default=None, description="Null when the position is unknown")
     reasons: list[str] = Field(description="Why, in Italian, for the operator")
     load: int = Field(description="Active assignments")
     zones: list[str]

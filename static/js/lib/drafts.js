@@ -17,13 +17,16 @@ export function draftKey(user, path, key) {
   return `${PREFIX}${user}:${path}:${key}`;
 }
 
-/** The controls of a form whose values a draft keeps (never passwords, hidden or file inputs). */
+/** The controls of a form whose values a draft keeps (never passwords, hidden or file inputs;
+ * a hidden input marked `data-draft-keep` is kept: a point picked on a map, lib/mappick.js). */
 export function draftControls(form) {
   return [...form.elements].filter((el) => {
     if (!(el.name || el.id) || el.dataset?.draftSkip !== undefined) return false;
     const tag = String(el.tagName).toUpperCase();
     if (tag === "TEXTAREA" || tag === "SELECT") return true;
-    return tag === "INPUT" && !SKIPPED_TYPES.has(String(el.type || "text").toLowerCase());
+    const type = String(el.type || "text").toLowerCase();
+    if (tag === "INPUT" && type === "hidden" && el.dataset?.draftKeep !== undefined) return true;
+    return tag === "INPUT" && !SKIPPED_TYPES.has(type);
   });
 }
 

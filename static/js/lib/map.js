@@ -137,3 +137,55 @@ export function placeIcon(kind, letter) {
 export function mapsLink(lat, lon) {
   return `geo:${lat},${lon}?q=${lat},${lon}`;
 }
+
+/** A search in the device's own maps app, for a place with no coordinates (its address). */
+export function mapsSearchLink(text) {
+  return `geo:0,0?q=${encodeURIComponent(text)}`;
+}
+
+// ---- small maps (docs/map.md, "Small maps"): the case page, the place pick, the tablet ----
+
+/** L.map options of a small map that only shows: no dragging, zooming or keyboard focus. */
+export const STILL = Object.freeze({
+  zoomControl: false,
+  dragging: false,
+  scrollWheelZoom: false,
+  doubleClickZoom: false,
+  boxZoom: false,
+  touchZoom: false,
+  keyboard: false,
+});
+
+/** The bounds of zone `zoneId` in the zones' layer addBoundaries gave, or null. */
+export function zoneBounds(zones, zoneId) {
+  let found = null;
+  zones.eachLayer((layer) => {
+    if (!found && layer.feature?.properties?.id === zoneId) found = layer.getBounds();
+  });
+  return found;
+}
+
+/** A marker that takes no keyboard focus (the page lists the same as text), with a tooltip
+ * whose text is set as text, never as HTML. */
+export function quietMarker(lat, lon, icon, text) {
+  const L = leaflet();
+  const marker = L.marker([lat, lon], { icon, keyboard: false, title: "" });
+  if (text) {
+    const content = document.createElement("span");
+    content.textContent = text;
+    marker.bindTooltip(content, { direction: "top", offset: [0, -10] });
+  }
+  return marker;
+}
+
+/** Say in the map's place that there is no map (Leaflet or the boundaries did not load). */
+export function mapUnavailable(element, text = "Mappa non disponibile") {
+  element.classList.add("map-unavailable");
+  element.removeAttribute("role");
+  element.removeAttribute("aria-label");
+  element.replaceChildren();
+  const note = document.createElement("p");
+  note.className = "map-unavailable-text";
+  note.textContent = text;
+  element.append(note);
+}
