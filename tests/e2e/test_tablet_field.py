@@ -87,7 +87,15 @@ def off_loop(coroutine: Coroutine[Any, Any, T]) -> T:
 
 def until_controlled(page: Page) -> None:
     """The service worker is installed and controls the page (its copy is kept)."""
-    page.wait_for_function("navigator.serviceWorker && navigator.serviceWorker.controller")
+    # Polled from here: wait_for_function's own polling evaluates a string, which the page's CSP
+    # refuses when the worker takes a while (it now caches the map's files too).
+    controlled = "() => !!(navigator.serviceWorker && navigator.serviceWorker.controller)"
+    for _ in range(200):
+        if page.evaluate(controlled):
+            break
+        page.wait_for_timeout(100)
+    else:
+        raise AssertionError("the service worker never took control of the page")
 
 
 async def _status_events(dsn: str, unit_id: int) -> list[tuple[str, str]]:
